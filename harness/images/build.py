@@ -1,0 +1,176 @@
+"""Builds the platform images locally: kafka, flink, minio and toxiproxy on the base image.
+
+Inputs come only from package registries (Maven Central, PyPI, the Go module proxy,
+Debian). Each image is tagged by a fingerprint of its inputs, so a rebuild with
+unchanged inputs is a no-op. ``ImageSet`` maps a role to the image to run; a role can
+be pointed at a public image instead (see ``harness.platform.config``).
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+from . import versions as v
+from .base import build_base
+from .cache import (IMAGE_REPO, LABEL, BuildError, cache_dir, fingerprint, fresh_dir, image_exists,
+                    progress, run)
+
+ASSETS = Path(__file__).parent / "assets"
+RUN_UID = 1000
+
+
+def _docker_build(tag: str, context: Path, dockerfile: str, what: str) -> str:
+    (context / "Dockerfile").write_text(dockerfile)
+    run(["docker", "build", "-q", "--label", f"{LABEL}={tag}", "-t", tag, str(context)],
+        what=f"docker build of {tag}", log=context.parent / "docker-build.log",
+        fix="check `docker info` and the log, then rerun")
+    shutil.rmtree(context, ignore_errors=True)
+    return tag
+
+
+def _maven_copy(pom: Path, dest: Path, props: dict[str, str], transitive: bool) -> Path:
+    """Resolve a pom's dependencies into dest once (cached by the pom and its properties)."""
+    if dest.joinpath(".complete").exists():
+        return dest
+    fresh_dir(dest)
+    cmd = ["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies",
+           f"-DoutputDirectory={dest}", "-DincludeScope=runtime"]
+    cmd += [f"-D{k}={val}" for k, val in props.items()]
+    if not transitive:
+        cmd.append("-DexcludeTransitive=true")
+    run(cmd, what=f"fetching {pom.parent.name} jars from Maven Central", log=dest.parent / "maven.log",
+        fix="check that Maven Central is reachable (`mvn -v`, proxy settings) and retry")
+    dest.joinpath(".complete").touch()
+    return dest
+
+
+def _go_binary(module: str, version: str, name: str) -> Path:
+    out = cache_dir() / "go" / f"{name}-{version}"
+    binary = next((p for p in out.glob("*") if p.is_file() and os.access(p, os.X_OK)), None) if out.exists() else None
+    if binary:
+        return binary
+    out.mkdir(parents=True, exist_ok=True)
+    progress(f"building {module}@{version} with go install (minutes on first run) ...")
+    run(["go", "install", f"{module}@{version}"], what=f"go install {module}@{version}",
+        env={"GOBIN": str(out), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"},
+        log=out.parent / f"{name}-build.log",
+        fix="check that the Go toolchain is installed and the Go module proxy is reachable")
+    return next(p for p in out.glob("*") if p.is_file())
+
+
+def _user_layer() -> str:
+    return (f"RUN useradd --uid {RUN_UID} --create-home --shell /bin/sh chaos\n")
+
+
+def build_kafka(base: str) -> str:
+    pom = ASSETS / "kafka" / "pom.xml"
+    props = {"kafka.version": v.KAFKA_VERSION, "scala.binary": v.SCALA_BINARY, "log4j.version": v.LOG4J_VERSION}
+    fp = fingerprint("kafka", base, props, files=[pom])
+    tag = f"{IMAGE_REPO}/kafka:{fp}"
+    if image_exists(tag):
+        return tag
+    libs = _maven_copy(pom, cache_dir() / "kafka" / fp / "libs", props, transitive=True)
+    ctx = fresh_dir(cache_dir() / "kafka" / fp / "context")
+    shutil.copytree(libs, ctx / "libs", ignore=shutil.ignore_patterns(".complete"))
+    return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"
+                         "COPY libs /opt/kafka/libs\n"
+                         f"RUN mkdir -p /var/lib/kafka /etc/kafka && chown {RUN_UID} /var/lib/kafka\n"
+                         "ENV KAFKA_HOME=/opt/kafka\n"
+                         f"USER {RUN_UID}\nWORKDIR /opt/kafka\n", "kafka")
+
+
+def _flink_home(dest: Path) -> Path:
+    """Assemble FLINK_HOME (bin, conf, lib, plugins) from the PyPI wheels and Maven jars."""
+    if dest.joinpath(".complete").exists():
+        return dest
+    fresh_dir(dest)
+    wheels = cache_dir() / "flink" / f"wheels-{v.FLINK_VERSION}"
+    if not any(wheels.glob("apache_flink_libraries-*.whl")) or not any(wheels.glob("apache_flink-*.whl")):
+        wheels.mkdir(parents=True, exist_ok=True)
+        progress(f"downloading apache-flink {v.FLINK_VERSION} wheels (300 MB) ...")
+        run(["python3", "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels),
+             f"apache-flink=={v.FLINK_VERSION}", f"apache-flink-libraries=={v.FLINK_VERSION}"],
+            what="pip download of the Flink wheels", fix="check that PyPI is reachable and retry")
+    keep = ("pyflink/bin/", "pyflink/conf/", "pyflink/lib/")
+    drop = ("flink-scala", "flink-table", "flink-cep")
+    for whl in wheels.glob("*.whl"):
+        with zipfile.ZipFile(whl) as z:
+            for name in z.namelist():
+                if name.startswith(keep) and not name.endswith("/") and not any(d in name for d in drop):
+                    target = dest / name[len("pyflink/"):]
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(z.read(name))
+    for script in (dest / "bin").iterdir():
+        script.chmod(0o755)
+    pom = ASSETS / "flink" / "pom.xml"
+    extras = _maven_copy(pom, cache_dir() / "flink" / f"extras-{fingerprint(pom.read_text())}",
+                         {"flink.version": v.FLINK_VERSION, "connector.version": v.FLINK_KAFKA_CONNECTOR},
+                         transitive=False)
+    for jar in extras.glob("*.jar"):
+        if "s3-fs-presto" in jar.name:
+            (dest / "plugins" / "s3-fs-presto").mkdir(parents=True, exist_ok=True)
+            shutil.copy2(jar, dest / "plugins" / "s3-fs-presto" / jar.name)
+        else:
+            shutil.copy2(jar, dest / "lib" / jar.name)
+    (dest / "log").mkdir(exist_ok=True)
+    dest.joinpath(".complete").touch()
+    return dest
+
+
+def build_flink(base: str) -> str:
+    pom = ASSETS / "flink" / "pom.xml"
+    fp = fingerprint("flink", base, v.FLINK_VERSION, v.FLINK_KAFKA_CONNECTOR, files=[pom])
+    tag = f"{IMAGE_REPO}/flink:{fp}"
+    if image_exists(tag):
+        return tag
+    home = _flink_home(cache_dir() / "flink" / fp / "home")
+    ctx = fresh_dir(cache_dir() / "flink" / fp / "context")
+    shutil.copytree(home, ctx / "flink", ignore=shutil.ignore_patterns(".complete"))
+    return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"
+                         f"COPY --chown={RUN_UID} flink /opt/flink\n"
+                         "ENV FLINK_HOME=/opt/flink\n"
+                         f"USER {RUN_UID}\nWORKDIR /opt/flink\n", "flink")
+
+
+def build_go_image(base: str, name: str, module: str, version: str, binary_name: str) -> str:
+    tag = f"{IMAGE_REPO}/{name}:{fingerprint(name, base, module, version)}"
+    if image_exists(tag):
+        return tag
+    binary = _go_binary(module, version, name)
+    ctx = fresh_dir(cache_dir() / name / "context")
+    shutil.copy2(binary, ctx / binary_name)
+    return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"
+                         f"COPY {binary_name} /usr/local/bin/{binary_name}\n"
+                         f"RUN mkdir -p /data && chown {RUN_UID} /data\n"
+                         f"USER {RUN_UID}\n", name)
+
+
+def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy")) -> dict[str, str]:
+    """Build (or find in the cache) every image; returns role -> image tag."""
+    started = time.monotonic()
+    base = build_base()
+    tags = {"base": base}
+    builders = {
+        "kafka": lambda: build_kafka(base),
+        "flink": lambda: build_flink(base),
+        "minio": lambda: build_go_image(base, "minio", v.MINIO_MODULE, v.MINIO_VERSION, "minio"),
+        "toxiproxy": lambda: build_go_image(base, "toxiproxy", v.TOXIPROXY_MODULE, v.TOXIPROXY_VERSION,
+                                            "toxiproxy-server"),
+    }
+    for role in only:
+        t0 = time.monotonic()
+        tags[role] = builders[role]()
+        progress(f"{role}: {tags[role]} ({time.monotonic() - t0:.1f}s)")
+    progress(f"all images ready in {time.monotonic() - started:.1f}s")
+    return tags
+
+
+if __name__ == "__main__":
+    try:
+        for role, tag in build_all().items():
+            print(f"{role}\t{tag}")
+    except BuildError as exc:
+        raise SystemExit(f"error: {exc}")

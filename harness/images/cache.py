@@ -1,0 +1,77 @@
+"""Content-addressed cache for downloaded artifacts and built images.
+
+Every artifact lives under ``cache_dir()/<kind>/<fingerprint>/`` and every image is
+tagged ``chaos-harness/<name>:<fingerprint>``, where the fingerprint is a hash of
+everything that went into it (versions, recipe files, parent image). Unchanged inputs
+therefore mean nothing is downloaded or built twice.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterable
+
+IMAGE_REPO = "chaos-harness"
+LABEL = "io.chaos-harness.image"
+
+
+class BuildError(RuntimeError):
+    """One-line, user-facing error: what failed and how to fix it."""
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("CHAOS_CACHE_DIR", Path.home() / ".cache" / "kafka-chaos"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def fingerprint(*parts: object, files: Iterable[Path] = ()) -> str:
+    """Hash strings and file contents into a short, stable fingerprint."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(repr(part).encode())
+        h.update(b"\0")
+    for f in sorted(Path(p) for p in files):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def progress(msg: str) -> None:
+    print(f"[images] {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None,
+        env: dict | None = None, log: Path | None = None, stdin=None) -> None:
+    """Run a build step; on failure raise one clear line and keep the log for details."""
+    started = time.monotonic()
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    try:
+        proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                              stdout=out, stderr=subprocess.STDOUT, stdin=stdin)
+    except FileNotFoundError as exc:
+        raise BuildError(f"{what} failed: {exc.filename} is not installed. {fix}") from None
+    finally:
+        if log:
+            out.close()
+    if proc.returncode != 0:
+        where = f" (log: {log})" if log else ""
+        raise BuildError(f"{what} failed with exit code {proc.returncode}{where}. {fix}")
+    progress(f"{what}: done in {time.monotonic() - started:.0f}s")
+
+
+def image_exists(tag: str) -> bool:
+    return subprocess.run(["docker", "image", "inspect", tag], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode == 0
+
+
+def fresh_dir(path: Path) -> Path:
+    if path.exists():
+        shutil.rmtree(path)
+    path.mkdir(parents=True)
+    return path

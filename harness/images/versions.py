@@ -1,0 +1,14 @@
+"""Pinned versions of everything the harness builds. Changing one changes the image tags."""
+
+KAFKA_VERSION = "4.1.1"
+SCALA_BINARY = "2.13"
+LOG4J_VERSION = "2.24.3"
+FLINK_VERSION = "2.2.0"
+FLINK_KAFKA_CONNECTOR = "5.0.0-2.2"
+MINIO_MODULE = "github.com/minio/minio"
+MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
+TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
+TOXIPROXY_VERSION = "v2.12.0"
+DEBIAN_SUITE = "bookworm"
+BASE_PACKAGES = ("openjdk-17-jre-headless", "iproute2", "iptables", "procps",
+                 "ca-certificates", "netcat-openbsd", "curl")
