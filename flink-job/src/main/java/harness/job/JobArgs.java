@@ -51,6 +51,11 @@ public final class JobArgs implements Serializable {
     public final String checkpointDir;
     public final String poisonKey;
     public final long slowMs;
+    /**
+     * Job-level fixed-delay restart strategy, or -1 to leave the cluster's restart strategy in
+     * force. The crash variant defaults to 3 attempts so that it reaches FAILED; the others
+     * default to the cluster's (chaos tests want a good job to ride out broker outages).
+     */
     public final int restartAttempts;
     public final long restartDelayMs;
     public final long transactionTimeoutMs;
@@ -67,7 +72,8 @@ public final class JobArgs implements Serializable {
         checkpointDir = m.get("checkpoint-dir");
         poisonKey = m.getOrDefault("poison-key", "poison");
         slowMs = nonNegativeLong(m, "slow-ms", 50L);
-        restartAttempts = (int) nonNegativeLong(m, "restart-attempts", 3L);
+        restartAttempts = (int) nonNegativeLong(
+                m, "restart-attempts", variant == Variant.CRASH ? 3L : -1L);
         restartDelayMs = nonNegativeLong(m, "restart-delay-ms", 1000L);
         transactionTimeoutMs = positiveLong(m, "transaction-timeout-ms", 60000L);
         jobName = m.getOrDefault("job-name", "chaos-" + variant.cliName());
@@ -111,7 +117,7 @@ public final class JobArgs implements Serializable {
     private static long nonNegativeLong(Map<String, String> m, String name, long dflt) {
         String v = m.get(name);
         if (v == null) {
-            return dflt;
+            return dflt; // may be a -1 "unset" marker
         }
         try {
             long l = Long.parseLong(v.trim());
@@ -138,7 +144,8 @@ public final class JobArgs implements Serializable {
                 + ", in=" + inputTopic + ", out=" + outputTopic + ", group=" + group
                 + ", txnPrefix=" + txnPrefix + ", checkpointIntervalMs=" + checkpointIntervalMs
                 + ", checkpointDir=" + checkpointDir + ", poisonKey=" + poisonKey
-                + ", slowMs=" + slowMs + ", restart=" + restartAttempts + "x" + restartDelayMs + "ms"
+                + ", slowMs=" + slowMs
+                + ", restart=" + (restartAttempts < 0 ? "cluster" : restartAttempts + "x" + restartDelayMs + "ms")
                 + ", txnTimeoutMs=" + transactionTimeoutMs + "}";
     }
 }

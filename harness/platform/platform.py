@@ -1,0 +1,276 @@
+"""The platform under test: a 3-zone KRaft Kafka cluster, MinIO, Flink and one Toxiproxy
+per zone, each its own container on a project-created Docker network.
+
+``Platform(cfg).start()`` builds or finds the images, starts every container with a
+run-id label, waits for readiness with wait objects, and prints bring-up time per
+component. ``stop()`` (also on exceptions, Ctrl-C and SIGTERM) removes everything.
+Topology and listeners: see ``harness.platform.config``.
+"""
+from __future__ import annotations
+
+import secrets
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import docker
+from confluent_kafka.admin import AdminClient
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
+
+from . import cleanup, probes
+from .config import (EXTERNAL_PORT, FLINK_REST_PORT, PROXIED_PORT, S3_PORT, TOXIPROXY_API_PORT, PlatformConfig,
+                     broker_host, render_flink_config, render_server_properties, toxiproxy_host, toxiproxy_proxies)
+from .docker_engine import ensure_docker
+from .kafka_config import client_config
+from .images import minio_command, resolve_images, toxiproxy_command
+from .node import Node
+from .ports import PortPlan
+from .toxiproxy import ToxiproxyClient
+from .waits import NotReady, Wait
+
+ASSETS = Path(__file__).resolve().parent.parent / "images" / "assets"
+
+
+class PlatformError(RuntimeError):
+    pass
+
+
+def _say(msg: str) -> None:
+    print(f"[platform] {msg}", file=sys.stderr, flush=True)
+
+
+class Platform:
+    def __init__(self, cfg: PlatformConfig | None = None, run_id: str | None = None):
+        self.cfg = cfg or PlatformConfig()
+        self.run_id = run_id or f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
+        self.network_name = f"chaos-{self.run_id}"
+        self.s3_access_key = "chaos" + secrets.token_hex(6)
+        self.s3_secret_key = secrets.token_hex(20)
+        self.brokers: dict[str, Node] = {}
+        self.toxiproxies: dict[str, Node] = {}
+        self.toxiproxy: dict[str, ToxiproxyClient] = {}
+        self.flink_taskmanagers: list[Node] = []
+        self.minio: Node | None = None
+        self.flink_jobmanager: Node | None = None
+        self.images: dict[str, str] = {}
+        self.timings: dict[str, float] = {}
+        self.ports = PortPlan(self.cfg.port_base)
+        self._network: Network | None = None
+        self._admin: AdminClient | None = None
+        self._unregister = None
+
+    # ---- addresses -------------------------------------------------------------------
+    @property
+    def zones(self) -> tuple[str, ...]:
+        return self.cfg.zones
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """Host clients, direct to the brokers."""
+        return ",".join(f"127.0.0.1:{self.brokers[z].host_port(EXTERNAL_PORT)}" for z in self.zones)
+
+    @property
+    def proxied_bootstrap_servers(self) -> str:
+        """Host clients through each zone's Toxiproxy (client-<zone> proxies)."""
+        return ",".join(f"127.0.0.1:{self.toxiproxies[z].host_port(PROXIED_PORT)}" for z in self.zones)
+
+    @property
+    def internal_bootstrap_servers(self) -> str:
+        """Clients inside the Docker network (Flink jobs)."""
+        return ",".join(f"{broker_host(z)}:9092" for z in self.zones)
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.minio.host_port(S3_PORT)}"
+
+    @property
+    def flink_rest_url(self) -> str:
+        return f"http://127.0.0.1:{self.flink_jobmanager.host_port(FLINK_REST_PORT)}"
+
+    @property
+    def admin(self) -> AdminClient:
+        if self._admin is None:
+            self._admin = AdminClient(client_config(self.bootstrap_servers))
+        return self._admin
+
+    def s3_client(self):
+        import boto3
+        from botocore.config import Config
+        return boto3.client("s3", endpoint_url=self.s3_endpoint, aws_access_key_id=self.s3_access_key,
+                            aws_secret_access_key=self.s3_secret_key, region_name="us-east-1",
+                            config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
+
+    def nodes(self) -> list[Node]:
+        fixed = [self.minio, self.flink_jobmanager]
+        return [*self.toxiproxies.values(), *self.brokers.values(), *[n for n in fixed if n], *self.flink_taskmanagers]
+
+    def zone_members(self, zone: str) -> list[Node]:
+        return [n for n in self.nodes() if n.zone == zone]
+
+    def redact(self, text: str) -> str:
+        return text.replace(self.s3_secret_key, "***").replace(self.s3_access_key, "***")
+
+    # ---- lifecycle -------------------------------------------------------------------
+    def __enter__(self) -> "Platform":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def start(self) -> "Platform":
+        started = time.monotonic()
+        ensure_docker()
+        self._unregister = cleanup.register(self.stop)
+        try:
+            t0 = time.monotonic()
+            self.images = resolve_images(self.cfg.images)
+            self.timings["images"] = time.monotonic() - t0
+            self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
+            self._network.name = self.network_name
+            self._network.create()
+            _say(f"run {self.run_id}: network {self.network_name}")
+            self._phase("minio + toxiproxy", [self._start_minio] + [lambda z=z: self._start_toxiproxy(z)
+                                                                   for z in self.zones])
+            self._phase("kafka + flink", [lambda z=z: self._start_broker(z) for z in self.zones]
+                        + [self._start_flink_jobmanager]
+                        + [lambda i=i: self._start_taskmanager(i) for i in range(self.cfg.flink.taskmanagers)])
+            self._create_bucket(self.cfg.flink.bucket)
+        except BaseException:
+            self.stop()
+            raise
+        self.timings["total"] = time.monotonic() - started
+        _say("ready in " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
+        return self
+
+    def stop(self) -> None:
+        """Remove every container and the network of this run. Idempotent."""
+        if self._unregister:
+            self._unregister()
+            self._unregister = None
+        try:
+            removed = cleanup.remove_run(self.run_id)
+        except docker.errors.DockerException as exc:
+            _say(f"cleanup of run {self.run_id} failed: {exc}; run `chaos clean`")
+            return
+        if removed:
+            _say(f"run {self.run_id}: removed {len(removed)} containers/networks")
+
+    def save_logs(self, directory: Path) -> None:
+        for n in self.nodes():
+            n.save_logs(directory, self.redact)
+
+    # ---- components ------------------------------------------------------------------
+    def _phase(self, name: str, starters: list) -> None:
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=len(starters)) as pool:
+            futures = [pool.submit(s) for s in starters]
+            errors = [f.exception() for f in futures if f.exception()]
+        if errors:
+            raise errors[0]
+        self.timings[name] = time.monotonic() - t0
+
+    def _container(self, name: str, role: str, zone: str | None, image: str, ports: list[int],
+                   net_admin: bool = False, **kwargs) -> Node:
+        if net_admin:
+            kwargs["cap_add"] = ["NET_ADMIN"]
+        c = DockerContainer(image, name=f"chaos-{self.run_id}-{name}", hostname=name,
+                            labels=cleanup.run_labels(self.run_id, role), **kwargs)
+        c.with_network(self._network).with_network_aliases(name)
+        node = Node(name=name, role=role, zone=zone, container=c)
+        for p in ports:
+            node.ports[p] = self.ports.take(f"{name}:{p}")
+            c.ports[f"{p}/tcp"] = ("127.0.0.1", node.ports[p])
+        return node
+
+    def _run(self, node: Node, wait: Wait) -> None:
+        t0 = time.monotonic()
+        try:
+            node.create_and_start()
+        except docker.errors.APIError as exc:
+            raise PlatformError(f"{node.name}: docker could not start the container: {exc.explanation}") from None
+        wait.node = node
+        wait.until_ready()
+        self.timings[node.name] = time.monotonic() - t0
+
+    def _start_minio(self) -> None:
+        img = self.images["minio"]
+        n = self._container("minio", "minio", None, img, [S3_PORT], command=minio_command(img),
+                            env={"MINIO_ROOT_USER": self.s3_access_key,
+                                         "MINIO_ROOT_PASSWORD": self.s3_secret_key},
+                            mem_limit="1g")
+        self.minio = n
+        self._run(n, Wait("the MinIO health check", lambda: probes.http_ok(
+            f"{self.s3_endpoint}/minio/health/live")(), timeout=self.cfg.startup_timeout))
+
+    def _start_toxiproxy(self, zone: str) -> None:
+        img = self.images["toxiproxy"]
+        name = toxiproxy_host(zone)
+        n = self._container(name, "toxiproxy", zone, img, [TOXIPROXY_API_PORT, PROXIED_PORT], net_admin=True,
+                            command=toxiproxy_command(img), mem_limit="256m")
+        self.toxiproxies[zone] = n
+        client = ToxiproxyClient(f"http://127.0.0.1:{n.host_port(TOXIPROXY_API_PORT)}")
+        self.toxiproxy[zone] = client
+        self._run(n, Wait("the Toxiproxy API", lambda: (bool(client.version()), "answered"),
+                          timeout=self.cfg.startup_timeout))
+        client.populate(toxiproxy_proxies(self.cfg, zone))
+
+    def _start_broker(self, zone: str) -> None:
+        name = broker_host(zone)
+        proxy_ip = self.toxiproxies[zone].ip(self.network_name)
+        others = {broker_host(z): proxy_ip for z in self.zones if z != zone}
+        n = self._container(name, "kafka", zone, self.images["kafka"], [EXTERNAL_PORT], net_admin=True,
+                            command=["sh", "/chaos/kafka-launch.sh"], extra_hosts=others,
+                            env={"CLUSTER_ID": self._cluster_id(), "KAFKA_HEAP_OPTS": self.cfg.kafka_heap,
+                                         "KAFKA_CONFIG": "/etc/kafka/server.properties"},
+                            mem_limit="1536m")
+        props = render_server_properties(self.cfg, zone, n.host_port(EXTERNAL_PORT),
+                                         self.toxiproxies[zone].host_port(PROXIED_PORT))
+        n.container.with_copy_into_container(props.encode(), "/etc/kafka/server.properties")
+        n.container.with_copy_into_container((ASSETS / "kafka-log4j2.properties").read_bytes(),
+                                             "/etc/kafka/log4j2.properties")
+        n.container.with_copy_into_container((ASSETS / "kafka-launch.sh").read_bytes(), "/chaos/kafka-launch.sh",
+                                             0o755)
+        self.brokers[zone] = n
+        # Readiness of the broker process: its own listener answers metadata.
+        admin = AdminClient(client_config(f"127.0.0.1:{n.host_port(EXTERNAL_PORT)}"))
+        self._run(n, Wait("metadata to list 3 brokers and an active controller",
+                          probes.kafka_cluster(admin, len(self.zones)), timeout=self.cfg.startup_timeout,
+                          hint="a broker that cannot reach the quorum logs 'Connection to node ... could not be "
+                               "established'"))
+
+    def _cluster_id(self) -> str:
+        if not hasattr(self, "_cid"):
+            import base64
+            import uuid
+            self._cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        return self._cid
+
+    def _flink_container(self, name: str, role: str, command: list[str], ports: list[int], mem: str) -> Node:
+        n = self._container(name, role, self.cfg.flink_zone, self.images["flink"], ports, net_admin=True,
+                            command=command, mem_limit=mem)
+        conf = render_flink_config(self.cfg, self.s3_access_key, self.s3_secret_key)
+        n.container.with_copy_into_container(conf.encode(), "/opt/flink/conf/config.yaml", 0o644)
+        return n
+
+    def _start_flink_jobmanager(self) -> None:
+        n = self._flink_container("flink-jobmanager", "flink-jobmanager",
+                                  ["/opt/flink/bin/jobmanager.sh", "start-foreground"], [FLINK_REST_PORT], "1536m")
+        self.flink_jobmanager = n
+        self._run(n, Wait("a TaskManager with free slots in Flink REST",
+                          lambda: probes.flink_slots(self.flink_rest_url, self.cfg.flink.taskmanagers)(),
+                          timeout=self.cfg.startup_timeout))
+
+    def _start_taskmanager(self, index: int) -> None:
+        name = "flink-taskmanager" if index == 0 else f"flink-taskmanager-{index}"
+        n = self._flink_container(name, "flink-taskmanager", ["/opt/flink/bin/taskmanager.sh", "start-foreground"],
+                                  [], "2g")
+        self.flink_taskmanagers.append(n)
+        self._run(n, Wait("the TaskManager process", lambda: (n.running(), n.status()), timeout=30))
+
+    def _create_bucket(self, bucket: str) -> None:
+        s3 = self.s3_client()
+        existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+        if bucket not in existing:
+            s3.create_bucket(Bucket=bucket)
