@@ -1,0 +1,67 @@
+"""Jepsen-style contract checkers over an operation history.
+
+Contract
+--------
+Every checker module exposes ``check(history, **opts) -> Verdict`` where
+``history`` is a list of op dicts (see :mod:`harness.history`) or a
+:class:`HistoryIndex`; unknown options are ignored, so one option set can be
+passed to all of them.  :func:`check_all` builds the index once and runs:
+
+=============  ==============================================================
+lost           acked writes missing from the final read (+ unseen, aborted)
+duplicate      one id at two offsets; two ids at one offset
+ordering       producer seq order vs offsets; per-consumer offset order/skips
+offsets        holes in final-read offsets of non-transactional topics
+group          first offset after a rebalance vs committed offset
+exactly-once   Flink output vs input (only when an output topic is known)
+windows        per-fault throughput/latency/recovery (+ budgets)
+=============  ==============================================================
+
+The run's overall validity is :func:`compose` (invalid > unknown > valid).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from . import duplicate, exactly_once, group, lost, offsets, ordering, windows
+from .faults import FaultWindow, fault_windows, overlapping
+from .index import HistoryIndex, as_index
+from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
+                      Verdict, compose)
+
+__all__ = ["CHECKERS", "check_all", "compose", "Verdict", "Anomaly", "Validity",
+           "VALID", "INVALID", "UNKNOWN", "MAX_EXAMPLES", "HistoryIndex", "as_index",
+           "FaultWindow", "fault_windows", "overlapping", "replay_isolation"]
+
+replay_isolation = windows.replay_isolation
+
+CHECKERS: dict[str, Callable[..., Verdict]] = {
+    lost.NAME: lost.check,
+    duplicate.NAME: duplicate.check,
+    ordering.NAME: ordering.check,
+    offsets.NAME: offsets.check,
+    group.NAME: group.check,
+    exactly_once.NAME: exactly_once.check,
+    windows.NAME: windows.check,
+}
+
+
+def check_all(history: Any, *, checkers: Iterable[str] | None = None,
+              **opts: Any) -> dict[str, Verdict]:
+    """Run the checkers (default: all applicable) over one shared index.
+
+    ``exactly-once`` is skipped unless ``output_topic`` is given or a
+    ``deploy`` op names one (or it is requested explicitly in ``checkers``).
+    Options are passed to every checker; see each module for its own.
+    """
+    idx = as_index(history)
+    if checkers is None:
+        names = list(CHECKERS)
+        if opts.get("output_topic") is None and exactly_once.discover_topics(idx)[1] is None:
+            names.remove(exactly_once.NAME)
+    else:
+        names = list(checkers)
+    out: dict[str, Verdict] = {}
+    for name in names:
+        out[name] = CHECKERS[name](idx, **opts)
+    return out

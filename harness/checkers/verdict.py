@@ -80,6 +80,11 @@ class Verdict:
             a = self.anomalies[kind] = Anomaly()
         a.add(example, n)
 
+    def wants_example(self, kind: str) -> bool:
+        """False once ``kind`` already holds MAX_EXAMPLES examples."""
+        a = self.anomalies.get(kind)
+        return a is None or len(a.examples) < MAX_EXAMPLES
+
     def counts(self) -> dict[str, int]:
         return {k: a.count for k, a in self.anomalies.items()}
 

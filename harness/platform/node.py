@@ -67,6 +67,18 @@ class Node:
         """Send a signal to the main process without stopping the container (SIGSTOP/SIGCONT)."""
         self._c.kill(signal=sig)
 
+    def state(self) -> str:
+        """Status plus exit code / OOM / error for exited containers (for error messages)."""
+        try:
+            self._c.reload()
+        except docker.errors.NotFound:
+            return "removed"
+        st = self._c.attrs.get("State", {})
+        if st.get("Status") in ("exited", "dead"):
+            return (f"{st.get('Status')} (exit code {st.get('ExitCode')}, oom-killed {st.get('OOMKilled')}"
+                    f"{', error ' + st['Error'] if st.get('Error') else ''})")
+        return st.get("Status", "unknown")
+
     def exit_code(self) -> int | None:
         self._c.reload()
         return self._c.attrs.get("State", {}).get("ExitCode")

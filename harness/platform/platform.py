@@ -42,7 +42,8 @@ def _say(msg: str) -> None:
 
 
 class Platform:
-    def __init__(self, cfg: PlatformConfig | None = None, run_id: str | None = None):
+    def __init__(self, cfg: PlatformConfig | None = None, run_id: str | None = None,
+                 log_dir: Path | None = None):
         self.cfg = cfg or PlatformConfig()
         self.run_id = run_id or f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
         self.network_name = f"chaos-{self.run_id}"
@@ -57,6 +58,7 @@ class Platform:
         self.images: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self.ports = PortPlan(self.cfg.port_base)
+        self.log_dir = log_dir  # container logs are saved here when bring-up fails
         self._network: Network | None = None
         self._admin: AdminClient | None = None
         self._unregister = None
@@ -138,6 +140,7 @@ class Platform:
                         + [lambda i=i: self._start_taskmanager(i) for i in range(self.cfg.flink.taskmanagers)])
             self._create_bucket(self.cfg.flink.bucket)
         except BaseException:
+            self._save_logs_after_failure()
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - started
@@ -156,6 +159,15 @@ class Platform:
             return
         if removed:
             _say(f"run {self.run_id}: removed {len(removed)} containers/networks")
+
+    def _save_logs_after_failure(self) -> None:
+        import tempfile
+        directory = self.log_dir or Path(tempfile.mkdtemp(prefix=f"chaos-{self.run_id}-logs-"))
+        try:
+            self.save_logs(directory)
+            _say(f"bring-up failed: container logs saved in {directory}")
+        except Exception as exc:
+            _say(f"bring-up failed and logs could not be saved: {exc}")
 
     def save_logs(self, directory: Path) -> None:
         for n in self.nodes():

@@ -57,7 +57,7 @@ class Wait:
                f"waiting for {self.what} (last answer: {detail})")
         if self.node is not None:
             tail = self.node.logs(tail=25).rstrip()
-            msg += f"; container status: {self.node.status()}; last log lines:\n{tail}"
+            msg += f"; container status: {self.node.state()}; last log lines:\n{tail}"
         if self.hint:
             msg += f"\nhint: {self.hint}"
         return msg

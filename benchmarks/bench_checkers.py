@@ -1,0 +1,172 @@
+"""Checker-suite benchmark over a synthetic 1,000,000-op history.
+
+Generates a valid history (idempotent sends with in-flight completions, a
+few transactions, a consumer group with rebalances and commits, a Flink-like
+counting job, faults, final reads) with :mod:`harness.checkers.synth`, writes
+it as history.jsonl, then -- in a fresh subprocess so memory figures are not
+inflated by the generator -- loads it and runs the checker suite, printing:
+
+* load time (JSON parse) and ops/s,
+* check_all over one shared index: index build + each checker's incremental
+  time, total time and ops/s,
+* each checker standalone (fresh index, so it pays for the digests it needs),
+* peak RSS (``resource.getrusage``) after load and after the checks, and
+  optionally (``--tracemalloc``) the Python heap peak of the checks alone.
+
+Usage: ``python benchmarks/bench_checkers.py [--ops N] [--keep DIR]``.
+No assertions on speed; figures only.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+
+def _rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def generate(path: str, n_ops: int, seed: int) -> dict:
+    from harness.checkers.synth import generate as gen
+    t = time.perf_counter()
+    sim = gen(seed, n_ops, producers=4, keys=64, partitions=6, consumers=2,
+              txn=True, faults=4, flink=True, poll_size=60, unknown_rate=0.01)
+    t_gen = time.perf_counter() - t
+    ops = sim.ops
+    with open(path, "w", encoding="utf-8") as fh:
+        for op in ops:
+            fh.write(json.dumps(op, separators=(",", ":")))
+            fh.write("\n")
+    counts: dict[str, int] = {}
+    recs = 0
+    for op in ops:
+        counts[op["f"]] = counts.get(op["f"], 0) + 1
+        if op["f"] in ("poll", "final-read") and op["type"] == "ok":
+            recs += len(op["value"]["records"])
+    return {"ops": len(ops), "gen_s": t_gen, "by_f": counts, "records_in_reads": recs,
+            "bytes": os.path.getsize(path)}
+
+
+def run_checks(path: str, use_tracemalloc: bool) -> dict:
+    from harness.checkers import CHECKERS, check_all, compose
+    from harness.checkers.index import HistoryIndex
+    out: dict = {}
+    if use_tracemalloc:
+        import tracemalloc
+        tracemalloc.start()
+    gc.collect()
+    t0, c0 = time.perf_counter(), time.process_time()
+    idx = HistoryIndex.from_path(path)      # streaming parse + single-pass digest
+    out["index_s"] = time.process_time() - c0
+    out["index_wall_s"] = time.perf_counter() - t0
+    out["ops"] = n = len(idx)
+    out["rss_after_index_mib"] = _rss_mib()
+    gc.disable()   # the digest is immutable; avoid GC passes over 10^6 objects
+    per = {}
+    c1 = time.process_time()
+    for name in CHECKERS:
+        c = time.process_time()
+        verdict = check_all(idx, checkers=[name])[name]
+        per[name] = {"s": time.process_time() - c, "valid": str(verdict.valid),
+                     "anomalies": verdict.counts()}
+    out["checks_s"] = time.process_time() - c1
+    out["total_s"] = time.process_time() - c0
+    out["total_wall_s"] = time.perf_counter() - t0
+    if use_tracemalloc:
+        out["tracemalloc_peak_mib"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    out["suite"] = {"per": per, "valid": str(compose([v["valid"] for v in per.values()]))}
+    out["rss_after_checks_mib"] = _rss_mib()
+    gc.enable()
+    # the parse alone, for reference (json.loads of every line, nothing kept)
+    t = time.process_time()
+    gc.disable()
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            json.loads(line)
+    gc.enable()
+    out["parse_only_s"] = time.process_time() - t
+    # digest alone from in-memory ops (as when checking a live History)
+    from harness.history import load
+    ops = load(path)
+    gc.disable()
+    t = time.process_time()
+    idx2 = HistoryIndex(ops)
+    out["digest_in_memory_s"] = time.process_time() - t
+    t = time.process_time()
+    check_all(idx2)
+    out["checks_in_memory_s"] = time.process_time() - t
+    gc.enable()
+    return out
+
+
+def report(gen: dict, res: dict) -> str:
+    n = res["ops"]
+    tot = res["total_s"]
+    lines = [f"history: {n:,} ops ({gen['bytes'] / 2**20:.0f} MiB jsonl), "
+             f"{gen['records_in_reads']:,} records inside polls/final reads; "
+             f"generated in {gen['gen_s']:.1f}s",
+             "  ops by f: " + ", ".join(f"{k}={v:,}" for k, v in sorted(gen["by_f"].items())),
+             "CPU seconds of this process (time.process_time; the host is shared, wall "
+             "clock is noisier):",
+             "from the file (what analyze does):",
+             f"  stream parse + single-pass digest  {res['index_s']:.3f}s "
+             f"{n / res['index_s']:>12,.0f} ops/s   (of which json parsing alone: "
+             f"~{res['parse_only_s']:.3f}s)"]
+    for name, r in res["suite"]["per"].items():
+        lines.append(f"  {name:<13} {r['s']:.3f}s {n / max(r['s'], 1e-9):>14,.0f} ops/s"
+                     f"  {r['valid']} {r['anomalies'] or ''}")
+    lines.append(f"  all checkers after the digest     {res['checks_s']:.3f}s "
+                 f"{n / res['checks_s']:>12,.0f} ops/s")
+    lines.append(f"  TOTAL file -> verdicts            {tot:.3f}s {n / tot:>12,.0f} ops/s "
+                 f"(composed: {res['suite']['valid']}; wall clock {res['total_wall_s']:.3f}s)")
+    dm, cm = res["digest_in_memory_s"], res["checks_in_memory_s"]
+    lines.append(f"from in-memory ops (live History): digest {dm:.3f}s + checkers {cm:.3f}s"
+                 f" = {dm + cm:.3f}s -> {n / (dm + cm):,.0f} ops/s")
+    lines.append(f"peak RSS after digest {res['rss_after_index_mib']:.0f} MiB, after checks "
+                 f"{res['rss_after_checks_mib']:.0f} MiB (whole process, file path; the "
+                 "in-memory comparison afterwards is excluded)")
+    if "tracemalloc_peak_mib" in res:
+        lines.append(f"tracemalloc peak (file -> verdicts): {res['tracemalloc_peak_mib']:.0f} MiB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ops", type=int, default=1_000_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", help="directory to keep history.jsonl in")
+    ap.add_argument("--tracemalloc", action="store_true")
+    ap.add_argument("--_run", help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a._run:
+        print(json.dumps(run_checks(a._run, a.tracemalloc)))
+        return 0
+    d = a.keep or tempfile.mkdtemp(prefix="bench-checkers-")
+    os.makedirs(d, exist_ok=True)
+    path = os.path.join(d, "history.jsonl")
+    gen = generate(path, a.ops, a.seed)
+    cmd = [sys.executable, os.path.abspath(__file__), "--_run", path]
+    if a.tracemalloc:
+        cmd.append("--tracemalloc")
+    res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                    text=True).stdout.splitlines()[-1])
+    print(report(gen, res))
+    if not a.keep:
+        os.remove(path)
+        os.rmdir(d)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

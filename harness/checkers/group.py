@@ -1,0 +1,109 @@
+"""Consumer-group continuity checker (rebalances and failovers).
+
+Contract
+--------
+After an ``assign`` of partition p (group G, topic T) to a consumer process,
+the first offset that process polls from p is compared with the group's
+committed offset at that moment:
+
+* committed bound = the largest of: the ``positions[p]`` recorded with the
+  assign (the broker's committed offset), the last ``commit`` ok of (G, T, p),
+  and offsets of commits whose outcome is unknown (``info`` or still in
+  flight).  With no committed offset at all, the bound is the partition's
+  start offset when ``auto_offset_reset="earliest"`` (default; final-read
+  start offset, else 0); no check is made for ``"latest"``.
+* first > bound: ``skipped-range`` anomaly with the range ``[bound, first)``,
+  unless that range holds nothing readable (transaction markers / aborted
+  records, see ``HistoryIndex.gap_explained``).  Without a final read, a
+  transactional topic's range is only counted in ``unverified-skips``.
+* re-delivery: records the group had already polled or committed before the
+  rebalance and gets again, ``max(last offset polled by the group + 1,
+  last commit ok) - first`` when positive.  Counted in stats; with option
+  ``max_redelivery`` (records per rebalance) more is ``excess-redelivery``.
+  ``stats["below-commit"]`` counts starts below the last commit ok.
+
+Consumers without a group (manual assignment, ``group`` null) are ignored.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .index import as_index
+from .verdict import Verdict
+
+NAME = "group"
+
+
+def check(history: Any, *, max_redelivery: int | None = None,
+          auto_offset_reset: str = "earliest",
+          transactional_topics: Iterable[str] | None = None, **_: Any) -> Verdict:
+    idx = as_index(history)
+    v = Verdict(NAME)
+    st = v.stats
+    st.update({"rebalance-starts": 0, "skipped-range": 0, "skipped-offsets": 0,
+               "redelivery-events": 0, "redelivered": 0, "max-redelivered": 0,
+               "below-commit": 0, "uncommitted-starts": 0, "unverified-skips": 0})
+    commits = {"ok": 0, "fail": 0, "info": 0}
+    for op in idx.get("commit"):
+        if op["type"] != "invoke":
+            commits[op["type"]] = commits.get(op["type"], 0) + 1
+    st["commits"] = commits
+    st["assigns"] = len(idx.get("assign"))
+    st["revokes"] = len(idx.get("revoke"))
+    if max_redelivery is not None:
+        st["max-redelivery-limit"] = int(max_redelivery)
+    declared = list(transactional_topics) if transactional_topics is not None else None
+    for ev in idx.first_polls:
+        _first(idx, v, ev, max_redelivery, auto_offset_reset, declared)
+    return v.finish()
+
+
+def _first(idx: Any, v: Verdict, ev: dict, limit: int | None, reset: str,
+           declared: Any) -> None:
+    st = v.stats
+    st["rebalance-starts"] += 1
+    topic, p, first = ev["topic"], ev["partition"], ev["first"]
+    c_ok = ev["commit_ok"]
+    cands = [x for x in (ev["position"], c_ok, ev["commit_maybe"], ev["commit_inflight"])
+             if x is not None and x >= 0]
+    if cands:
+        bound = max(cands)
+    else:
+        st["uncommitted-starts"] += 1
+        if reset != "earliest":
+            bound = None
+        else:
+            fr = idx.final_read(topic)
+            bound = fr.start.get(p, 0) if fr is not None else 0
+    last = ev["last_polled"]
+    horizon = max(c_ok if c_ok is not None else -1, last + 1 if last is not None else -1)
+    if c_ok is not None and first < c_ok:
+        st["below-commit"] += 1
+    if horizon > first:
+        n = horizon - first
+        st["redelivery-events"] += 1
+        st["redelivered"] += n
+        st["max-redelivered"] = max(st["max-redelivered"], n)
+        if limit is not None and n > limit:
+            v.add("excess-redelivery", _example(idx, ev, redelivered=n, limit=limit))
+    if bound is None or first <= bound:
+        return
+    ok = idx.gap_explained(topic, p, bound, first)
+    if ok:
+        return
+    if ok is None and idx.is_transactional(topic, declared):
+        st["unverified-skips"] += 1
+        return
+    st["skipped-range"] += 1
+    st["skipped-offsets"] += first - bound
+    v.add("skipped-range", _example(idx, ev, committed=bound, range=[bound, first - 1])
+          if v.wants_example("skipped-range") else None)
+
+
+def _example(idx: Any, ev: dict, **fields: Any) -> dict:
+    return idx.example(
+        None, t0=ev["assign_time"], t1=ev["time"], index=ev["index"], time=ev["time"],
+        wall=ev["wall"], process=ev["process"], topic=ev["topic"],
+        partition=ev["partition"], offset=ev["first"], group=ev["group"],
+        position=ev["position"], commit_ok=ev["commit_ok"],
+        last_polled=ev["last_polled"], assign_index=ev["assign_index"], **fields)

@@ -1,0 +1,82 @@
+"""Offset-continuity checker for final reads.
+
+Contract
+--------
+For every ``final-read`` ok op and every partition, the offsets read must
+cover ``[start_offsets[p], end_offsets[p])`` without holes.  Control records
+(transaction markers) and aborted records are invisible to consumers, so a
+hole is only provable on a topic that is *not* transactional:
+
+* non-transactional topic (written only by plain harness ``send``s, no
+  ``txn`` op, not declared in ``transactional_topics``): every missing offset
+  is an ``offset-gap`` anomaly (invalid), whatever the isolation level;
+* transactional topic (txn ops write it, it is listed in
+  ``transactional_topics``, or -- when nothing is declared -- no harness send
+  writes it, e.g. a Flink exactly-once sink): holes are allowed and only
+  counted in ``stats["transactional-gaps"]`` / ``["transactional-missing"]``.
+
+Offsets read outside ``[start, end)`` are counted in
+``stats["out-of-range"]``.  No final read at all: ``unknown``.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from .digests import FinalRead
+from .index import as_index
+from .verdict import Verdict
+
+NAME = "offsets"
+
+
+def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
+          **_: Any) -> Verdict:
+    idx = as_index(history)
+    v = Verdict(NAME)
+    declared = list(transactional_topics) if transactional_topics is not None else None
+    st = v.stats
+    st.update({"final-reads": 0, "partitions": 0, "records": 0, "offset-gap": 0,
+               "missing-offsets": 0, "transactional-gaps": 0,
+               "transactional-missing": 0, "out-of-range": 0, "topics": {}})
+    for fr in idx.final_reads:
+        txn = idx.is_transactional(fr.topic, declared)
+        st["topics"][fr.topic] = "transactional" if txn else "plain"
+        st["final-reads"] += 1
+        st["records"] += fr.n_records
+        _check_read(idx, v, fr, txn)
+    if not st["final-reads"]:
+        return v.finish("no final read in history")
+    return v.finish()
+
+
+def _check_read(idx: Any, v: Verdict, fr: FinalRead, txn: bool) -> None:
+    st = v.stats
+    parts = set(fr.start) | set(fr.end) | set(fr.at)
+    for p in sorted(parts):
+        st["partitions"] += 1
+        pm = fr.at.get(p, {})
+        offs = fr.sorted_offsets(p)
+        lo = fr.start.get(p, offs[0] if offs else 0)
+        hi = fr.end.get(p, offs[-1] + 1 if offs else lo)
+        if offs and (offs[0] < lo or offs[-1] >= hi):
+            inside = fr.offsets_in(p, lo, hi)
+            st["out-of-range"] += len(offs) - len(inside)
+            offs = inside
+        if len(offs) == hi - lo:
+            continue  # contiguous: every offset in [lo, hi) is present
+        prev = lo - 1
+        for o in offs + [hi]:
+            if o > prev + 1:
+                a, b = prev + 1, o - 1
+                n = b - a + 1
+                if txn:
+                    st["transactional-gaps"] += 1
+                    st["transactional-missing"] += n
+                else:
+                    st["offset-gap"] += 1
+                    st["missing-offsets"] += n
+                    v.add("offset-gap", idx.example(
+                        fr.op, topic=fr.topic, partition=p, offset=a, missing=[a, b],
+                        count=n, isolation=fr.isolation, start=lo, end=hi,
+                        before=pm.get(prev), after=pm.get(o)))
+            prev = o

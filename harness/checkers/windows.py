@@ -1,0 +1,214 @@
+"""Fault-window throughput, latency and recovery checker.
+
+Contract
+--------
+For each fault window (see :mod:`harness.checkers.faults`) three phases are
+measured: ``before`` = up to ``baseline_s`` seconds before the start (not
+reaching back past the previous window's end), ``during`` = the window, and
+``after`` = up to ``baseline_s`` after the end (not past the next window's
+start).  Per phase: ok sends/s (plain sends; committed txn sends count too),
+polled records/s and send latency p50/p95/p99/max in ms (invoke -> ok of sends
+whose ok falls in the phase).
+
+Recovery, per closed window, measured from the fault-stop completion:
+``send_recovery_s`` (first send ok), ``poll_recovery_s`` (first poll returning
+records), ``output_resume_s`` (first poll of ``output_topic`` returning
+records) and ``checkpoint_resume_s`` (first Flink ``checkpoint`` ok).
+
+Anomalies (only with options): ``recovery_budget_s`` -- a send recovery (or
+output resume, when ``output_topic`` is given and polled) slower than the
+budget, or never happening although attempted, is ``slow-recovery``; an open
+window with a budget makes the verdict ``unknown``.  ``latency_ratio_budget``
+-- a window whose ``during`` p99 exceeds ratio x ``before`` p99 is
+``latency-budget-exceeded``.  :func:`replay_isolation` compares any two
+windows' p99 the same way.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+from typing import Any
+
+from .digests import S_DT, S_IT, S_TXN
+from .index import as_index
+from .verdict import Verdict
+
+NAME = "windows"
+NS = 1_000_000_000
+
+
+class Series:
+    """Time-sorted samples: ok sends with latencies, polls with record counts."""
+
+    def __init__(self, idx: Any):
+        ok_t: list[int] = []
+        lat: list[int] = []
+        for acked in idx.acked.values():
+            vals = acked.values()
+            ok_t += [S[S_DT] for S in vals]
+            lat += [S[S_DT] - S[S_IT] if S[S_TXN] is None else -1 for S in vals]
+        srt = sorted(ok_t)
+        if srt != ok_t:    # several topics or txns interleave
+            order = sorted(range(len(ok_t)), key=ok_t.__getitem__)
+            lat = [lat[i] for i in order]
+            ok_t = srt
+        self.send_t, self.send_lat = ok_t, lat
+        self.send_invoke_t = sorted([S[S_IT] for S in idx.sends.values()
+                                     if S[S_IT] is not None])
+        pts: list[tuple] = []
+        self.topic_polls: dict[str, list[int]] = {}
+        for t in idx.poll_topics():
+            g = idx.polls(t)
+            self.topic_polls[t] = g.times
+            pts.extend(zip(g.times, (g.cum[i + 1] - g.cum[i] for i in range(len(g.times)))))
+        pts.sort()
+        self.poll_t = [t for t, _ in pts]
+        self.poll_cum = [0]
+        total = 0
+        for _, n in pts:
+            total += n
+            self.poll_cum.append(total)
+        self.checkpoints = sorted(op["time"] for op in idx.get("checkpoint")
+                                  if op["type"] == "ok")
+
+    def phase(self, t0: int, t1: int) -> dict:
+        """Stats of the closed interval [t0, t1]."""
+        dur = max(t1 - t0, 1) / NS
+        i, j = bisect_left(self.send_t, t0), bisect_right(self.send_t, t1)
+        a, b = bisect_left(self.poll_t, t0), bisect_right(self.poll_t, t1)
+        recs = self.poll_cum[b] - self.poll_cum[a]
+        return {"start": t0, "end": t1, "duration_s": round(dur, 6),
+                "send_ok": j - i, "send_ok_per_s": round((j - i) / dur, 3),
+                "records_polled": recs, "records_per_s": round(recs / dur, 3),
+                "latency_ms": percentiles([x for x in self.send_lat[i:j] if x >= 0])}
+
+
+def percentiles(samples_ns: list[int]) -> dict:
+    """Nearest-rank p50/p95/p99/max in milliseconds (None when empty)."""
+    n = len(samples_ns)
+    if not n:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    s = sorted(samples_ns)
+
+    def q(p: float) -> float:
+        return round(s[min(n - 1, max(0, math.ceil(p * n) - 1))] / 1e6, 3)
+    return {"n": n, "p50": q(0.50), "p95": q(0.95), "p99": q(0.99),
+            "max": round(s[-1] / 1e6, 3)}
+
+
+def _series(idx: Any) -> Series:
+    s = idx._cache.get("series")
+    if s is None:
+        s = idx._cache["series"] = Series(idx)
+    return s
+
+
+def _first_after(times: list[int], t: int) -> int | None:
+    i = bisect_right(times, t)
+    return times[i] if i < len(times) else None
+
+
+def check(history: Any, *, recovery_budget_s: float | None = None,
+          output_topic: str | None = None, baseline_s: float = 30.0,
+          latency_ratio_budget: float | None = None, **_: Any) -> Verdict:
+    idx = as_index(history)
+    v = Verdict(NAME)
+    s = _series(idx)
+    wins = idx.fault_windows
+    start, end = idx.start_time, idx.end_time
+    v.stats["overall"] = s.phase(start, end)
+    v.stats["windows"] = out = []
+    unknown = []
+    base = int(baseline_s * NS)
+    for k, w in enumerate(wins):
+        prev_end = max([x.end for x in wins[:k] if x.end <= w.start] + [start])
+        nxt = min([x.start for x in wins[k + 1:] if x.start >= w.end] + [end])
+        row = w.to_dict()
+        row["before"] = s.phase(max(prev_end, w.start - base), w.start)
+        row["during"] = s.phase(w.start, w.end)
+        row["after"] = s.phase(w.end, min(nxt, w.end + base)) if not w.open else None
+        out.append(row)
+        if w.open:
+            if recovery_budget_s is not None:
+                unknown.append(w.fault_id)
+            continue
+        row["send_recovery_s"] = _delay(_first_after(s.send_t, w.end), w.end)
+        row["poll_recovery_s"] = _delay(_first_after(s.poll_t, w.end), w.end)
+        row["checkpoint_resume_s"] = _delay(_first_after(s.checkpoints, w.end), w.end)
+        if output_topic is not None and output_topic in s.topic_polls:
+            row["output_resume_s"] = _delay(
+                _first_after(s.topic_polls[output_topic], w.end), w.end)
+        if recovery_budget_s is not None:
+            _budget(idx, v, w, row, s, recovery_budget_s, output_topic)
+        if latency_ratio_budget is not None:
+            _ratio(idx, v, w, row["before"], row["during"], latency_ratio_budget)
+    return v.finish(f"open fault windows: {', '.join(unknown)}" if unknown else None)
+
+
+def _delay(t: int | None, t0: int) -> float | None:
+    return None if t is None else round((t - t0) / NS, 6)
+
+
+def _budget(idx: Any, v: Verdict, w: Any, row: dict, s: Series, budget: float,
+            output_topic: str | None) -> None:
+    rec = row["send_recovery_s"]
+    attempted = _first_after(s.send_invoke_t, w.end) is not None or rec is not None
+    if attempted and (rec is None or rec > budget):
+        v.add("slow-recovery", idx.example(
+            None, t0=w.start, t1=w.end, what="send", fault=w.fault, fault_id=w.fault_id,
+            recovery_s=rec, budget_s=budget, time=w.end, wall=w.end_wall))
+    if "output_resume_s" in row:
+        res = row["output_resume_s"]
+        if res is None or res > budget:
+            v.add("slow-recovery", idx.example(
+                None, t0=w.start, t1=w.end, what="output", topic=output_topic,
+                fault=w.fault, fault_id=w.fault_id, recovery_s=res, budget_s=budget,
+                time=w.end, wall=w.end_wall))
+
+
+def _ratio(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: float) -> bool:
+    b, x = base["latency_ms"]["p99"], win["latency_ms"]["p99"]
+    if b is None or x is None:
+        return True
+    if x > ratio * b:
+        v.add("latency-budget-exceeded", idx.example(
+            None, t0=win["start"], t1=win["end"], baseline_p99_ms=b, window_p99_ms=x,
+            ratio=round(x / b, 3) if b else None, budget_ratio=ratio,
+            fault_id=getattr(w, "fault_id", None), time=win["start"]))
+        return False
+    return True
+
+
+def replay_isolation(history: Any, window: Any, baseline: Any = None,
+                     ratio_budget: float = 2.0) -> Verdict:
+    """Compare send-latency p99 of ``window`` with ``baseline``.
+
+    ``window``/``baseline`` are ``(start_ns, end_ns)`` monotonic intervals or
+    a fault_id (that fault's window; its default baseline is the phase before
+    it).  ``latency-budget-exceeded`` if window p99 > ratio_budget x baseline
+    p99; ``unknown`` when either side has no latency samples."""
+    idx = as_index(history)
+    s = _series(idx)
+    v = Verdict("replay-isolation")
+    fw = None
+    if isinstance(window, str):
+        fw = next((w for w in idx.fault_windows if w.fault_id == window), None)
+        if fw is None:
+            return v.finish(f"no fault window {window!r}")
+        window = (fw.start, fw.end)
+    if isinstance(baseline, str):
+        bw = next((w for w in idx.fault_windows if w.fault_id == baseline), None)
+        if bw is None:
+            return v.finish(f"no fault window {baseline!r}")
+        baseline = (bw.start, bw.end)
+    if baseline is None:
+        baseline = (max(idx.start_time, window[0] - (window[1] - window[0])), window[0])
+    b, x = s.phase(*baseline), s.phase(*window)
+    v.stats.update({"baseline": b, "window": x, "ratio_budget": ratio_budget})
+    if not _ratio(idx, v, fw, b, x, ratio_budget):
+        return v.finish()
+    if b["latency_ms"]["p99"] is None or x["latency_ms"]["p99"] is None:
+        return v.finish("no latency samples in baseline or window")
+    v.stats["ratio"] = round(x["latency_ms"]["p99"] / b["latency_ms"]["p99"], 3) \
+        if b["latency_ms"]["p99"] else None
+    return v.finish()

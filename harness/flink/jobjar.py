@@ -1,0 +1,147 @@
+"""Builds the reference Flink job (``flink-job/``) into a content-addressed cached jar.
+
+``build_job_jar()`` hashes ``flink-job/pom.xml`` and every file under ``flink-job/src/``;
+the jar lives at ``${CHAOS_CACHE_DIR:-~/.cache/kafka-chaos}/flink-job/<hash>/job.jar`` and
+Maven (``mvn -q -B package``, default local repository ``~/.m2``) runs only when no jar
+exists for the current hash.
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = [
+    "ENTRY_CLASS", "JobJarBuildError", "job_project_dir", "source_hash", "cached_jar_path",
+    "build_job_jar",
+]
+
+ENTRY_CLASS = "harness.job.ExactlyOnceJob"
+_BUILT_JAR = Path("target") / "chaos-flink-job.jar"
+
+
+class JobJarBuildError(RuntimeError):
+    """One line: what failed and how to fix it."""
+
+
+def job_project_dir() -> Path:
+    """``flink-job/`` at the repository root (this file is harness/flink/jobjar.py)."""
+    return Path(__file__).resolve().parents[2] / "flink-job"
+
+
+def _cache_root() -> Path:
+    return Path(os.environ.get("CHAOS_CACHE_DIR") or Path.home() / ".cache" / "kafka-chaos")
+
+
+def _source_files(project: Path) -> list[Path]:
+    files = [project / "pom.xml"]
+    src = project / "src"
+    if src.is_dir():
+        files += [p for p in src.rglob("*") if p.is_file()]
+    return sorted(files, key=lambda p: p.relative_to(project).as_posix())
+
+
+def source_hash(project: Path | None = None) -> str:
+    """sha256 over pom.xml and src/** (relative path + content of each file)."""
+    project = Path(project) if project else job_project_dir()
+    if not (project / "pom.xml").is_file():
+        raise JobJarBuildError(f"no pom.xml in {project}: the flink-job/ Maven project is missing")
+    h = hashlib.sha256()
+    for f in _source_files(project):
+        rel = f.relative_to(project).as_posix().encode()
+        data = f.read_bytes()
+        h.update(len(rel).to_bytes(4, "big") + rel)
+        h.update(len(data).to_bytes(8, "big") + data)
+    return h.hexdigest()
+
+
+def cached_jar_path(digest: str | None = None, project: Path | None = None) -> Path:
+    digest = digest or source_hash(project)
+    return _cache_root() / "flink-job" / digest / "job.jar"
+
+
+def _last_error_line(output: str) -> str:
+    """The most telling line of Maven's output: the first [ERROR] with content."""
+    lines = [ln.strip() for ln in output.splitlines() if ln.strip()]
+    for ln in lines:
+        if ln.startswith("[ERROR]") and len(ln) > len("[ERROR] ") and "-> [Help" not in ln:
+            return ln[len("[ERROR] "):].strip()
+    return lines[-1] if lines else "(no output)"
+
+
+def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str | None = None,
+                  quiet: bool = False, timeout: float = 900) -> Path:
+    """Return the path of the job jar for the current sources, building it if needed.
+
+    Progress goes to stderr unless ``quiet``. Raises :class:`JobJarBuildError` (one line) when
+    Maven is missing, the build fails or produces no jar.
+    """
+    project = Path(project) if project else job_project_dir()
+    digest = source_hash(project)
+    target = cached_jar_path(digest)
+
+    def say(msg: str) -> None:
+        if not quiet:
+            print(f"[flink-job] {msg}", file=sys.stderr, flush=True)
+
+    if target.is_file() and not force:
+        say(f"using cached jar {target}")
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # one Maven build at a time per machine (two would share flink-job/target/)
+    with _locked(target.parent.parent / ".build.lock"):
+        if target.is_file() and not force:
+            say(f"using cached jar {target} (built by another process)")
+            return target
+        return _build(project, digest, target, say, mvn, timeout)
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    with open(path, "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeout: float) -> Path:
+    mvn = mvn or shutil.which("mvn")
+    if not mvn:
+        raise JobJarBuildError(
+            "cannot build the Flink job jar: `mvn` is not on PATH; install Maven 3.8+ "
+            "and a JDK 17 (e.g. `apt-get install maven openjdk-17-jdk-headless`)")
+    say(f"building {project.name} (sources {digest[:12]}) with `mvn -q -B package` ...")
+    t0 = time.monotonic()
+    try:
+        proc = subprocess.run([mvn, "-q", "-B", "package"], cwd=project, capture_output=True,
+                              text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise JobJarBuildError(
+            f"Flink job build timed out after {timeout:.0f}s in {project}; run `mvn -B package` "
+            "there to see where it hangs (often dependency downloads)") from None
+    output = (proc.stdout or "") + "\n" + (proc.stderr or "")
+    if proc.returncode != 0:
+        raise JobJarBuildError(
+            f"Flink job build failed (mvn exit {proc.returncode}): {_last_error_line(output)} "
+            f"-- run `mvn -B package` in {project} for the full log and fix the sources/pom")
+    built = project / _BUILT_JAR
+    if not built.is_file():
+        raise JobJarBuildError(
+            f"Flink job build succeeded but {built} is missing; check <finalName> in "
+            f"{project / 'pom.xml'}")
+    # copy then rename, so a concurrent reader never sees a half-written jar
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".jar.tmp")
+    os.close(fd)
+    shutil.copyfile(built, tmp)
+    os.replace(tmp, target)
+    say(f"built {target} in {time.monotonic() - t0:.1f}s")
+    return target
