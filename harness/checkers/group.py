@@ -43,13 +43,10 @@ def check(history: Any, *, max_redelivery: int | None = None,
     st.update({"rebalance-starts": 0, "skipped-range": 0, "skipped-offsets": 0,
                "redelivery-events": 0, "redelivered": 0, "max-redelivered": 0,
                "below-commit": 0, "uncommitted-starts": 0, "unverified-skips": 0})
-    commits = {"ok": 0, "fail": 0, "info": 0}
-    for op in idx.get("commit"):
-        if op["type"] != "invoke":
-            commits[op["type"]] = commits.get(op["type"], 0) + 1
-    st["commits"] = commits
-    st["assigns"] = len(idx.get("assign"))
-    st["revokes"] = len(idx.get("revoke"))
+    c = idx.counts
+    st["commits"] = {t: c.get(f"commit-{t}", 0) for t in ("ok", "fail", "info")}
+    st["assigns"] = c.get("assign-ok", 0)
+    st["revokes"] = c.get("revoke-ok", 0)
     if max_redelivery is not None:
         st["max-redelivery-limit"] = int(max_redelivery)
     declared = list(transactional_topics) if transactional_topics is not None else None

@@ -41,44 +41,36 @@ def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
 
 
 def _producer_order(idx: Any, v: Verdict) -> None:
-    n = ngroups = bad = 0
-    for acked in idx.acked.values():
+    n = sum(map(len, idx.acked.values()))
+    bad = 0
+    for prev, S in idx.reorders:          # found online, acks in seq order
+        if (S[S_PROC], S[S_TOPIC], S[S_KEY]) in idx.unsorted:
+            continue                       # re-checked below with a full sort
+        bad += 1
+        _reordered(idx, v, prev, S)
+    if idx.unsorted:                       # acks arrived out of seq order
         groups: dict[tuple, list] = {}
-        n += len(acked)
-        for S in acked.values():
-            k = (S[S_PROC], S[S_KEY], S[S_P])
-            lst = groups.get(k)
-            if lst is None:
-                groups[k] = [S]
-            else:
-                lst.append(S)
-        ngroups += len(groups)
+        for acked in idx.acked.values():
+            for S in acked.values():
+                k = (S[S_PROC], S[S_TOPIC], S[S_KEY])
+                if k in idx.unsorted:
+                    groups.setdefault(k + (S[S_P],), []).append(S)
         for lst in groups.values():
-            if len(lst) > 1:
-                bad += _check_group(idx, v, lst)
+            lst.sort(key=_seq)
+            for prev, S in zip(lst, lst[1:]):
+                if S[S_SEQ] != prev[S_SEQ] and S[S_O] <= prev[S_O]:
+                    bad += 1
+                    _reordered(idx, v, prev, S)
     v.stats["acked-writes-checked"] = n
-    v.stats["producer-key-partitions"] = ngroups
+    v.stats["out-of-order-acks"] = len(idx.unsorted)
     v.stats["reordered"] = bad
 
 
-def _check_group(idx: Any, v: Verdict, lst: list) -> int:
-    prev = lst[0]
-    for S in lst:                     # acks usually arrive in seq order
-        if S[S_SEQ] <= prev[S_SEQ] and S is not lst[0]:
-            lst.sort(key=_seq)
-            break
-        prev = S
-    bad = 0
-    prev = lst[0]
-    for S in lst:
-        if S[S_O] <= prev[S_O] and S[S_SEQ] != prev[S_SEQ]:
-            bad += 1
-            v.add("reordered", idx.write_example(
-                S[S_ID], topic=S[S_TOPIC], seqs=[prev[S_SEQ], S[S_SEQ]],
-                offsets=[prev[S_O], S[S_O]], ids=[prev[S_ID], S[S_ID]])
-                if v.wants_example("reordered") else None)
-        prev = S
-    return bad
+def _reordered(idx: Any, v: Verdict, prev: list, S: list) -> None:
+    v.add("reordered", idx.write_example(
+        S[S_ID], topic=S[S_TOPIC], seqs=[prev[S_SEQ], S[S_SEQ]],
+        offsets=[prev[S_O], S[S_O]], ids=[prev[S_ID], S[S_ID]])
+        if v.wants_example("reordered") else None)
 
 
 def _seq(S: list) -> Any:

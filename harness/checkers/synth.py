@@ -9,7 +9,8 @@ counting job and nemesis faults, and records every step through
 :class:`harness.history.History` (fake clock, 1 ms per op by default) using
 exactly the operation vocabulary of the real clients.  Any history it emits
 is *valid*: the checkers must report no anomaly on it.  :func:`generate`
-drives a random Sim to a target number of ops.
+drives a random Sim to a target number of ops.  :class:`Builder` writes
+hand-made histories (any content, valid or not) with the same op shapes.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from typing import Any
 
 from harness.history import History
 
-__all__ = ["Sim", "generate", "record"]
+__all__ = ["Sim", "generate", "record", "Builder"]
 
 PLAIN, COMMITTED, ABORTED, MARKER = 0, 1, 2, 3
 
@@ -343,3 +344,114 @@ def generate(seed: int = 0, n_ops: int = 2000, *, producers: int = 3, keys: int 
         sim.final_read("out")
     sim.final_read("t")
     return sim
+
+
+class Builder:
+    """Hand-written histories with a fake clock (1 ms per op by default).
+
+    Records are given as ``(partition, offset, id)`` tuples (value
+    ``{"id", "key", "seq", "producer"}``) or ``(partition, offset, value)``
+    with a dict/str/None value."""
+
+    def __init__(self, step_ms: float = 1.0):
+        self.now = 1_000_000_000_000
+        self.step = int(step_ms * 1e6)
+        self.h = History(clock=self._clock)
+
+    def _clock(self) -> tuple[int, float]:
+        self.now += self.step
+        return self.now, 1.7e9 + (self.now - 1_000_000_000_000) / 1e9
+
+    @property
+    def ops(self) -> list[dict]:
+        return self.h.ops
+
+    def sleep(self, ms: float) -> "Builder":
+        self.now += int(ms * 1e6)
+        return self
+
+    def op(self, process: str, type_: str, f: str, value: Any) -> dict:
+        return self.h.append({"process": process, "type": type_, "f": f, "value": value})
+
+    @staticmethod
+    def rec(r: tuple) -> dict:
+        p, o, x = r[0], r[1], r[2]
+        val = x if not isinstance(x, str) or len(r) > 3 else \
+            {"id": x, "key": "k", "seq": 0, "producer": "producer-0"}
+        return record(p, o, val)
+
+    def send(self, rid: str, key: str = "k", seq: int = 0, p: int | None = 0,
+             o: int | None = None, type_: str | None = "ok", topic: str = "t",
+             process: str = "producer-0") -> "Builder":
+        val = {"topic": topic, "key": key, "id": rid, "seq": seq}
+        self.op(process, "invoke", "send", val)
+        if type_ == "ok":
+            self.op(process, "ok", "send", dict(val, partition=p, offset=o))
+        elif type_ is not None:
+            self.op(process, type_, "send", dict(val, error="boom"))
+        return self
+
+    def poll(self, recs: list[tuple], process: str = "consumer-0", topic: str = "t",
+             group: str | None = "g") -> "Builder":
+        self.op(process, "ok", "poll", {"topic": topic, "group": group,
+                                        "records": [self.rec(r) for r in recs]})
+        return self
+
+    def assign(self, parts: list[int], process: str = "consumer-0", topic: str = "t",
+               group: str | None = "g", positions: dict | None = None) -> "Builder":
+        val: dict = {"group": group, "topic": topic, "partitions": parts}
+        if positions is not None:
+            val["positions"] = {str(k): v for k, v in positions.items()}
+        self.op(process, "ok", "assign", val)
+        return self
+
+    def revoke(self, parts: list[int], process: str = "consumer-0", topic: str = "t",
+               group: str | None = "g") -> "Builder":
+        self.op(process, "ok", "revoke", {"group": group, "topic": topic, "partitions": parts})
+        return self
+
+    def commit(self, offsets: dict, type_: str = "ok", process: str = "consumer-0",
+               topic: str = "t", group: str = "g") -> "Builder":
+        val = {"group": group, "topic": topic,
+               "offsets": {str(k): v for k, v in offsets.items()}}
+        self.op(process, "invoke", "commit", val)
+        if type_ is not None:
+            self.op(process, type_, "commit", val)
+        return self
+
+    def txn(self, name: str, sends: list[tuple], type_: str | None = "ok",
+            topic: str = "t", process: str = "txn-producer-0") -> "Builder":
+        """sends: (id, key, seq, partition, offset)."""
+        inv = [{"topic": topic, "key": k, "id": i, "seq": s} for i, k, s, _, _ in sends]
+        self.op(process, "invoke", "txn", {"txn": name, "sends": inv})
+        if type_ == "ok":
+            done = [dict(v, partition=p, offset=o) for v, (_, _, _, p, o) in zip(inv, sends)]
+            self.op(process, "ok", "txn", {"txn": name, "sends": done})
+        elif type_ is not None:
+            self.op(process, type_, "txn", {"txn": name, "sends": inv, "error": "x"})
+        return self
+
+    def final(self, recs: list[tuple], topic: str = "t",
+              isolation: str = "read_committed", end: dict | None = None,
+              start: dict | None = None) -> "Builder":
+        rr = [self.rec(r) for r in recs]
+        if end is None:
+            end = {}
+            for r in rr:
+                end[r["partition"]] = max(end.get(r["partition"], 0), r["offset"] + 1)
+        start = start if start is not None else {p: 0 for p in end}
+        self.op("final-reader", "ok", "final-read", {
+            "topic": topic, "isolation": isolation,
+            "start_offsets": {str(k): v for k, v in start.items()},
+            "end_offsets": {str(k): v for k, v in end.items()}, "records": rr})
+        return self
+
+    def fault(self, fid: str, fault: str = "kill", stop: bool = False,
+              type_: str = "ok") -> "Builder":
+        f = "fault-stop" if stop else "fault-start"
+        val = {"fault": fault, "fault_id": fid, "target": "broker-1", "detail": None,
+               "proof": None}
+        self.op("nemesis", "invoke", f, val)
+        if type_ is not None:
+            self.op("nemesis", type_, f, val)
+        return self

@@ -26,10 +26,10 @@ windows' p99 the same way.
 from __future__ import annotations
 
 import math
+from array import array
 from bisect import bisect_left, bisect_right
 from typing import Any
 
-from .digests import S_DT, S_IT, S_TXN
 from .index import as_index
 from .verdict import Verdict
 
@@ -41,20 +41,14 @@ class Series:
     """Time-sorted samples: ok sends with latencies, polls with record counts."""
 
     def __init__(self, idx: Any):
-        ok_t: list[int] = []
-        lat: list[int] = []
-        for acked in idx.acked.values():
-            vals = acked.values()
-            ok_t += [S[S_DT] for S in vals]
-            lat += [S[S_DT] - S[S_IT] if S[S_TXN] is None else -1 for S in vals]
-        srt = sorted(ok_t)
-        if srt != ok_t:    # several topics or txns interleave
+        ok_t, lat = idx.ok_t, idx.ok_lat
+        if list(ok_t) != sorted(ok_t):    # several topics or txns interleave
             order = sorted(range(len(ok_t)), key=ok_t.__getitem__)
-            lat = [lat[i] for i in order]
-            ok_t = srt
+            ok_t = array("q", (ok_t[i] for i in order))
+            lat = array("q", (lat[i] for i in order))
         self.send_t, self.send_lat = ok_t, lat
-        self.send_invoke_t = sorted([S[S_IT] for S in idx.sends.values()
-                                     if S[S_IT] is not None])
+        inv = idx.inv_t
+        self.send_invoke_t = inv if list(inv) == sorted(inv) else array("q", sorted(inv))
         pts: list[tuple] = []
         self.topic_polls: dict[str, list[int]] = {}
         for t in idx.poll_topics():
@@ -68,8 +62,7 @@ class Series:
         for _, n in pts:
             total += n
             self.poll_cum.append(total)
-        self.checkpoints = sorted(op["time"] for op in idx.get("checkpoint")
-                                  if op["type"] == "ok")
+        self.checkpoints = sorted(idx.checkpoint_times)
 
     def phase(self, t0: int, t1: int) -> dict:
         """Stats of the closed interval [t0, t1]."""

@@ -133,6 +133,21 @@ def toxiproxy_proxies(cfg: PlatformConfig, zone: str) -> list[Proxy]:
     return proxies
 
 
+# Flink's stock conf/config.yaml sets these for Java 17 (env.java.opts.all); our rendered file
+# replaces it, so they must be carried over, or a job's main() fails with
+# InaccessibleObjectException (e.g. "module java.base does not opens java.util").
+FLINK_JAVA17_OPTS = " ".join(
+    [f"--add-exports={m}=ALL-UNNAMED" for m in (
+        "java.rmi/sun.rmi.registry", "jdk.compiler/com.sun.tools.javac.api",
+        "jdk.compiler/com.sun.tools.javac.file", "jdk.compiler/com.sun.tools.javac.parser",
+        "jdk.compiler/com.sun.tools.javac.tree", "jdk.compiler/com.sun.tools.javac.util",
+        "java.security.jgss/sun.security.krb5")]
+    + [f"--add-opens=java.base/{p}=ALL-UNNAMED" for p in (
+        "java.lang", "java.net", "java.io", "java.nio", "sun.nio.ch", "java.lang.reflect",
+        "java.text", "java.time", "java.util", "java.util.concurrent",
+        "java.util.concurrent.atomic", "java.util.concurrent.locks")])
+
+
 def render_flink_config(cfg: PlatformConfig, access_key: str, secret_key: str) -> str:
     """Flink's conf/config.yaml (flattened keys) for the JobManager and TaskManagers."""
     f = cfg.flink
@@ -163,6 +178,7 @@ def render_flink_config(cfg: PlatformConfig, access_key: str, secret_key: str) -
         "restart-strategy.fixed-delay.attempts": 1000,
         "restart-strategy.fixed-delay.delay": "1 s",
         "web.submit.enable": "true",
+        "env.java.opts.all": FLINK_JAVA17_OPTS,
         **f.extra,
     }
     return "".join(f"{k}: {_yaml_scalar(v)}\n" for k, v in conf.items())

@@ -104,6 +104,11 @@ class Platform:
                             aws_secret_access_key=self.s3_secret_key, region_name="us-east-1",
                             config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 2}))
 
+    def gateway_ip(self) -> str:
+        """Where host clients' traffic enters the network (port mappings arrive from here)."""
+        net = docker.from_env().networks.get(self.network_name)
+        return net.attrs["IPAM"]["Config"][0]["Gateway"]
+
     def nodes(self) -> list[Node]:
         fixed = [self.minio, self.flink_jobmanager]
         return [*self.toxiproxies.values(), *self.brokers.values(), *[n for n in fixed if n], *self.flink_taskmanagers]

@@ -14,7 +14,7 @@ from harness.platform.kafka_config import client_config
 pytestmark = pytest.mark.platform
 
 
-def produce(bootstrap: str, topic: str, n: int, **extra) -> list[tuple[int, int, bytes]]:
+def produce(bootstrap: str, topic: str, n: int, partition: int | None = None, **extra) -> list[tuple[int, int, bytes]]:
     acked: list[tuple[int, int, bytes]] = []
     errors: list[str] = []
 
@@ -26,7 +26,8 @@ def produce(bootstrap: str, topic: str, n: int, **extra) -> list[tuple[int, int,
 
     p = Producer(client_config(bootstrap, acks="all", **{"enable.idempotence": True, "linger.ms": 5}, **extra))
     for i in range(n):
-        p.produce(topic, key=f"k{i % 17}".encode(), value=f"{i}".encode(), on_delivery=on_delivery)
+        kw = {} if partition is None else {"partition": partition}
+        p.produce(topic, key=f"k{i % 17}".encode(), value=f"{i}".encode(), on_delivery=on_delivery, **kw)
         if i % 1000 == 0:
             p.poll(0)
     assert p.flush(60) == 0, "producer could not deliver everything within 60 s"

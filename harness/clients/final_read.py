@@ -1,0 +1,101 @@
+"""Final read: every partition of a topic from its start to its end offset.
+
+Contract
+--------
+:func:`final_read` first queries each partition's watermarks (uncached),
+then assigns every non-empty partition at its start offset with explicit
+offsets (no group, no commits) and consumes until the consumer position of
+every partition reaches the end offset (control records such as transaction
+markers advance the position without producing a record).  Records at or
+beyond the end offset taken before the read started are left out.
+
+It appends one op ``final-read`` (process ``final-reader`` by default)::
+
+    {"topic", "isolation", "start_offsets": {"<p>": int},
+     "end_offsets": {"<p>": int}, "records": [{"partition", "offset", "key",
+     "value"}, ...]}
+
+of type ``ok`` when every partition was read to its end, else ``info`` with
+``"incomplete": [partitions]`` and ``"error"`` (checkers then treat the
+topic as having no final read).  With ``read_committed``, an open
+transaction keeps the last stable offset below the end offset, so the read
+times out as ``info``: close transactional producers first.
+"""
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, TopicPartition
+
+from .codec import offsets_to_json, record_of
+from .errors import error_str
+from .producer import base_config
+
+__all__ = ["final_read"]
+
+
+def final_read(bootstrap: str, topic: str, history: Any, *,
+               isolation: str = "read_committed", timeout: float = 60.0,
+               process: str = "final-reader", config: dict | None = None,
+               batch: int = 2000) -> dict:
+    """Read ``topic`` completely and append the ``final-read`` op; returns it."""
+    conf = base_config(bootstrap, process, {
+        "group.id": f"harness-final-reader-{uuid.uuid4().hex[:12]}",
+        "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "isolation.level": isolation, "enable.partition.eof": True})
+    conf.update(config or {})
+    deadline = time.monotonic() + timeout
+    c = Consumer(conf)
+    errors: list[str] = []
+    records: list[dict] = []
+    try:
+        md = c.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None:
+            raise RuntimeError(f"final read: topic {topic!r} unavailable: "
+                               f"{tmd.error if tmd is not None else 'missing'}")
+        start: dict[int, int] = {}
+        end: dict[int, int] = {}
+        for p in sorted(tmd.partitions):
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p),
+                                             timeout=max(1.0, deadline - time.monotonic()),
+                                             cached=False)
+            start[p], end[p] = lo, hi
+        remaining = {p for p in start if end[p] > start[p]}
+        if remaining:
+            c.assign([TopicPartition(topic, p, start[p]) for p in sorted(remaining)])
+        while remaining and time.monotonic() < deadline:
+            for m in c.consume(batch, 0.5):
+                err = m.error()
+                p = m.partition()
+                if err is not None:
+                    if err.code() == KafkaError._PARTITION_EOF:
+                        if m.offset() >= end.get(p, 0):
+                            remaining.discard(p)
+                    else:
+                        errors.append(error_str(err))
+                    continue
+                o = m.offset()
+                if o < end[p]:
+                    records.append(record_of(m))
+                if o >= end[p] - 1:
+                    remaining.discard(p)
+            if remaining:
+                for tp in c.position([TopicPartition(topic, p) for p in remaining]):
+                    if tp.offset >= end[tp.partition]:
+                        remaining.discard(tp.partition)
+    finally:
+        c.close()
+    records.sort(key=lambda r: (r["partition"], r["offset"]))
+    value: dict[str, Any] = {"topic": topic, "isolation": isolation,
+                             "start_offsets": offsets_to_json(start),
+                             "end_offsets": offsets_to_json(end), "records": records}
+    if remaining:
+        value["incomplete"] = sorted(remaining)
+        value["error"] = "timeout" + (f": {'; '.join(errors[:5])}" if errors else "")
+    elif errors:
+        value["errors"] = errors[:20]
+    return history.append({"process": process, "type": "info" if remaining else "ok",
+                           "f": "final-read", "value": value})

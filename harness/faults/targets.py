@@ -1,0 +1,68 @@
+"""Resolve a fault target role to concrete brokers, at the moment the fault starts.
+
+Roles: ``leader:<topic>:<partition>`` (that partition's leader), ``controller`` (the
+active KRaft controller, from the metadata quorum), ``random`` (a running broker),
+``zone:<z>`` / ``broker:<z>`` (the broker of zone z), ``all`` (every broker).
+"""
+from __future__ import annotations
+
+import re
+
+from .base import FaultError
+
+QUORUM_TOOL = "org.apache.kafka.tools.MetadataQuorumCommand"
+
+
+def zone_of_node_id(platform, node_id: int) -> str:
+    for z in platform.zones:
+        if platform.cfg.node_id(z) == node_id:
+            return z
+    raise FaultError(f"no zone has broker id {node_id}")
+
+
+def partition_leader(platform, topic: str, partition: int) -> int:
+    md = platform.admin.list_topics(topic, timeout=10)
+    t = md.topics.get(topic)
+    if t is None or t.error is not None or partition not in t.partitions:
+        raise FaultError(f"target leader:{topic}:{partition}: no such topic partition ({t.error if t else 'absent'})")
+    leader = t.partitions[partition].leader
+    if leader < 0:
+        raise FaultError(f"target leader:{topic}:{partition}: the partition has no leader right now")
+    return leader
+
+
+def active_controller(platform) -> int:
+    """The KRaft quorum leader, asked of a running broker with kafka-metadata-quorum."""
+    for z in platform.zones:
+        node = platform.brokers[z]
+        if not node.running():
+            continue
+        code, out = node.exec(["sh", "-c", f"java -Xmx128m -cp '/opt/kafka/libs/*' {QUORUM_TOOL} "
+                                           f"--bootstrap-controller localhost:{platform.cfg.controller_port(z)} "
+                                           "describe --status 2>/dev/null"], check=False)
+        m = re.search(r"LeaderId:\s+(\d+)", out)
+        if code == 0 and m:
+            return int(m.group(1))
+    raise FaultError("target controller: no running broker could describe the metadata quorum")
+
+
+def resolve(platform, target: str, rng) -> list[str]:
+    """Zones whose broker is the target."""
+    kind, _, rest = target.partition(":")
+    if kind == "leader":
+        topic, _, p = rest.rpartition(":")
+        return [zone_of_node_id(platform, partition_leader(platform, topic, int(p)))]
+    if kind == "controller":
+        return [zone_of_node_id(platform, active_controller(platform))]
+    if kind == "random":
+        running = [z for z in platform.zones if platform.brokers[z].running()]
+        if not running:
+            raise FaultError("target random: no broker is running")
+        return [rng.choice(running)]
+    if kind in ("zone", "broker"):
+        if rest not in platform.zones:
+            raise FaultError(f"target {target}: unknown zone {rest!r}; zones are {list(platform.zones)}")
+        return [rest]
+    if kind == "all":
+        return list(platform.zones)
+    raise FaultError(f"unknown target {target!r}: use leader:<topic>:<p>, controller, random, zone:<z> or all")

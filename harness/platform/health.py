@@ -1,0 +1,51 @@
+"""Cluster health checks used as fault proofs and after healing.
+
+Each function waits (bounded) for a condition and returns how long it took, or raises
+``NotReady`` with what it last saw.
+"""
+from __future__ import annotations
+
+from .waits import Wait
+
+
+def broker_ids(platform) -> list[int]:
+    desc = platform.admin.describe_cluster(request_timeout=5).result(timeout=10)
+    return sorted(n.id for n in desc.nodes)
+
+
+def wait_broker_listed(platform, node_id: int, listed: bool, timeout: float = 60.0) -> float:
+    def probe():
+        ids = broker_ids(platform)
+        return (node_id in ids) == listed, f"metadata lists brokers {ids}"
+    verb = "list" if listed else "drop"
+    return Wait(f"metadata to {verb} broker {node_id}", probe, timeout=timeout).until_ready()
+
+
+def under_replicated(platform) -> list[str]:
+    md = platform.admin.list_topics(timeout=10)
+    out = []
+    for t in md.topics.values():
+        for p in t.partitions.values():
+            if len(p.isrs) < len(p.replicas) or p.leader < 0:
+                out.append(f"{t.topic}:{p.id} isr={list(p.isrs)} replicas={list(p.replicas)}")
+    return out
+
+
+def wait_fully_replicated(platform, timeout: float = 120.0) -> float:
+    def probe():
+        urp = under_replicated(platform)
+        return not urp, (f"{len(urp)} under-replicated, e.g. {urp[:3]}" if urp else "all in sync")
+    return Wait("every partition to have its full ISR", probe, timeout=timeout).until_ready()
+
+
+def wait_healthy(platform, timeout: float = 120.0) -> float:
+    """All brokers listed and every partition fully replicated."""
+    n = len(platform.zones)
+
+    def probe():
+        ids = broker_ids(platform)
+        if len(ids) < n:
+            return False, f"brokers {ids}"
+        urp = under_replicated(platform)
+        return not urp, f"brokers {ids}; {len(urp)} under-replicated partitions"
+    return Wait(f"{n} brokers and no under-replicated partition", probe, timeout=timeout).until_ready()
