@@ -5,10 +5,11 @@ from .base import Fault, FaultError, FaultSpec
 from .degrade import ZoneBandwidth, ZoneLatency, ZoneLoss
 from .partition import IsolateObjectStorage, IsolateZone, OneWay, ZoneCut
 from .process import CleanRestart, FlinkKill, Freeze, Kill, Pause, RollingRestart
+from .replace import ReplaceBroker
 from .toxics import TOXIC_FAULTS
 
 FAULTS: dict[str, type[Fault]] = {cls.name: cls for cls in (
-    Kill, Pause, Freeze, CleanRestart, RollingRestart, FlinkKill,
+    Kill, Pause, Freeze, CleanRestart, RollingRestart, ReplaceBroker, FlinkKill,
     ZoneCut, IsolateZone, OneWay, IsolateObjectStorage,
     ZoneLatency, ZoneLoss, ZoneBandwidth, *TOXIC_FAULTS)}
 

@@ -202,3 +202,16 @@ def test_unknown_fault_and_bad_target_are_clear_errors(platform, history):
             nemesis.start(FaultSpec("explode"))
         with pytest.raises(FaultError, match="unknown zone 'q'"):
             nemesis.start(FaultSpec("kill", "zone:q"))
+
+
+def test_replace_broker_with_empty_disk_re_replicates(platform, nemesis, tmp_path, new_topic):
+    topic = new_topic()
+    produce(platform.bootstrap_servers, topic, 2000)
+    with nemesis.fault(FaultSpec("replace-broker", "zone:b")):
+        pass
+    ops = [op for op in load(tmp_path / "history.jsonl") if op["type"] == "ok"]
+    start, stop = ops[-2]["value"]["proof"], ops[-1]["value"]["proof"]
+    assert start["new_container"] != start["old_container"]
+    assert start["data_bytes_at_start"] < start["data_bytes_before"]
+    assert stop["bytes_re_replicated"] > 0 and stop["seconds_to_full_isr"] > 0
+    assert_healthy(platform, new_topic)

@@ -365,7 +365,10 @@ def test_good_job_exactly_once_with_s3_checkpoints(pipeline, platform):
     pl.timings["output"] = time.monotonic() - t1
 
     stats = pl.rest.wait_for_checkpoints(dep.job_id, 1, timeout=60)
-    assert stats.completed > 0 and stats.failed == 0, stats
+    assert stats.completed > 0, stats
+    # triggers fail while the tasks are still initializing; none may fail after one completed
+    assert stats.latest_failed is None or stats.latest_failed.id < stats.latest_completed.id, (
+        stats.latest_failed)
     path = stats.latest_completed.external_path
     assert path and path.startswith(f"s3://flink/checkpoints/{dep.job_id}/chk-"), path
     keys = [o["Key"] for o in platform.s3_client().list_objects_v2(

@@ -1,0 +1,55 @@
+"""Offset continuity of final reads."""
+from harness.checkers import offsets
+from harness.checkers.synth import Builder
+
+
+def test_contiguous_plain_topic_is_valid():
+    b = Builder()
+    b.send("a", o=0).send("b", o=1)
+    b.final([(0, 0, "a"), (0, 1, "b")], end={0: 2, 1: 0})
+    v = offsets.check(b.ops)
+    assert v.valid == "valid" and v.stats["partitions"] == 2
+
+
+def test_gap_in_plain_topic_is_anomaly():
+    b = Builder()
+    b.send("a", o=0).send("c", o=3)
+    b.final([(0, 0, "a"), (0, 3, "c")], end={0: 5})
+    v = offsets.check(b.ops)
+    assert v.counts() == {"offset-gap": 2}
+    gaps = [e["missing"] for e in v.anomalies["offset-gap"].examples]
+    assert gaps == [[1, 2], [4, 4]] and v.stats["missing-offsets"] == 3
+
+
+def test_gap_at_head_after_start_offset():
+    b = Builder()
+    b.send("c", o=3)
+    b.final([(0, 3, "c")], start={0: 1}, end={0: 4})
+    assert offsets.check(b.ops).anomalies["offset-gap"].examples[0]["missing"] == [1, 2]
+
+
+def test_transactional_topic_gaps_allowed_and_counted():
+    b = Builder()
+    b.txn("t0", [("a", "k", 0, 0, 0)])
+    b.txn("t1", [("b", "k", 1, 0, 2)])
+    b.final([(0, 0, "a"), (0, 2, "b")], end={0: 4})
+    v = offsets.check(b.ops)
+    assert v.valid == "valid"
+    assert v.stats["transactional-gaps"] == 2 and v.stats["transactional-missing"] == 2
+
+
+def test_external_topic_is_transactional_unless_declared():
+    b = Builder()
+    b.final([(0, 0, "a"), (0, 2, "b")], topic="out", end={0: 3})
+    assert offsets.check(b.ops).valid == "valid"
+    assert offsets.check(b.ops, transactional_topics=[]).counts() == {"offset-gap": 1}
+    b2 = Builder()
+    b2.send("a", o=0).send("b", o=2)
+    b2.final([(0, 0, "a"), (0, 2, "b")], end={0: 3})
+    assert offsets.check(b2.ops, transactional_topics=["t"]).valid == "valid"
+
+
+def test_no_final_read_is_unknown():
+    b = Builder()
+    b.send("a", o=0)
+    assert offsets.check(b.ops).valid == "unknown"
