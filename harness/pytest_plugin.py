@@ -23,6 +23,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="platform profile name or path to a profile file (default: kafka-3az)")
     g.addoption("--chaos-seed", type=int, default=None,
                 help="seed for fault schedules and workloads (default: random, printed in the header)")
+    g.addoption("--chaos-command", default=None,
+                help="the command line recorded in results.json to re-run this certification")
     g.addoption("--chaos-reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"),
                 help="directory for run output (default: reports/)")
 
@@ -43,6 +45,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def pytest_runtest_makereport(item: pytest.Item, call):
     outcome = yield
     report = outcome.get_result()
+    if report.when == "call":
+        item.chaos_call_report = report
     if report.when == "call" and report.failed:
         cfg = item.config
         cmd = [sys.executable, "-m", "pytest", item.nodeid, f"--chaos-seed={cfg.getoption('--chaos-seed')}",

@@ -313,7 +313,7 @@ def generate(seed: int = 0, n_ops: int = 2000, *, producers: int = 3, keys: int 
                 sim.drain(pr, rng.randint(1, 3))
         elif r < 0.64 and txn:
             pr = "txn-" + rng.choice(prods)
-            sim.txn(pr, rng.sample(keyset, rng.randint(1, 3)),
+            sim.txn(pr, rng.sample(keyset, rng.randint(1, min(3, len(keyset)))),
                     outcome=rng.choice(["ok", "ok", "abort", "info-committed",
                                         "info-aborted"]))
         elif r < 0.80 and members:

@@ -108,7 +108,8 @@ def check(history: Any, *, recovery_budget_s: float | None = None,
     v = Verdict(NAME)
     s = _series(idx)
     wins = idx.fault_windows
-    start, end = idx.start_time, idx.end_time
+    start = idx.start_time if idx.start_time is not None else idx.end_time
+    end = idx.end_time
     v.stats["overall"] = s.phase(start, end)
     v.stats["windows"] = out = []
     unknown = []
@@ -195,7 +196,7 @@ def replay_isolation(history: Any, window: Any, baseline: Any = None,
             return v.finish(f"no fault window {baseline!r}")
         baseline = (bw.start, bw.end)
     if baseline is None:
-        baseline = (max(idx.start_time, window[0] - (window[1] - window[0])), window[0])
+        baseline = (max(idx.start_time or 0, window[0] - (window[1] - window[0])), window[0])
     b, x = s.phase(*baseline), s.phase(*window)
     v.stats.update({"baseline": b, "window": x, "ratio_budget": ratio_budget})
     if not _ratio(idx, v, fw, b, x, ratio_budget):

@@ -1,0 +1,149 @@
+"""A recorded workload: producers at a steady rate, a consumer group reading live and
+committing, faults from a schedule in a nemesis thread; then heal, a quiet period and a
+final read of every partition that closes the history.
+
+Every client operation and every fault goes into one History, so checkers can line
+anomalies up with fault windows.
+"""
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from harness.clients import RecordingConsumer, RecordingProducer, final_read
+from harness.faults.base import FaultSpec
+from harness.platform.health import wait_healthy
+from harness.platform.kafka_config import RDKAFKA_LOGGER
+
+
+@dataclass
+class WorkloadSpec:
+    duration_s: float = 40.0        # producers run this long
+    rate: float = 200.0             # sends per second, all producers together
+    producers: int = 2
+    keys: int = 24
+    consumers: int = 1              # members of one consumer group reading live
+    commit_interval_s: float = 1.0
+    quiet_s: float = 3.0            # after heal, before the final read
+    proxied: bool = False           # host clients through the client-<zone> Toxiproxy
+    isolation: str = "read_committed"
+    extra_producer_config: dict = field(default_factory=dict)
+
+
+def _say(msg: str) -> None:
+    print(f"[workload] {msg}", file=sys.stderr, flush=True)
+
+
+class Workload:
+    def __init__(self, platform, profile, history, topic: str, spec: WorkloadSpec, group: str):
+        self.platform, self.profile, self.history = platform, profile, history
+        self.topic, self.spec, self.group = topic, spec, group
+        self.bootstrap = platform.proxied_bootstrap_servers if spec.proxied else platform.bootstrap_servers
+        self._stop = threading.Event()
+        self._producers_done = threading.Event()
+        self.errors: list[str] = []
+
+    # ---- threads -----------------------------------------------------------------------
+    def _producer(self, i: int) -> None:
+        cfg = dict(self.profile.producer_config())
+        acks = cfg.pop("acks", "all")
+        idem = str(cfg.pop("enable.idempotence", "true")).lower() == "true"
+        cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False, **self.spec.extra_producer_config})
+        p = RecordingProducer(self.bootstrap, self.topic, self.history, f"producer-{i}", acks=acks,
+                              idempotence=idem, config=cfg)
+        interval = self.spec.producers / self.spec.rate
+        n, t_next = 0, time.monotonic()
+        try:
+            while not self._stop.is_set():
+                p.send(f"k{(n * self.spec.producers + i) % self.spec.keys}")
+                n += 1
+                t_next += interval
+                delay = t_next - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                else:
+                    p.poll(0)
+        except Exception as exc:
+            self.errors.append(f"producer-{i}: {exc}")
+        finally:
+            p.close(timeout=30)
+
+    def _consumer(self, i: int) -> None:
+        cfg = {"logger": RDKAFKA_LOGGER, "log.connection.close": False, "session.timeout.ms": 10000,
+               "heartbeat.interval.ms": 1000}
+        c = RecordingConsumer(self.bootstrap, self.topic, self.group, self.history, f"consumer-{i}",
+                              isolation=self.spec.isolation, config=cfg)
+        try:
+            c.open()
+            last_commit = time.monotonic()
+            while not (self._stop.is_set() and self._producers_done.is_set() and self._drained.is_set()):
+                c.poll_batch(500, timeout=0.5)
+                if time.monotonic() - last_commit >= self.spec.commit_interval_s:
+                    c.commit()
+                    last_commit = time.monotonic()
+            c.commit()
+        except Exception as exc:
+            self.errors.append(f"consumer-{i}: {exc}")
+        finally:
+            c.close()
+
+    def _nemesis(self, nemesis, schedule: list[FaultSpec], t0: float) -> None:
+        for spec in schedule:
+            wait = t0 + spec.start - time.monotonic()
+            if wait > 0 and self._stop.wait(wait):
+                return
+            try:
+                with nemesis.fault(spec):
+                    self._stop.wait(spec.duration)
+            except Exception as exc:
+                self.errors.append(f"fault {spec.label()}: {exc}")
+
+    # ---- run ---------------------------------------------------------------------------
+    def run(self, nemesis=None, schedule: list[FaultSpec] = (), during=None) -> dict:
+        """Run the workload with the schedule (and an optional callable run in parallel)."""
+        s = self.spec
+        self._drained = threading.Event()
+        t0 = time.monotonic()
+        _say(f"{s.producers} producers at {s.rate:.0f}/s and {s.consumers} consumers on {self.topic} for "
+             f"{s.duration_s:.0f}s, {len(schedule)} faults")
+        threads = [threading.Thread(target=self._producer, args=(i,), daemon=True) for i in range(s.producers)]
+        consumers = [threading.Thread(target=self._consumer, args=(i,), daemon=True) for i in range(s.consumers)]
+        side = []
+        if nemesis is not None and schedule:
+            side.append(threading.Thread(target=self._nemesis, args=(nemesis, list(schedule), t0), daemon=True))
+        if during is not None:
+            side.append(threading.Thread(target=during, daemon=True))
+        for t in [*consumers, *threads, *side]:
+            t.start()
+        end = t0 + max(s.duration_s, max((f.start + f.duration for f in schedule), default=0) + 5)
+        while time.monotonic() < end and not self._stop.is_set():
+            time.sleep(0.2)
+        for t in side:
+            t.join(timeout=300)
+        self._stop.set()
+        for t in threads:
+            t.join(timeout=90)
+        self._producers_done.set()
+        if nemesis is not None:
+            nemesis.heal_all()
+        _say("heal done; waiting for a healthy cluster and a quiet period")
+        try:
+            healthy_s = wait_healthy(self.platform, timeout=180)
+        except Exception as exc:
+            healthy_s = None
+            self.errors.append(f"cluster not healthy after heal: {exc}")
+        time.sleep(s.quiet_s)
+        self._drain_consumers(timeout=30)
+        for t in consumers:
+            t.join(timeout=60)
+        read = final_read(self.platform.bootstrap_servers, self.topic, self.history, isolation="read_uncommitted",
+                          timeout=120)
+        _say(f"final read: {len(read['value']['records']) if 'value' in read else '?'} records")
+        return {"seconds": round(time.monotonic() - t0, 2), "healthy_after_heal_s": healthy_s, "errors": self.errors}
+
+    def _drain_consumers(self, timeout: float) -> None:
+        """Let live consumers catch up with the end offsets before they stop."""
+        time.sleep(min(timeout, 5.0))
+        self._drained.set()

@@ -1,0 +1,136 @@
+"""Recording clients against librdkafka's in-process mock cluster
+(``test.mock.num.brokers``): real protocol, no containers, a few seconds."""
+import time
+import uuid
+
+import confluent_kafka as ck
+import pytest
+
+from harness.checkers import check_all, compose
+from harness.clients import (RecordingConsumer, RecordingProducer, TransactionalProducer,
+                             final_read)
+from harness.history import History
+
+QUIET = {"log_level": 0}
+
+
+@pytest.fixture(scope="module")
+def bootstrap():
+    mock = ck.Producer({"test.mock.num.brokers": 3, **QUIET})
+    md = mock.list_topics(timeout=10)
+    yield ",".join(f"{b.host}:{b.port}" for b in md.brokers.values())
+    mock.flush(1)
+
+
+@pytest.fixture
+def topic(bootstrap):
+    name = f"t-{uuid.uuid4().hex[:8]}"
+    ck.Producer({"bootstrap.servers": bootstrap, **QUIET}).list_topics(name, timeout=10)
+    return name
+
+
+def consume_all(c, n, timeout=20.0):
+    got = []
+    deadline = time.time() + timeout
+    while len(got) < n and time.time() < deadline:
+        got += c.poll_batch(200, 0.3)
+    return got
+
+
+def test_producer_records_invokes_and_acks(bootstrap, topic):
+    h = History()
+    with RecordingProducer(bootstrap, topic, h, "producer-0", config=QUIET) as p:
+        ids = [p.send(f"k{i % 3}") for i in range(30)]
+        assert p.flush(10) == 0 and p.outstanding == 0
+    sends = [o for o in h.ops if o["f"] == "send"]
+    assert [o["type"] for o in sends].count("invoke") == 30
+    oks = [o for o in sends if o["type"] == "ok"]
+    assert len(oks) == 30 and sorted(o["value"]["id"] for o in oks) == sorted(ids)
+    assert len(set(ids)) == 30 and ids[0] == "producer-0-0"
+    for o in oks:
+        assert {"partition", "offset", "topic", "key", "seq"} <= set(o["value"])
+    k0 = [o["value"]["seq"] for o in sends if o["type"] == "invoke" and o["value"]["key"] == "k0"]
+    assert k0 == list(range(10))
+
+
+def test_unreachable_broker_sends_complete_on_close():
+    h = History()
+    p = RecordingProducer("127.0.0.1:1", "nowhere", h, "producer-9",
+                          config={**QUIET, "socket.connection.setup.timeout.ms": 1000})
+    for i in range(3):
+        p.send("k")
+    p.close(timeout=0.5)
+    sends = [o for o in h.ops if o["f"] == "send"]
+    assert [o["type"] for o in sends].count("invoke") == 3
+    done = [o for o in sends if o["type"] != "invoke"]
+    assert len(done) == 3 and all(o["type"] in ("fail", "info") for o in done)
+    assert all("error" in o["value"] for o in done)
+
+
+def test_transactions_commit_and_abort(bootstrap, topic):
+    h = History()
+    tp = TransactionalProducer(bootstrap, topic, h, "txn-producer-0", config=QUIET)
+    a = tp.txn(["k1", "k2"])
+    b = tp.txn(["k3"], abort=True)
+    c = tp.txn(["k1"])
+    tp.close()
+    assert (a["type"], b["type"], c["type"]) == ("ok", "fail", "ok")
+    assert all(s["offset"] is not None and s["partition"] is not None
+               for s in a["value"]["sends"])
+    assert [s["seq"] for s in c["value"]["sends"]] == [1]
+    fr = final_read(bootstrap, topic, h, timeout=20, config=QUIET)
+    assert fr["type"] == "ok"
+    ids = {r["value"]["id"] for r in fr["value"]["records"]}
+    assert ids == {s["id"] for s in a["value"]["sends"] + c["value"]["sends"]}
+    v = check_all(h.ops)
+    assert compose(v) == "valid", {k: x.counts() for k, x in v.items()}
+    assert v["offsets"].stats["topics"][topic] == "transactional"
+
+
+def test_group_consumer_commit_and_final_read(bootstrap, topic):
+    h = History()
+    with RecordingProducer(bootstrap, topic, h, "producer-0", config=QUIET) as p:
+        for i in range(40):
+            p.send(f"k{i % 5}")
+        p.flush(10)
+    c = RecordingConsumer(bootstrap, topic, "g1", h, "consumer-0", config=QUIET).open()
+    got = consume_all(c, 40)
+    done = c.commit()
+    c.close()
+    assert len(got) == 40 and done["type"] == "ok"
+    fs = [o["f"] for o in h.ops if o["process"] == "consumer-0"]
+    assert fs[0] == "assign" and "poll" in fs and fs[-1] == "revoke"
+    assign = next(o for o in h.ops if o["f"] == "assign")
+    assert assign["value"]["group"] == "g1" and "positions" in assign["value"]
+    # a second member of the group starts at the committed offsets
+    with RecordingProducer(bootstrap, topic, h, "producer-1", config=QUIET) as p:
+        for i in range(10):
+            p.send(f"k{i % 5}")
+    c2 = RecordingConsumer(bootstrap, topic, "g1", h, "consumer-1", config=QUIET).open()
+    assert len(consume_all(c2, 10)) == 10
+    c2.close()
+    fr = final_read(bootstrap, topic, h, timeout=20, config=QUIET)
+    assert fr["type"] == "ok" and len(fr["value"]["records"]) == 50
+    v = check_all(h.ops)
+    assert compose(v) == "valid", {k: x.counts() for k, x in v.items()}
+    assert v["group"].stats["rebalance-starts"] >= 1
+
+
+def test_consumer_without_group(bootstrap, topic):
+    h = History()
+    with RecordingProducer(bootstrap, topic, h, "producer-0", config=QUIET) as p:
+        for i in range(5):
+            p.send("k")
+    c = RecordingConsumer(bootstrap, topic, None, h, "reader-0", config=QUIET).open()
+    assert len(consume_all(c, 5)) == 5
+    assert c.commit() is None
+    c.close()
+    (a,) = [o for o in h.ops if o["f"] == "assign"]
+    assert a["value"]["group"] is None
+
+
+def test_final_read_of_empty_topic(bootstrap, topic):
+    h = History()
+    fr = final_read(bootstrap, topic, h, timeout=10, config=QUIET)
+    assert fr["type"] == "ok" and fr["value"]["records"] == []
+    assert set(fr["value"]["end_offsets"].values()) == {0}
