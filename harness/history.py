@@ -34,10 +34,25 @@ from typing import Any, Callable, Iterable, Iterator
 
 __all__ = [
     "TYPES", "History", "load", "iter_load", "correlation_key", "pair",
-    "completions", "FAULT_FS",
+    "completions", "FAULT_FS", "loads",
 ]
 
 TYPES = ("invoke", "ok", "fail", "info")
+
+
+def _fast_loads():
+    """orjson.loads when installed (3-5x faster parsing), else json.loads.
+    HARNESS_JSON=json forces the standard library."""
+    if os.environ.get("HARNESS_JSON", "").lower() != "json":
+        try:
+            import orjson
+            return orjson.loads
+        except ImportError:
+            pass
+    return json.loads
+
+
+loads = _fast_loads()
 FAULT_FS = ("fault-start", "fault-stop")
 
 
@@ -198,14 +213,14 @@ def load(path: str | os.PathLike) -> list[dict]:
     if not lines:
         return []
     try:  # fast path: one parser call for the whole file
-        return json.loads("[" + ",".join(lines) + "]")
+        return loads("[" + ",".join(lines) + "]")
     except ValueError:
         pass
     ops = []
     last = len(lines) - 1
     for i, ln in enumerate(lines):
         try:
-            ops.append(json.loads(ln))
+            ops.append(loads(ln))
         except ValueError as e:
             if i == last:
                 break
@@ -221,11 +236,11 @@ def iter_load(path: str | os.PathLike) -> Iterator[dict]:
             if not ln.strip():
                 continue
             if pending is not None:
-                yield json.loads(pending)
+                yield loads(pending)
             pending = ln
         if pending is not None:
             try:
-                yield json.loads(pending)
+                yield loads(pending)
             except ValueError:
                 return
 

@@ -18,6 +18,11 @@ windows        per-fault throughput/latency/recovery (+ budgets)
 =============  ==============================================================
 
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
+For big histories build the index straight from the file, which never keeps
+the op dicts: ``check_all(HistoryIndex.from_path("run/history.jsonl"))``.
+Support modules: :mod:`.index` (single-pass digest), :mod:`.faults` (fault
+windows), :mod:`.synth` (valid synthetic histories, hand-made ``Builder``),
+:mod:`.inject` (anomaly injection).
 """
 from __future__ import annotations
 

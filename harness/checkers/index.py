@@ -32,10 +32,11 @@ ops or a HistoryIndex (:func:`as_index`).
 from __future__ import annotations
 
 import gc
-import json
 import os
 from array import array
 from typing import Any, Iterable
+
+from harness.history import loads
 
 from .digests import (S_DI, S_DT, S_ID, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TOPIC,
                       S_TXN, S_TYPE, FinalRead, PollDigest, raw_rid)
@@ -114,15 +115,15 @@ class HistoryIndex(ExampleMixin):
         if not lines:
             return
         try:
-            ops = json.loads(lines[0]) if len(lines) == 1 else \
-                json.loads("[" + ",".join(lines) + "]")
+            ops = loads(lines[0]) if len(lines) == 1 else \
+                loads("[" + ",".join(lines) + "]")
             if len(lines) == 1:
                 ops = [ops]
         except ValueError:
             ops = []
             for i, ln in enumerate(lines):
                 try:
-                    ops.append(json.loads(ln))
+                    ops.append(loads(ln))
                 except ValueError:
                     if at_end and i == len(lines) - 1:
                         break

@@ -7,11 +7,11 @@ take effect; anything that might have taken effect is ``info`` (unknown).
 
 * produce / delivery reports (:func:`classify_produce`): ``fail`` for errors
   raised before the record could reach a broker or rejected by validation
-  (purged from the local queue, local queue full, unknown topic/partition,
-  invalid argument, record too large, invalid record, authorization) unless
-  flagged fatal; ``info`` for everything else -- message timeouts, request
-  timeouts, transport errors, in-flight purges, fatal idempotence errors and
-  other retriable errors (the broker may have appended the batch).
+  (local queue full, unknown topic/partition, invalid argument, record too
+  large, invalid record, authorization) unless flagged fatal; ``info`` for
+  everything else -- message timeouts, request timeouts, transport errors,
+  purges (a purged queued message may be a retry of a written batch), fatal
+  idempotence errors and other retriable errors.
 * offset commits (:func:`classify_commit`): ``fail`` for rejections by the
   group coordinator (rebalance in progress, illegal generation, unknown or
   fenced member, nothing to commit, authorization, too-large metadata);
@@ -31,7 +31,7 @@ __all__ = ["classify_produce", "classify_commit", "error_str", "error_code",
 
 K = KafkaError
 PRODUCE_DEFINITE = frozenset({
-    K._PURGE_QUEUE, K._QUEUE_FULL, K._UNKNOWN_TOPIC, K._UNKNOWN_PARTITION,
+    K._QUEUE_FULL, K._UNKNOWN_TOPIC, K._UNKNOWN_PARTITION,
     K._INVALID_ARG, K.MSG_SIZE_TOO_LARGE, K.RECORD_LIST_TOO_LARGE, K.INVALID_RECORD,
     K.INVALID_REQUIRED_ACKS, K.TOPIC_AUTHORIZATION_FAILED,
     K.CLUSTER_AUTHORIZATION_FAILED, K.TRANSACTIONAL_ID_AUTHORIZATION_FAILED,

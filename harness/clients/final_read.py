@@ -2,8 +2,9 @@
 
 Contract
 --------
-:func:`final_read` first queries each partition's watermarks (uncached),
-then assigns every non-empty partition at its start offset with explicit
+:func:`final_read` first queries each partition's watermarks (uncached, with
+read_uncommitted isolation: the end offset is the high watermark), then
+assigns every non-empty partition at its start offset with explicit
 offsets (no group, no commits) and consumes until the consumer position of
 every partition reaches the end offset (control records such as transaction
 markers advance the position without producing a record).  Records at or
@@ -17,9 +18,11 @@ It appends one op ``final-read`` (process ``final-reader`` by default)::
 
 of type ``ok`` when every partition was read to its end, else ``info`` with
 ``"incomplete": [partitions]`` and ``"error"`` (checkers then treat the
-topic as having no final read).  With ``read_committed``, an open
-transaction keeps the last stable offset below the end offset, so the read
-times out as ``info``: close transactional producers first.
+topic as having no final read).  It raises (``RuntimeError`` /
+``KafkaException``) only when the topic's metadata or watermarks cannot be
+fetched at all.  With ``read_committed``, an open
+transaction keeps the last stable offset below the high watermark, so the
+read times out as ``info``: close transactional producers first.
 """
 from __future__ import annotations
 
@@ -47,22 +50,12 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
         "isolation.level": isolation, "enable.partition.eof": True})
     conf.update(config or {})
     deadline = time.monotonic() + timeout
+    start, end = _watermarks(dict(conf, **{"isolation.level": "read_uncommitted"}),
+                             topic, deadline)
     c = Consumer(conf)
     errors: list[str] = []
     records: list[dict] = []
     try:
-        md = c.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
-        tmd = md.topics.get(topic)
-        if tmd is None or tmd.error is not None:
-            raise RuntimeError(f"final read: topic {topic!r} unavailable: "
-                               f"{tmd.error if tmd is not None else 'missing'}")
-        start: dict[int, int] = {}
-        end: dict[int, int] = {}
-        for p in sorted(tmd.partitions):
-            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p),
-                                             timeout=max(1.0, deadline - time.monotonic()),
-                                             cached=False)
-            start[p], end[p] = lo, hi
         remaining = {p for p in start if end[p] > start[p]}
         if remaining:
             c.assign([TopicPartition(topic, p, start[p]) for p in sorted(remaining)])
@@ -99,3 +92,25 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
         value["errors"] = errors[:20]
     return history.append({"process": process, "type": "info" if remaining else "ok",
                            "f": "final-read", "value": value})
+
+
+def _watermarks(conf: dict, topic: str, deadline: float) -> tuple[dict, dict]:
+    """Low and *high* watermarks (read_uncommitted, so an open transaction
+    cannot hide behind the last stable offset)."""
+    c = Consumer(conf)
+    try:
+        md = c.list_topics(topic, timeout=max(1.0, deadline - time.monotonic()))
+        tmd = md.topics.get(topic)
+        if tmd is None or tmd.error is not None:
+            raise RuntimeError(f"final read: topic {topic!r} unavailable: "
+                               f"{tmd.error if tmd is not None else 'missing'}")
+        start: dict[int, int] = {}
+        end: dict[int, int] = {}
+        for p in sorted(tmd.partitions):
+            lo, hi = c.get_watermark_offsets(TopicPartition(topic, p),
+                                             timeout=max(1.0, deadline - time.monotonic()),
+                                             cached=False)
+            start[p], end[p] = lo, hi
+        return start, end
+    finally:
+        c.close()

@@ -15,8 +15,8 @@ delivery report completes the op:
 Id/seq assignment, the invoke and ``produce()`` happen under one lock, so
 per-key seq order equals produce order.  Delivery reports are served by
 ``send`` (poll(0)), :meth:`poll` and :meth:`flush`.  :meth:`close` flushes,
-purges what is left (queued -> ``fail``, in flight -> ``info``) and records
-any invocation still without a report as ``info``.  Each op carries the
+purges what is left (purge reports are ``info``) and records any invocation
+still without a report as ``info``.  Each op carries the
 producer's ``process`` name, which must be unique per instance in a history.
 """
 from __future__ import annotations

@@ -154,10 +154,15 @@ class FlinkKill(Fault):
         else:
             raise FaultError(f"flink-kill: target must be taskmanager or jobmanager, got {target!r}")
 
-    def _taskmanagers(self) -> int:
-        return requests.get(f"{self.platform.flink_rest_url}/overview", timeout=3).json().get("taskmanagers", 0)
+    def _taskmanager_ids(self) -> set[str]:
+        tms = requests.get(f"{self.platform.flink_rest_url}/taskmanagers", timeout=3).json().get("taskmanagers", [])
+        return {tm["id"] for tm in tms}
 
     def start(self) -> dict[str, Any]:
+        try:
+            self.before = self._taskmanager_ids()
+        except requests.RequestException:
+            self.before = set()
         self.node.kill("SIGKILL")
         status = self.node.state()
         if "exited" not in status:
@@ -168,8 +173,14 @@ class FlinkKill(Fault):
     def stop(self) -> dict[str, Any]:
         self.node.start()
         want = self.platform.cfg.flink.taskmanagers
-        waited = Wait(f"{want} TaskManagers registered in Flink REST",
-                      lambda: (self._taskmanagers() >= want, f"{self._taskmanagers()} registered"),
-                      timeout=120, node=self.node).until_ready()
+
+        def probe():
+            ids = self._taskmanager_ids()
+            new = ids - self.before if self.node.role == "flink-taskmanager" else ids
+            return len(new) >= (1 if self.node.role == "flink-taskmanager" else want), \
+                f"{len(ids)} registered, {len(ids - self.before)} new"
+        # A killed TaskManager stays listed until its heartbeat times out: wait for a *new* id.
+        waited = Wait("the restarted TaskManager to register in Flink REST", probe, timeout=120,
+                      node=self.node).until_ready()
         return {"detail": f"started {self.node.name}",
                 "proof": {"seconds_until_registered": round(waited, 2), "container_status": self.node.state()}}

@@ -1,9 +1,12 @@
 """Flink side of the harness: the reference job's jar, a REST client, the job lifecycle.
 
 * :mod:`harness.flink.jobjar`    -- ``build_job_jar()``: cached Maven build of ``flink-job/``
-* :mod:`harness.flink.rest`      -- ``FlinkRest``: Flink 2.2 REST API client + reply parsers
+* :mod:`harness.flink.rest`      -- ``FlinkRest``: Flink 2.2 REST API client (re-exports the
+  errors, reply shapes and parsers of :mod:`harness.flink.restmodel`)
 * :mod:`harness.flink.lifecycle` -- ``JobLifecycle``: deploy/upgrade/rollback/cancel/savepoint
-  recorded into the history; ``recovery_metrics()``
+  recorded into the history (re-exports :mod:`harness.flink.recovery`)
+* :mod:`harness.flink.recovery`  -- ``recovery_metrics()``, ``estimate_replayed()``: what a
+  failover cost, as far as REST shows it
 """
 from .jobjar import ENTRY_CLASS, JobJarBuildError, build_job_jar
 from .lifecycle import (VARIANTS, Deployment, DeploymentFailed, JobLifecycle, LifecycleError,

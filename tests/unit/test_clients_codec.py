@@ -62,7 +62,8 @@ def test_record_of_message():
     (KafkaError._TRANSPORT, "info"),
     (KafkaError.NOT_ENOUGH_REPLICAS, "info"),
     (KafkaError._PURGE_INFLIGHT, "info"),
-    (KafkaError._PURGE_QUEUE, "fail"),
+    (KafkaError._PURGE_QUEUE, "info"),
+    (KafkaError._QUEUE_FULL, "fail"),
     (KafkaError.MSG_SIZE_TOO_LARGE, "fail"),
     (KafkaError._UNKNOWN_TOPIC, "fail"),
     (KafkaError.TOPIC_AUTHORIZATION_FAILED, "fail"),
@@ -75,7 +76,7 @@ def test_classify_produce(code, expected):
 
 
 def test_fatal_and_retriable_produce_errors_are_unknown():
-    assert classify_produce(KafkaError(KafkaError._PURGE_QUEUE, fatal=True)) == "info"
+    assert classify_produce(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE, fatal=True)) == "info"
     assert classify_produce(KafkaError(KafkaError._FATAL, fatal=True)) == "info"
     assert classify_produce(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART, retriable=True)) \
         == "info"

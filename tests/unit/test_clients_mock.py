@@ -12,6 +12,8 @@ from harness.clients import (RecordingConsumer, RecordingProducer, Transactional
 from harness.history import History
 
 QUIET = {"log_level": 0}
+# the mock coordinator only drops a departed member after its session times out
+GROUP = {**QUIET, "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def test_group_consumer_commit_and_final_read(bootstrap, topic):
         for i in range(40):
             p.send(f"k{i % 5}")
         p.flush(10)
-    c = RecordingConsumer(bootstrap, topic, "g1", h, "consumer-0", config=QUIET).open()
+    c = RecordingConsumer(bootstrap, topic, "g1", h, "consumer-0", config=GROUP).open()
     got = consume_all(c, 40)
     done = c.commit()
     c.close()
@@ -106,7 +108,7 @@ def test_group_consumer_commit_and_final_read(bootstrap, topic):
     with RecordingProducer(bootstrap, topic, h, "producer-1", config=QUIET) as p:
         for i in range(10):
             p.send(f"k{i % 5}")
-    c2 = RecordingConsumer(bootstrap, topic, "g1", h, "consumer-1", config=QUIET).open()
+    c2 = RecordingConsumer(bootstrap, topic, "g1", h, "consumer-1", config=GROUP).open()
     assert len(consume_all(c2, 10)) == 10
     c2.close()
     fr = final_read(bootstrap, topic, h, timeout=20, config=QUIET)

@@ -1,7 +1,7 @@
 """harness.flink.lifecycle: history recording, known-good tracking, recovery metrics.
 
 ``FakeRest`` stands in for FlinkRest (same method names) and answers with job/exception
-shapes parsed from the replies recorded from a real Flink 2.2.1 (harness/flink/recorded/).
+shapes parsed from the replies recorded from a real Flink 2.2 (harness/flink/recorded/).
 """
 from __future__ import annotations
 
@@ -295,12 +295,23 @@ def test_estimate_replayed():
 class MetricsRest(FakeRest):
     """Adds the metric endpoints recovery_metrics() reads."""
 
-    def __init__(self, state, exceptions, numrestarts="job_metrics"):
+    def __init__(self, state, exceptions, numrestarts="job_metrics", tasks_after_ms=2000):
         super().__init__()
         self.jid = "e52c49a28671f7e2c20f2bb4a02d4b37"
         self.jobs[self.jid] = state
         self.exc[self.jid] = rec(exceptions)
         self._restarts = rec(numrestarts)
+        # subtasks RUNNING this long after the job entered RUNNING; None: endpoint fails
+        self.tasks_after_ms = tasks_after_ms
+
+    def subtask_times(self, jid, vid):
+        if self.tasks_after_ms is None:
+            raise FlinkRestError("GET", f"/jobs/{jid}/vertices/{vid}/subtasktimes", 500,
+                                 "Internal server error.")
+        raw = rec("subtasktimes")
+        raw["subtasks"][0]["timestamps"]["RUNNING"] = (
+            rec("job_running")["timestamps"]["RUNNING"] + self.tasks_after_ms)
+        return R.parse_subtask_times(raw)
 
     def get(self, path, **params):
         assert path == f"/jobs/{self.jid}/metrics" and params == {"get": "numRestarts"}
@@ -330,7 +341,9 @@ def test_recovery_metrics_recovered_job():
     running = rec("job_running")["timestamps"]["RUNNING"]
     newest = max(e["timestamp"] for e in rec("exceptions")["exceptionHistory"]["entries"])
     assert m.failure_time_ms == newest and m.running_since_ms == running
-    assert m.time_to_running_ms == running - newest
+    # recovered = every subtask RUNNING again (2 s after the job itself re-entered RUNNING)
+    assert m.tasks_running_since_ms == running + 2000
+    assert m.time_to_running_ms == running + 2000 - newest
     assert m.restored_checkpoint_id == 39 and m.restored_from_savepoint
     # checkpoint 39 is older than the retained history (40..42): no trigger time, a note
     assert m.restored_checkpoint_trigger_ms is None and m.replay_window_ms is None
@@ -347,7 +360,42 @@ def test_recovery_metrics_with_injected_failure_time():
     fr = MetricsRest("RUNNING", "exceptions_empty")
     running = rec("job_running")["timestamps"]["RUNNING"]
     m = L.recovery_metrics(fr, fr.jid, failure_time_ms=running - 1500)
-    assert m.time_to_running_ms == 1500 and m.failure is None
+    assert m.time_to_running_ms == 3500 and m.failure is None
+
+
+def test_recovery_metrics_falls_back_to_job_running_without_subtask_times():
+    fr = MetricsRest("RUNNING", "exceptions_empty", tasks_after_ms=None)
+    running = rec("job_running")["timestamps"]["RUNNING"]
+    m = L.recovery_metrics(fr, fr.jid, failure_time_ms=running - 1500)
+    assert m.time_to_running_ms == 1500 and m.tasks_running_since_ms is None
+    assert any("subtask times unavailable" in n for n in m.notes)
+
+
+def test_recovery_metrics_subtasks_still_on_old_attempt():
+    """Subtasks RUNNING before the failure time: the failover has not happened yet."""
+    fr = MetricsRest("RUNNING", "exceptions_empty", tasks_after_ms=0)
+    running = rec("job_running")["timestamps"]["RUNNING"]
+    m = L.recovery_metrics(fr, fr.jid, failure_time_ms=running + 10)
+    assert m.time_to_running_ms is None
+    assert any("not re-entered RUNNING" in n for n in m.notes)
+
+
+def test_recovery_metrics_after_taskmanager_loss():
+    fr = MetricsRest("RUNNING", "exceptions_taskmanager_lost")
+    m = L.recovery_metrics(fr, fr.jid)
+    assert m.failure.startswith("org.apache.flink.runtime.resourcemanager.exceptions."
+                                "ResourceManagerException: TaskManager with id ")
+    assert m.failure.endswith("is no longer reachable.") and m.failures_recorded == 1
+
+
+def test_split_modules_keep_the_public_api():
+    import harness.flink as F
+    from harness.flink import recovery, restmodel
+    assert F.recovery_metrics is L.recovery_metrics is recovery.recovery_metrics
+    assert F.RecoveryMetrics is L.RecoveryMetrics and F.estimate_replayed is L.estimate_replayed
+    assert R.parse_job is restmodel.parse_job and F.FlinkRestError is restmodel.FlinkRestError
+    for name in F.__all__:
+        assert getattr(F, name) is not None
 
 
 def test_reuploads_jar_lost_by_a_restarted_jobmanager(fake, hist):

@@ -337,6 +337,21 @@ def test_source_offsets_via_client():
         f"/jobs/{JOB}/vertices/{R.parse_job(rec('job_running')).vertices[0].id}/")
 
 
+def test_parse_subtask_times_keeps_entered_states_of_current_attempt():
+    times = R.parse_subtask_times(rec("subtasktimes"))
+    assert list(times) == [0]
+    ts = times[0]
+    assert set(ts) == {"CREATED", "SCHEDULED", "DEPLOYING", "INITIALIZING", "RUNNING"}
+    assert ts["CREATED"] <= ts["SCHEDULED"] <= ts["DEPLOYING"] <= ts["INITIALIZING"] <= ts["RUNNING"]
+    assert R.parse_subtask_times({}) == {}
+
+
+def test_subtask_times_via_client():
+    c, s = client(("GET", rf"/jobs/{JOB}/vertices/v1/subtasktimes", rec("subtasktimes")))
+    assert c.subtask_times(JOB, "v1")[0]["RUNNING"] == 1795636791891
+    assert s.calls[0]["path"] == f"/jobs/{JOB}/vertices/v1/subtasktimes"
+
+
 def test_overview_taskmanagers_config_shapes():
     c, _ = client(("GET", r"/overview", rec("overview")),
                   ("GET", r"/taskmanagers", rec("taskmanagers")),
