@@ -33,6 +33,15 @@ sys.path.insert(0, ROOT)
 
 
 def _rss_mib() -> float:
+    """Peak RSS of this process (VmHWM; ru_maxrss would include the RSS the
+    parent had when it forked us)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

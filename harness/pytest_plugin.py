@@ -25,6 +25,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="seed for fault schedules and workloads (default: random, printed in the header)")
     g.addoption("--chaos-command", default=None,
                 help="the command line recorded in results.json to re-run this certification")
+    g.addoption("--chaos-run-dir", default=None,
+                help="write this session's run output here instead of a new reports/<time>-<profile>/")
     g.addoption("--chaos-reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"),
                 help="directory for run output (default: reports/)")
 

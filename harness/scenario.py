@@ -46,6 +46,7 @@ class ScenarioRun:
         self.schedule: list[FaultSpec] = []
         self.started = time.time()
         self.result: dict[str, Any] | None = None
+        self._opts: dict[str, Any] = {}
         _say(f"{name}: {title}")
 
     # ---- building blocks ---------------------------------------------------------------
@@ -64,8 +65,10 @@ class ScenarioRun:
                  during=None) -> dict:
         if faults:
             self.set_schedule(list(self.schedule) + list(faults))
+        self._workloads = getattr(self, "_workloads", 0) + 1
+        prefix = "" if self._workloads == 1 else f"w{self._workloads}-"
         w = Workload(self.platform, self.profile, self.history, topic, spec or WorkloadSpec(),
-                     group=f"{self.name}-group")
+                     group=f"{self.name}-group", prefix=prefix)
         out = w.run(self.nemesis, list(faults), during=during)
         if out["errors"]:
             _say(f"workload errors: {out['errors'][:3]}")
@@ -82,6 +85,7 @@ class ScenarioRun:
         self.history.close()
         opts = {"recovery_budget_s": self.profile.budgets["recovery_seconds"],
                 "max_redelivery": self.profile.budgets.get("max_redelivery"), **self.check_opts, **opts}
+        self._opts = opts
         verdicts = checkers.check_all(load(self.dir / "history.jsonl"), **opts)
         verdicts.update(self.extra_verdicts)
         (self.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
@@ -107,7 +111,10 @@ class ScenarioRun:
                        "error": error, "duration_s": round(time.time() - self.started, 2),
                        "history": f"{self.name}/history.jsonl",
                        "schedule": f"{self.name}/schedule.json" if self.schedule else None,
-                       "contracts": contracts, "figures": figs, "seed": self.seed}
+                       "contracts": contracts, "figures": figs, "seed": self.seed,
+                       "wanted_contracts": list(self.contracts), "notes": self.notes,
+                       "check_opts": {k: v for k, v in self._opts.items() if isinstance(v, (str, int, float))
+                                      or v is None}}
         (self.dir / "result.json").write_text(json.dumps(self.result, indent=1, default=str))
         _say(f"{self.name}: {status} " + ", ".join(f"{c['contract']}={c['verdict']}" for c in contracts))
         return self.result

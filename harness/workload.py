@@ -37,13 +37,14 @@ def _say(msg: str) -> None:
 
 
 class Workload:
-    def __init__(self, platform, profile, history, topic: str, spec: WorkloadSpec, group: str):
+    def __init__(self, platform, profile, history, topic: str, spec: WorkloadSpec, group: str, prefix: str = ""):
         self.platform, self.profile, self.history = platform, profile, history
         self.topic, self.spec, self.group = topic, spec, group
         self.bootstrap = platform.proxied_bootstrap_servers if spec.proxied else platform.bootstrap_servers
         self._stop = threading.Event()
         self._producers_done = threading.Event()
         self.errors: list[str] = []
+        self.prefix = prefix  # distinguishes the processes (and so the record ids) of successive workloads
 
     # ---- threads -----------------------------------------------------------------------
     def _producer(self, i: int) -> None:
@@ -51,7 +52,7 @@ class Workload:
         acks = cfg.pop("acks", "all")
         idem = str(cfg.pop("enable.idempotence", "true")).lower() == "true"
         cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False, **self.spec.extra_producer_config})
-        p = RecordingProducer(self.bootstrap, self.topic, self.history, f"producer-{i}", acks=acks,
+        p = RecordingProducer(self.bootstrap, self.topic, self.history, f"{self.prefix}producer-{i}", acks=acks,
                               idempotence=idem, config=cfg)
         interval = self.spec.producers / self.spec.rate
         n, t_next = 0, time.monotonic()
@@ -66,14 +67,14 @@ class Workload:
                 else:
                     p.poll(0)
         except Exception as exc:
-            self.errors.append(f"producer-{i}: {exc}")
+            self.errors.append(f"{self.prefix}producer-{i}: {exc}")
         finally:
             p.close(timeout=30)
 
     def _consumer(self, i: int) -> None:
         cfg = {"logger": RDKAFKA_LOGGER, "log.connection.close": False, "session.timeout.ms": 10000,
                "heartbeat.interval.ms": 1000}
-        c = RecordingConsumer(self.bootstrap, self.topic, self.group, self.history, f"consumer-{i}",
+        c = RecordingConsumer(self.bootstrap, self.topic, self.group, self.history, f"{self.prefix}consumer-{i}",
                               isolation=self.spec.isolation, config=cfg)
         try:
             c.open()

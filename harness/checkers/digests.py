@@ -74,7 +74,7 @@ class FinalRead:
         dups: list[tuple] = []             # (rid, p, o) of every extra copy
         counts: dict[Any, list] = {}       # key -> [count, ...] (records with "count")
         malformed = 0
-        has_count = any(r["value"].__class__ is dict and "count" in r["value"]
+        has_count = any(r.get("value").__class__ is dict and "count" in r["value"]
                         for r in recs[:1])
         lastp, pm, base = None, None, 0
         for r in recs:
@@ -85,7 +85,7 @@ class FinalRead:
                     pm = at[p] = {}
                 lastp, base = p, p << SHIFT
             o = r["offset"]
-            val = r["value"]
+            val = r.get("value")
             if val.__class__ is dict:
                 rid = val.get("id")
                 S = sends.get(rid)
@@ -114,7 +114,7 @@ class FinalRead:
             seen: dict[tuple, Any] = {}
             for r in recs:
                 k = (r["partition"], r["offset"])
-                rid = rid_of(r["value"])
+                rid = rid_of(r.get("value"))
                 if seen.setdefault(k, rid) != rid:
                     self.conflicts.append((k[0], k[1], seen[k], rid))
         self._sorted: dict[int, list[int]] = {}

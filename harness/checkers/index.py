@@ -152,11 +152,11 @@ class HistoryIndex(ExampleMixin):
                 t = op["time"]
                 if op["type"] == "invoke":
                     pr = op["process"]
-                    tp = v["topic"]
-                    k = v["key"]
+                    tp = v.get("topic")
+                    k = v.get("key")
                     sends[rid] = [t, strs.setdefault(pr, pr), strs.setdefault(tp, tp),
-                                  strs.setdefault(k, k), v["seq"], None, None, None, None,
-                                  None, op["index"], None, rid]
+                                  strs.setdefault(k, k), v.get("seq", -1), None, None, None,
+                                  None, None, op.get("index"), None, rid]
                     inv_t.append(t)
                     n_inv += 1
                     continue
@@ -165,11 +165,11 @@ class HistoryIndex(ExampleMixin):
                     S = sends[rid] = self._orphan(op)
                 n_done += 1
                 S[S_DT] = t
-                S[S_DI] = op["index"]
+                S[S_DI] = op.get("index")
                 if op["type"] == "ok":
                     S[S_TYPE] = "ok"
-                    S[S_P] = v["partition"]
-                    S[S_O] = v["offset"]
+                    S[S_P] = v.get("partition")
+                    S[S_O] = v.get("offset")
                     tp = S[S_TOPIC]
                     if tp is not last_tp:
                         acc = acked.get(tp)
@@ -245,7 +245,7 @@ class HistoryIndex(ExampleMixin):
     def _orphan(self, op: dict) -> list:
         v, s = op["value"], self._strs
         pr, tp, k = op["process"], v.get("topic"), v.get("key")
-        return [None, s.setdefault(pr, pr), s.setdefault(tp, tp) if tp else tp, k,
+        return [None, s.setdefault(pr, pr), s.setdefault(tp, tp), k,
                 v.get("seq"), None, None, None, None, None, None, None, v["id"]]
 
     def _small_digest(self, f: str, op: dict) -> None:
@@ -336,7 +336,7 @@ class HistoryIndex(ExampleMixin):
                 events.append(("gap" if o > prev else "back", op["index"], op["time"],
                                proc, topic, p, prev, o))
             prev = o
-            val = r["value"]
+            val = r.get("value")
             if val.__class__ is dict:
                 rid = val.get("id")
                 S = sends.get(rid)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import Fault, FaultError, FaultSpec
+from .load import Backfill
 from .degrade import ZoneBandwidth, ZoneLatency, ZoneLoss
 from .partition import IsolateObjectStorage, IsolateZone, OneWay, ZoneCut
 from .process import CleanRestart, FlinkKill, Freeze, Kill, Pause, RollingRestart
@@ -11,7 +12,7 @@ from .toxics import TOXIC_FAULTS
 FAULTS: dict[str, type[Fault]] = {cls.name: cls for cls in (
     Kill, Pause, Freeze, CleanRestart, RollingRestart, ReplaceBroker, FlinkKill,
     ZoneCut, IsolateZone, OneWay, IsolateObjectStorage,
-    ZoneLatency, ZoneLoss, ZoneBandwidth, *TOXIC_FAULTS)}
+    ZoneLatency, ZoneLoss, ZoneBandwidth, Backfill, *TOXIC_FAULTS)}
 
 
 def create(platform, spec: FaultSpec, rng) -> Fault:

@@ -39,11 +39,11 @@ MISSING = "—"
 COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("lost", ("lost",)),
     ("duplicates", ("duplicates",)),
-    ("recovery_s", ("recovery_s",)),
-    ("records_replayed", ("records_replayed",)),
+    ("recovery", ("recovery_s",)),
+    ("records replayed", ("records_replayed",)),
     ("live p99 during fault", ("live_p99_ms_during_fault",)),
     ("broker disks / object storage", ("bytes_on_broker_disks", "bytes_in_object_storage")),
-    ("saturated_first", ("saturated_first",)),
+    ("saturated first", ("saturated_first",)),
 ]
 
 
@@ -125,9 +125,11 @@ def build_rows(runs: list[Run]) -> list[dict]:
 
 # -- HTML ---------------------------------------------------------------------
 _COMPARE_CSS = """
+body{max-width:none}
+table.compare{font-size:13px}
 table.compare th.run{text-align:center;border-left:3px solid #8c959f}
 table.compare td.group-start,table.compare th.group-start{border-left:3px solid #8c959f}
-table.compare tr.differs>th,table.compare tr.differs td.same{background:#fff8c5}
+table.compare tr.differs th.contract,table.compare tr.differs td.same{background:#fff8c5}
 table.compare td{white-space:nowrap}
 """
 
@@ -167,7 +169,7 @@ def _html(runs: list[Run], rows: list[dict]) -> str:
                    f'data-contract="{_e(row["contract"])}">')
         if row["first"]:
             out.append(f'<th rowspan="{row["nrows"]}">{_e(row["scenario"])}</th>')
-        out.append(f'<th>{_e(row["contract"])}</th>')
+        out.append(f'<th class="contract">{_e(row["contract"])}</th>')
         for i, _ in enumerate(runs):
             out.append(verdict_cell(row["verdicts"][i], row["reasons"][i])
                        .replace('class="verdict', 'class="group-start verdict', 1))
@@ -188,13 +190,24 @@ def md_cell(x: Any) -> str:
     return " ".join(s.split())
 
 
+def md_code(x: Any) -> str:
+    """An inline code span showing ``x`` verbatim on one line (outside tables)."""
+    s = " ".join(str(x or "").split())
+    longest, n = 0, 0
+    for ch in s:
+        n = n + 1 if ch == "`" else 0
+        longest = max(longest, n)
+    fence = "`" * (longest + 1)
+    return f"{fence} {s} {fence}" if s.startswith("`") or s.endswith("`") else f"{fence}{s}{fence}"
+
+
 def _markdown(runs: list[Run], rows: list[dict]) -> str:
     out = [f"# Comparison of {len(runs)} runs", ""]
     for r in runs:
         res = r.results
         out.append(f"- **{md_cell(r.label)}**: kind {md_cell(res.get('kind'))}, "
                    f"seed {md_cell(res.get('seed'))}, overall **{md_cell(res.get('overall'))}**; "
-                   f"re-run: `{md_cell(res.get('command')).replace('`', chr(39))}`")
+                   f"re-run: {md_code(res.get('command'))}")
     out.append("")
     header = ["scenario", "contract"]
     for r in runs:

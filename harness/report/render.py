@@ -316,8 +316,8 @@ def _scenario(run_dir: Path, sc: dict) -> str:
             out.append(f'<pre class="error-text">history {_e(hist)} unreadable: {_e(e)}</pre>')
     else:
         out.append(f'<p class="muted">No history recorded{": " + _e(hist) + " missing" if hist else ""}.</p>')
-    if series is not None and series.ops:
-        out.append(_plots(series))
+    if series is not None:
+        out.append(_plots(series) if series.ops else '<p class="muted">The history is empty.</p>')
     figs = sc.get("figures") or {}
     rows = [(FIGURES.get(k, (k, ""))[0], fmt_figure(k, v), k) for k, v in figs.items()]
     if sc.get("duration_s") is not None:

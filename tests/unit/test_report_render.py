@@ -203,3 +203,10 @@ def test_minimal_results(tmp_path):
                                                   "scenarios": []}))
     html = render_report(run).read_text()
     assert 'id="contract-table"' in html and 'class="banner unknown"' in html
+
+
+def test_empty_history(tmp_path):
+    run = make_run_dir(tmp_path, scenarios=[scenario("c", "unknown", [])], seconds=2)
+    (run / "c" / "history.jsonl").write_text("")
+    html = render_report(run).read_text()
+    assert "The history is empty." in html

@@ -1,0 +1,100 @@
+"""The Flink pipeline a scenario runs: input and output topics, the reference job deployed
+through the recorded lifecycle, a drain that waits for the output to catch up, and the
+final read of the output with isolation.level=read_committed that the exactly-once
+checker needs.
+"""
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from typing import Any
+
+from confluent_kafka import Consumer
+
+from harness.clients import final_read
+from harness.platform.kafka_config import client_config
+
+from .jobjar import build_job_jar
+from .lifecycle import JobLifecycle
+from .rest import FlinkRest
+
+CHECKPOINT_MS = 2000
+
+
+def _say(msg: str) -> None:
+    print(f"[flink] {msg}", file=sys.stderr, flush=True)
+
+
+class FlinkPipeline:
+    def __init__(self, scenario, checkpoint_ms: int = CHECKPOINT_MS):
+        self.scenario = scenario
+        platform = scenario.platform
+        self.platform = platform
+        self.input_topic = scenario.topic("in")
+        self.output_topic = scenario.topic("out")
+        tag = uuid.uuid4().hex[:6]
+        self.rest = FlinkRest(platform.flink_rest_url)
+        self.lifecycle = JobLifecycle(self.rest, build_job_jar(), history=scenario.history, job_args={
+            "bootstrap": platform.internal_bootstrap_servers, "input-topic": self.input_topic,
+            "output-topic": self.output_topic, "group": f"{scenario.name}-{tag}", "txn-prefix": f"tx-{tag}",
+            "checkpoint-interval-ms": checkpoint_ms, "job-name": f"{scenario.name}-{tag}"})
+        scenario.check_opts.update(input_topic=self.input_topic, output_topic=self.output_topic)
+
+    def deploy(self, variant: str = "good", **kw: Any):
+        d = self.lifecycle.deploy(variant, **kw)
+        _say(f"{variant} job {d.job_id} running")
+        return d
+
+    def wait_checkpoints(self, n: int = 1, timeout: float = 60.0) -> None:
+        self.rest.wait_for_checkpoints(self.lifecycle.current.job_id, n, timeout)
+
+    def drain(self, timeout: float = 120.0) -> float:
+        """Wait until the committed output holds one record per input record (or timeout)."""
+        t0 = time.monotonic()
+        wanted = self._input_count()
+        seen: set[str] = set()
+        c = Consumer(client_config(self.platform.bootstrap_servers, **{
+            "group.id": f"drain-{uuid.uuid4().hex[:8]}", "auto.offset.reset": "earliest",
+            "enable.auto.commit": False, "isolation.level": "read_committed"}))
+        c.subscribe([self.output_topic])
+        try:
+            while len(seen) < wanted and time.monotonic() - t0 < timeout:
+                for m in c.consume(1000, timeout=1.0):
+                    if m.error() is None and m.value():
+                        import json
+                        seen.add(json.loads(m.value())["id"])
+        finally:
+            c.close()
+        waited = time.monotonic() - t0
+        _say(f"output has {len(seen)} of {wanted} inputs after {waited:.1f}s")
+        return waited
+
+    def _input_count(self) -> int:
+        lo_hi = 0
+        c = Consumer(client_config(self.platform.bootstrap_servers, **{"group.id": f"wm-{uuid.uuid4().hex[:8]}"}))
+        try:
+            md = c.list_topics(self.input_topic, timeout=10)
+            from confluent_kafka import TopicPartition
+            for p in md.topics[self.input_topic].partitions:
+                lo, hi = c.get_watermark_offsets(TopicPartition(self.input_topic, p), timeout=10)
+                lo_hi += hi - lo
+        finally:
+            c.close()
+        return lo_hi
+
+    def final_read_output(self) -> dict:
+        return final_read(self.platform.bootstrap_servers, self.output_topic, self.scenario.history,
+                          isolation="read_committed", timeout=120)
+
+    def checkpoint_counts(self) -> dict[str, int]:
+        stats = self.rest.checkpoints(self.lifecycle.current.job_id)
+        return {"checkpoints_completed": stats.completed, "failed_checkpoints": stats.failed,
+                "restored": stats.restored}
+
+    def close(self) -> None:
+        try:
+            if self.lifecycle.current is not None:
+                self.lifecycle.cancel()
+        except Exception as exc:
+            _say(f"cancel failed: {exc}")
