@@ -4,14 +4,18 @@ Generates a valid history (idempotent sends with in-flight completions, a
 few transactions, a consumer group with rebalances and commits, a Flink-like
 counting job, faults, final reads) with :mod:`harness.checkers.synth`, writes
 it as history.jsonl, then -- in a fresh subprocess so memory figures are not
-inflated by the generator -- loads it and runs the checker suite, printing:
+inflated by the generator -- checks it and prints, in CPU seconds of that
+process (``time.process_time``; wall clock is also shown):
 
-* load time (JSON parse) and ops/s,
-* check_all over one shared index: index build + each checker's incremental
-  time, total time and ops/s,
-* each checker standalone (fresh index, so it pays for the digests it needs),
-* peak RSS (``resource.getrusage``) after load and after the checks, and
-  optionally (``--tracemalloc``) the Python heap peak of the checks alone.
+* the analyze path: streaming parse + single-pass digest
+  (``HistoryIndex.from_path``), then each checker over the shared digest,
+  and the total file -> verdicts;
+* JSON parsing alone, for reference (the parser is orjson when importable,
+  else the standard library; ``HARNESS_JSON=json`` forces the latter);
+* the in-memory path (ops already loaded, as for a live History):
+  digest + checkers;
+* peak RSS (VmHWM) of the analyze path, optionally (``--tracemalloc``)
+  the Python heap peak.
 
 Usage: ``python benchmarks/bench_checkers.py [--ops N] [--keep DIR]``.
 No assertions on speed; figures only.
@@ -96,6 +100,8 @@ def run_checks(path: str, use_tracemalloc: bool) -> dict:
         tracemalloc.stop()
     out["suite"] = {"per": per, "valid": str(compose([v["valid"] for v in per.values()]))}
     out["rss_after_checks_mib"] = _rss_mib()
+    from harness.history import loads
+    out["parser"] = f"{getattr(loads, '__module__', '?')}.{loads.__name__}"
     gc.enable()
     # the parse alone, for reference (json.loads of every line, nothing kept)
     t = time.process_time()
@@ -142,9 +148,10 @@ def report(gen: dict, res: dict) -> str:
     dm, cm = res["digest_in_memory_s"], res["checks_in_memory_s"]
     lines.append(f"from in-memory ops (live History): digest {dm:.3f}s + checkers {cm:.3f}s"
                  f" = {dm + cm:.3f}s -> {n / (dm + cm):,.0f} ops/s")
-    lines.append(f"peak RSS after digest {res['rss_after_index_mib']:.0f} MiB, after checks "
-                 f"{res['rss_after_checks_mib']:.0f} MiB (whole process, file path; the "
-                 "in-memory comparison afterwards is excluded)")
+    lines.append(f"peak RSS (VmHWM) after digest {res['rss_after_index_mib']:.0f} MiB, after "
+                 f"checks {res['rss_after_checks_mib']:.0f} MiB (whole process, analyze path; "
+                 "the in-memory comparison afterwards is excluded)")
+    lines.append(f"json parser: {res['parser']}")
     if "tracemalloc_peak_mib" in res:
         lines.append(f"tracemalloc peak (file -> verdicts): {res['tracemalloc_peak_mib']:.0f} MiB")
     return "\n".join(lines)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from harness.clients import RecordingConsumer, RecordingProducer, final_read
 from harness.faults.base import FaultSpec
 from harness.platform.health import wait_healthy
-from harness.platform.kafka_config import RDKAFKA_LOGGER
+from harness.platform.kafka_config import RDKAFKA_LOGGER, client_config
 
 
 @dataclass
@@ -139,12 +139,39 @@ class Workload:
         self._drain_consumers(timeout=30)
         for t in consumers:
             t.join(timeout=60)
-        read = final_read(self.platform.bootstrap_servers, self.topic, self.history, isolation="read_uncommitted",
-                          timeout=120)
+        read = self._final_read()
         _say(f"final read: {len(read['value']['records']) if 'value' in read else '?'} records")
         return {"seconds": round(time.monotonic() - t0, 2), "healthy_after_heal_s": healthy_s, "errors": self.errors}
+
+    def _final_read(self, attempts: int = 3) -> dict:
+        """Read every partition to its end; read again if the end offsets moved meanwhile.
+
+        Right after a leader change the new leader's high watermark can lag its log for a
+        moment, so one read can stop short of acknowledged records; the checkers use the
+        last final read of a topic."""
+        read = {}
+        for _ in range(attempts):
+            read = final_read(self.platform.bootstrap_servers, self.topic, self.history,
+                              isolation="read_uncommitted", timeout=120)
+            time.sleep(2.0)
+            ends = high_watermarks(self.platform.bootstrap_servers, self.topic)
+            seen = {int(p): o for p, o in read.get("value", {}).get("end_offsets", {}).items()}
+            if all(o <= seen.get(p, -1) for p, o in ends.items()):
+                return read
+            _say(f"end offsets moved during the final read ({seen} -> {ends}); reading again")
+        return read
 
     def _drain_consumers(self, timeout: float) -> None:
         """Let live consumers catch up with the end offsets before they stop."""
         time.sleep(min(timeout, 5.0))
         self._drained.set()
+
+
+def high_watermarks(bootstrap: str, topic: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer(client_config(bootstrap, **{"group.id": "harness-watermarks"}))
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+    finally:
+        c.close()

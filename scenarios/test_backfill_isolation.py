@@ -6,7 +6,8 @@ Contracts: replay isolation (live produce p99 latency during the backfill at mos
 durability and ordering of the live writes.
 Load: the topic is preloaded with history (60,000 records); live producers run at
 200/s; after a 15 s baseline a backfill reader re-reads the topic from offset 0 at full
-speed for 20 s. Reported: baseline and backfill p99, the backfill's read rate.
+speed for 20 s (client.id `backfill`; the profile's `quotas` apply, as a production
+platform would cap replay clients). Reported: baseline and backfill p99, the read rate.
 """
 import pytest
 
@@ -14,6 +15,7 @@ from harness.checkers import replay_isolation
 from harness.clients import RecordingProducer
 from harness.faults.base import FaultSpec
 from harness.history import load
+from harness.platform.quotas import apply_quotas
 from harness.workload import WorkloadSpec
 
 CONTRACTS = ("replay-isolation", "durability", "ordering")
@@ -21,7 +23,9 @@ pytestmark = [pytest.mark.scenario, pytest.mark.platform]
 PRELOAD = 60_000
 
 
-def test_backfill_isolation(scenario, profile):
+def test_backfill_isolation(scenario, profile, platform):
+    if profile.quotas:
+        scenario.extra_figures["quotas"] = apply_quotas(platform, profile.quotas)
     topic = scenario.topic()
     with RecordingProducer(scenario.platform.bootstrap_servers, topic, scenario.history, "preload",
                            config={"linger.ms": 20, "batch.num.messages": 5000}) as p:

@@ -59,9 +59,8 @@ def _int_keys(d: dict | None) -> dict[int, int]:
 class FinalRead:
     """Digest of one ``final-read`` op (its records are not retained)."""
 
-    def __init__(self, op: dict, sends: dict | None = None, txn_sends: dict | None = None):
+    def __init__(self, op: dict):
         v = op["value"]
-        sends = sends if sends is not None else {}
         self.op = {k: op.get(k) for k in ("index", "process", "type", "time", "wall")}
         self.topic = v.get("topic")
         self.isolation = v.get("isolation") or "read_committed"
@@ -88,9 +87,6 @@ class FinalRead:
             val = r.get("value")
             if val.__class__ is dict:
                 rid = val.get("id")
-                S = sends.get(rid)
-                if S is not None or (txn_sends and (S := txn_sends.get(rid)) is not None):
-                    rid = S[S_ID]
                 if rid is not None:
                     q = base | o
                     if ids.setdefault(rid, q) != q:

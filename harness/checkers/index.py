@@ -10,7 +10,7 @@ commit, assign, revoke, txn, checkpoint):
 * writes: one list per write (see :mod:`.digests`), by id, split per topic
   into ``acked`` (send ok, txn ok), ``unacked`` (send fail/info/in flight,
   txn info/in flight) and ``aborted`` (txn fail = abort confirmed); ack and
-  invoke times in arrays; producer-order violations found online
+  invoke times in lists; producer-order violations found online
   (``reorders``; ``unsorted`` = producer/key pairs whose acks arrived out of
   seq order and need a full sort);
 * ``final_read(topic)``: the authoritative final read -- the last ``ok`` one
@@ -25,15 +25,12 @@ commit, assign, revoke, txn, checkpoint):
   offset it polled and the group's commit state at that moment;
 * any other op (fault-*, deploy, savepoint, restore, ...) as is: :meth:`get`.
 
-Id strings seen in polls and final reads are replaced by the write's own id
-object (less memory; identity-fast set algebra).  Checkers accept a list of
-ops or a HistoryIndex (:func:`as_index`).
+Checkers accept a list of ops or a HistoryIndex (:func:`as_index`).
 """
 from __future__ import annotations
 
 import gc
 import os
-from array import array
 from typing import Any, Iterable
 
 from harness.history import loads
@@ -62,7 +59,9 @@ class HistoryIndex(ExampleMixin):
         self.acked: dict[str, dict[str, list]] = {}
         self.unacked: dict[str, dict[str, list]] = {}
         self.aborted: dict[str, dict[str, list]] = {}
-        self.ok_t, self.ok_lat, self.inv_t = array("q"), array("q"), array("q")
+        self.ok_t: list[int] = []      # ack times, history order
+        self.ok_lat: list[int] = []    # invoke -> ack latency (-1: unknown/txn)
+        self.inv_t: list[int] = []     # send invoke times
         self.reorders: list[tuple[list, list]] = []
         self.unsorted: set[tuple] = set()
         self._porder: dict[str, dict] = {}
@@ -315,7 +314,6 @@ class HistoryIndex(ExampleMixin):
             lastm = cons[topic] = {}
         gl, pend, grp = self.group.poll_state(proc, topic, v)
         polled, conflicts, events = g.polled, g.conflicts, self.order_events
-        sends, txs = self.sends, self.txn_sends
         lastp, pm, prev = None, None, None
         for r in recs:
             p = r["partition"]
@@ -337,13 +335,7 @@ class HistoryIndex(ExampleMixin):
                                proc, topic, p, prev, o))
             prev = o
             val = r.get("value")
-            if val.__class__ is dict:
-                rid = val.get("id")
-                S = sends.get(rid)
-                if S is not None or (txs and (S := txs.get(rid)) is not None):
-                    rid = S[S_ID]
-            else:
-                rid = raw_rid(val)
+            rid = val.get("id") if val.__class__ is dict else raw_rid(val)
             x = pm.setdefault(o, rid)
             if x is not rid and x != rid:
                 conflicts.append((p, o, x, rid, op["index"], op["time"], proc))
@@ -356,7 +348,7 @@ class HistoryIndex(ExampleMixin):
             self._count("final-read-" + op["type"])
             return
         self.walls.append((op["time"], op.get("wall")))
-        fr = FinalRead(op, self.sends, self.txn_sends)
+        fr = FinalRead(op)
         self.final_reads.append(fr)
         cur = self._final.get(fr.topic)
         if cur is None or fr.isolation == "read_committed" or cur.isolation != "read_committed":

@@ -26,7 +26,6 @@ windows' p99 the same way.
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_left, bisect_right
 from typing import Any
 
@@ -42,13 +41,15 @@ class Series:
 
     def __init__(self, idx: Any):
         ok_t, lat = idx.ok_t, idx.ok_lat
-        if list(ok_t) != sorted(ok_t):    # several topics or txns interleave
+        srt = sorted(ok_t)
+        if srt != ok_t:    # several topics or txns interleave
             order = sorted(range(len(ok_t)), key=ok_t.__getitem__)
-            ok_t = array("q", (ok_t[i] for i in order))
-            lat = array("q", (lat[i] for i in order))
+            lat = [lat[i] for i in order]
+            ok_t = srt
         self.send_t, self.send_lat = ok_t, lat
         inv = idx.inv_t
-        self.send_invoke_t = inv if list(inv) == sorted(inv) else array("q", sorted(inv))
+        srt = sorted(inv)
+        self.send_invoke_t = inv if srt == inv else srt
         pts: list[tuple] = []
         self.topic_polls: dict[str, list[int]] = {}
         for t in idx.poll_topics():

@@ -1,8 +1,8 @@
 """Load faults: a controlled backfill.
 
-``backfill`` (target: a topic): a consumer in its own group reads the topic from the
-beginning at full speed, over and over, until stopped, as a replay or reprocessing job
-would. Proof: records and bytes read and the read rate.
+``backfill`` (target: a topic): a consumer in its own group (client.id ``backfill``, so
+a profile's client quota applies to it) reads the topic from the beginning at full
+speed, over and over, until stopped, as a replay or reprocessing job would. Proof: records and bytes read and the read rate.
 """
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ class Backfill(Fault):
     def _run(self) -> None:
         c = Consumer(client_config(self.platform.bootstrap_servers, **{
             "group.id": f"backfill-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+            "client.id": str(self.params.get("client_id", "backfill")),
             "fetch.max.bytes": 52428800, "max.partition.fetch.bytes": 10485760}))
         try:
             parts = list(c.list_topics(self.topic, timeout=10).topics[self.topic].partitions)

@@ -1,7 +1,8 @@
-"""Builds the platform images locally: kafka, flink, minio and toxiproxy on the base image.
+"""Builds the platform images locally: kafka, kafka-tiered, tansu, flink, minio and
+toxiproxy on the base image.
 
 Inputs come only from package registries (Maven Central, PyPI, the Go module proxy,
-Debian). Each image is tagged by a fingerprint of its inputs, so a rebuild with
+the Rust crate registry, Debian). Each image is tagged by a fingerprint of its inputs, so a rebuild with
 unchanged inputs is a no-op. ``ImageSet`` maps a role to the image to run; a role can
 be pointed at a public image instead (see ``harness.platform.config``).
 """
@@ -61,14 +62,35 @@ def _go_binary(module: str, version: str, name: str) -> Path:
     return next(p for p in out.glob("*") if p.is_file())
 
 
+def _cargo_binary(crate: str, version: str, features: tuple[str, ...], name: str) -> Path:
+    """``cargo install`` a crate once into the cache (its target dir is cached too)."""
+    root = cache_dir() / "cargo" / f"{name}-{version}-{'-'.join(features) or 'default'}"
+    binary = root / "bin" / name
+    if binary.is_file() and os.access(binary, os.X_OK):
+        return binary
+    root.mkdir(parents=True, exist_ok=True)
+    progress(f"building {crate} {version} with cargo install (10+ minutes on 2 cores on first run) ...")
+    cmd = ["cargo", "install", crate, "--version", version, "--locked", "--root", str(root)]
+    if features:
+        cmd += ["--features", ",".join(features)]
+    run(cmd, what=f"cargo install {crate}@{version}", env={"CARGO_TARGET_DIR": str(cache_dir() / "cargo" / "target")},
+        log=root.parent / f"{name}-build.log",
+        fix="check that the Rust toolchain (cargo) is installed and the crate registry is reachable")
+    return binary
+
+
 def _user_layer() -> str:
     return (f"RUN useradd --uid {RUN_UID} --create-home --shell /bin/sh chaos\n")
 
 
-def build_kafka(base: str) -> str:
+def _kafka_inputs(base: str) -> tuple[str, Path, dict[str, str]]:
     pom = ASSETS / "kafka" / "pom.xml"
     props = {"kafka.version": v.KAFKA_VERSION, "scala.binary": v.SCALA_BINARY, "log4j.version": v.LOG4J_VERSION}
-    fp = fingerprint("kafka", base, props, files=[pom])
+    return fingerprint("kafka", base, props, files=[pom]), pom, props
+
+
+def build_kafka(base: str) -> str:
+    fp, pom, props = _kafka_inputs(base)
     tag = f"{IMAGE_REPO}/kafka:{fp}"
     if image_exists(tag):
         return tag
@@ -80,6 +102,51 @@ def build_kafka(base: str) -> str:
                          f"RUN mkdir -p /var/lib/kafka /etc/kafka && chown {RUN_UID} /var/lib/kafka\n"
                          "ENV KAFKA_HOME=/opt/kafka\n"
                          f"USER {RUN_UID}\nWORKDIR /opt/kafka\n", "kafka")
+
+
+TIERED_PLUGIN_DIR = "/opt/kafka/plugins/tiered"
+TIERED_RSM_SOURCE = ASSETS / "tiered-rsm" / "S3RemoteStorageManager.java"
+
+
+def build_kafka_tiered(base: str) -> str:
+    """The kafka image plus a KIP-405 RemoteStorageManager jar in its own plugin directory.
+
+    The RSM is the harness's own (assets/tiered-rsm), compiled against the cached Kafka
+    jars: it needs nothing but the JDK and Kafka's storage API.
+    """
+    kafka = build_kafka(base)
+    tag = f"{IMAGE_REPO}/kafka-tiered:{fingerprint('kafka-tiered', kafka, files=[TIERED_RSM_SOURCE])}"
+    if image_exists(tag):
+        return tag
+    fp, pom, props = _kafka_inputs(base)
+    libs = _maven_copy(pom, cache_dir() / "kafka" / fp / "libs", props, transitive=True)
+    work = cache_dir() / "kafka-tiered"
+    ctx = fresh_dir(work / "context")
+    classes = fresh_dir(work / "classes")
+    log = work / "javac.log"
+    run(["javac", "--release", "17", "-nowarn", "-d", str(classes), "-cp", f"{libs}/*", str(TIERED_RSM_SOURCE)],
+        what="javac of the tiered-storage RemoteStorageManager", log=log,
+        fix="install a JDK 17+ (`apt-get install openjdk-17-jdk-headless`) and retry")
+    (ctx / "tiered").mkdir()
+    run(["jar", "--create", "--file", str(ctx / "tiered" / "chaos-tiered-rsm.jar"), "-C", str(classes), "."],
+        what="jar of the tiered-storage RemoteStorageManager", log=log, fix="install a JDK 17+ and retry")
+    shutil.rmtree(classes, ignore_errors=True)
+    return _docker_build(tag, ctx, f"FROM {kafka}\n"
+                         f"COPY tiered {TIERED_PLUGIN_DIR}\n", "kafka-tiered")
+
+
+def build_tansu(base: str) -> str:
+    fp = fingerprint("tansu", base, v.TANSU_CRATE, v.TANSU_VERSION, v.TANSU_FEATURES)
+    tag = f"{IMAGE_REPO}/tansu:{fp}"
+    if image_exists(tag):
+        return tag
+    binary = _cargo_binary(v.TANSU_CRATE, v.TANSU_VERSION, v.TANSU_FEATURES, "tansu")
+    ctx = fresh_dir(cache_dir() / "tansu" / "context")
+    shutil.copy2(binary, ctx / "tansu")
+    return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"
+                         "COPY tansu /usr/local/bin/tansu\n"
+                         f"RUN mkdir -p /data && chown {RUN_UID} /data\n"
+                         f"USER {RUN_UID}\nWORKDIR /data\n", "tansu")
 
 
 def _flink_home(dest: Path) -> Path:
@@ -155,6 +222,8 @@ def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy")) 
     tags = {"base": base}
     builders = {
         "kafka": lambda: build_kafka(base),
+        "kafka-tiered": lambda: build_kafka_tiered(base),
+        "tansu": lambda: build_tansu(base),
         "flink": lambda: build_flink(base),
         "minio": lambda: build_go_image(base, "minio", v.MINIO_MODULE, v.MINIO_VERSION, "minio"),
         "toxiproxy": lambda: build_go_image(base, "toxiproxy", v.TOXIPROXY_MODULE, v.TOXIPROXY_VERSION,

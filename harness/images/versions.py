@@ -12,3 +12,7 @@ TOXIPROXY_VERSION = "v2.12.0"
 DEBIAN_SUITE = "bookworm"
 BASE_PACKAGES = ("openjdk-17-jre-headless", "iproute2", "iptables", "procps",
                  "ca-certificates", "netcat-openbsd", "curl")
+TANSU_CRATE = "tansu"
+TANSU_VERSION = "0.6.0"
+TANSU_FEATURES = ("dynostore",)
+AUTOMQ_IMAGE = "automqinc/automq:1.6.0"

@@ -60,6 +60,7 @@ class FlinkSettings:
 @dataclass
 class PlatformConfig:
     name: str = "kafka-3az"
+    kind: str = "kafka"         # kafka | kafka-tiered | tansu | automq (see harness.platform.flavors)
     zones: tuple[str, ...] = ("a", "b", "c")
     images: dict[str, str] = field(default_factory=dict)   # role -> public image, overrides local build
     broker_config: dict[str, Any] = field(default_factory=dict)

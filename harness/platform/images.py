@@ -6,28 +6,34 @@ what such an image must provide is in the README ("Choosing public images").
 """
 from __future__ import annotations
 
+from harness.images import versions
 from harness.images.build import build_all
 from harness.images.cache import IMAGE_REPO
 
 ROLES = ("kafka", "flink", "minio", "toxiproxy")
+BROKER_ROLES = ("kafka-tiered", "tansu", "automq")   # one of them replaces kafka, per platform kind
+NOT_BUILT = ("automq",)                               # public image only, never built here
 
 PUBLIC_DEFAULTS = {
     "kafka": "apache/kafka:4.1.1",
     "flink": "flink:2.2.0-java17",
     "minio": "minio/minio:latest",
     "toxiproxy": "ghcr.io/shopify/toxiproxy:2.12.0",
+    "automq": versions.AUTOMQ_IMAGE,
 }
 
 
-def resolve_images(overrides: dict[str, str]) -> dict[str, str]:
-    """role -> image: overrides as given (``public`` means the public default), the rest built here."""
-    unknown = set(overrides) - set(ROLES)
+def resolve_images(overrides: dict[str, str], roles: tuple[str, ...] = ROLES) -> dict[str, str]:
+    """role -> image for ``roles``: overrides as given (``public`` means the public default), the
+    rest built here (roles in NOT_BUILT get their public default)."""
+    unknown = set(overrides) - set(ROLES) - set(BROKER_ROLES)
     if unknown:
-        raise ValueError(f"images: unknown role(s) {sorted(unknown)}; roles are {list(ROLES)}")
+        raise ValueError(f"images: unknown role(s) {sorted(unknown)}; roles are {list(ROLES + BROKER_ROLES)}")
     chosen = {r: (PUBLIC_DEFAULTS[r] if img == "public" else img) for r, img in overrides.items() if img}
-    to_build = tuple(r for r in ROLES if r not in chosen)
+    chosen.update({r: PUBLIC_DEFAULTS[r] for r in roles if r in NOT_BUILT and r not in chosen})
+    to_build = tuple(r for r in roles if r not in chosen)
     built = build_all(to_build) if to_build else {}
-    return {r: chosen.get(r) or built[r] for r in ROLES}
+    return {r: chosen.get(r) or built[r] for r in roles}
 
 
 def is_local(image: str) -> bool:

@@ -1,5 +1,6 @@
 """The platform under test: a 3-zone KRaft Kafka cluster, MinIO, Flink and one Toxiproxy
-per zone, each its own container on a project-created Docker network.
+per zone, each its own container on a project-created Docker network. What runs as
+the broker of a zone depends on the platform kind (``harness.platform.flavors``).
 
 ``Platform(cfg).start()`` builds or finds the images, starts every container with a
 run-id label, waits for readiness with wait objects, and prints bring-up time per
@@ -21,16 +22,15 @@ from testcontainers.core.network import Network
 
 from . import cleanup, probes
 from .config import (EXTERNAL_PORT, FLINK_REST_PORT, PROXIED_PORT, S3_PORT, TOXIPROXY_API_PORT, PlatformConfig,
-                     broker_host, render_flink_config, render_server_properties, toxiproxy_host, toxiproxy_proxies)
+                     broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
 from .docker_engine import ensure_docker
+from .flavors import BrokerContext, FlavorError, flavor_for
 from .kafka_config import client_config
-from .images import minio_command, resolve_images, toxiproxy_command
+from .images import ROLES, minio_command, resolve_images, toxiproxy_command
 from .node import Node
 from .ports import PortPlan
 from .toxiproxy import ToxiproxyClient
 from .waits import NotReady, Wait
-
-ASSETS = Path(__file__).resolve().parent.parent / "images" / "assets"
 
 
 class PlatformError(RuntimeError):
@@ -45,6 +45,7 @@ class Platform:
     def __init__(self, cfg: PlatformConfig | None = None, run_id: str | None = None,
                  log_dir: Path | None = None):
         self.cfg = cfg or PlatformConfig()
+        self.flavor = flavor_for(self.cfg.kind)
         self.run_id = run_id or f"{time.strftime('%H%M%S')}-{secrets.token_hex(3)}"
         self.network_name = f"chaos-{self.run_id}"
         self.s3_access_key = "chaos" + secrets.token_hex(6)
@@ -129,10 +130,15 @@ class Platform:
     def start(self) -> "Platform":
         started = time.monotonic()
         ensure_docker()
+        try:
+            self.flavor.preflight(self.cfg, self.cfg.images)
+        except FlavorError as exc:
+            raise PlatformError(str(exc)) from None
         self._unregister = cleanup.register(self.stop)
         try:
             t0 = time.monotonic()
-            self.images = resolve_images(self.cfg.images)
+            roles = tuple(self.flavor.image_role if r == "kafka" else r for r in ROLES)
+            self.images = resolve_images(self.cfg.images, roles)
             self.timings["images"] = time.monotonic() - t0
             self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
             self._network.name = self.network_name
@@ -140,6 +146,8 @@ class Platform:
             _say(f"run {self.run_id}: network {self.network_name}")
             self._phase("minio + toxiproxy", [self._start_minio] + [lambda z=z: self._start_toxiproxy(z)
                                                                    for z in self.zones])
+            for bucket in self.flavor.buckets(self.cfg):
+                self._create_bucket(bucket)
             self._phase("kafka + flink", [lambda z=z: self._start_broker(z) for z in self.zones]
                         + [self._start_flink_jobmanager]
                         + [lambda i=i: self._start_taskmanager(i) for i in range(self.cfg.flink.taskmanagers)])
@@ -234,28 +242,24 @@ class Platform:
         client.populate(toxiproxy_proxies(self.cfg, zone))
 
     def _start_broker(self, zone: str) -> None:
+        """The broker of one zone, as the platform kind's flavor launches it."""
+        fl = self.flavor
         name = broker_host(zone)
         proxy_ip = self.toxiproxies[zone].ip(self.network_name)
         others = {broker_host(z): proxy_ip for z in self.zones if z != zone}
-        n = self._container(name, "kafka", zone, self.images["kafka"], [EXTERNAL_PORT], net_admin=True,
-                            command=["sh", "/chaos/kafka-launch.sh"], extra_hosts=others,
-                            env={"CLUSTER_ID": self._cluster_id(), "KAFKA_HEAP_OPTS": self.cfg.kafka_heap,
-                                         "KAFKA_CONFIG": "/etc/kafka/server.properties"},
-                            mem_limit="1536m")
-        props = render_server_properties(self.cfg, zone, n.host_port(EXTERNAL_PORT),
-                                         self.toxiproxies[zone].host_port(PROXIED_PORT))
-        n.container.with_copy_into_container(props.encode(), "/etc/kafka/server.properties")
-        n.container.with_copy_into_container((ASSETS / "kafka-log4j2.properties").read_bytes(),
-                                             "/etc/kafka/log4j2.properties")
-        n.container.with_copy_into_container((ASSETS / "kafka-launch.sh").read_bytes(), "/chaos/kafka-launch.sh",
-                                             0o755)
+        n = self._container(name, "kafka", zone, self.images[fl.image_role], list(fl.ports), net_admin=True,
+                            extra_hosts=others, mem_limit=fl.mem_limit)
+        spec = fl.launch(BrokerContext(self.cfg, zone, n.host_port(EXTERNAL_PORT),
+                                       self.toxiproxies[zone].host_port(PROXIED_PORT), self._cluster_id(),
+                                       self.s3_access_key, self.s3_secret_key))
+        n.container.with_command(spec.command)
+        n.container.with_envs(**spec.env)
+        for path, (content, mode) in spec.files.items():
+            n.container.with_copy_into_container(content, path, mode)
         self.brokers[zone] = n
         # Readiness of the broker process: its own listener answers metadata.
         admin = AdminClient(client_config(f"127.0.0.1:{n.host_port(EXTERNAL_PORT)}"))
-        self._run(n, Wait("metadata to list 3 brokers and an active controller",
-                          probes.kafka_cluster(admin, len(self.zones)), timeout=self.cfg.startup_timeout,
-                          hint="a broker that cannot reach the quorum logs 'Connection to node ... could not be "
-                               "established'"))
+        self._run(n, fl.readiness(self, zone, admin))
 
     def _cluster_id(self) -> str:
         if not hasattr(self, "_cid"):

@@ -33,6 +33,7 @@ class Profile:
     producer: dict[str, Any]
     consumer: dict[str, Any]
     budgets: dict[str, float]
+    quotas: dict[str, dict[str, int]] = field(default_factory=dict)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -59,6 +60,7 @@ SCHEMA: dict[str, Any] = {
                            "taskmanager_memory": str, "bucket": str, "extra": dict},
                  "flink_zone": str, "port_base": int, "startup_timeout": (int, float), "image_hint": str},
     "topic": {"partitions": int, "replication_factor": int, "config": dict},
+    "quotas": dict,
     "clients": {"producer": dict, "consumer": dict},
     "budgets": {"recovery_seconds": (int, float), "backfill_p99_ratio": (int, float),
                 "max_redelivery": int},
@@ -119,7 +121,7 @@ def from_dict(data: dict, src: str = "<profile>", path: Path | None = None) -> P
     zones = tuple(str(z) for z in plat.get("zones", ("a", "b", "c")))
     if len(zones) != len(set(zones)) or not zones:
         raise ProfileError(f"{src}: `platform.zones` must be distinct zone names, got {list(zones)}")
-    cfg = PlatformConfig(name=data["name"], zones=zones, images=dict(plat.get("images", {})),
+    cfg = PlatformConfig(name=data["name"], kind=kind, zones=zones, images=dict(plat.get("images", {})),
                          broker_config=dict(plat.get("broker_config", {})),
                          flink=FlinkSettings(**plat.get("flink", {})),
                          flink_zone=plat.get("flink_zone", zones[0]))
@@ -133,7 +135,8 @@ def from_dict(data: dict, src: str = "<profile>", path: Path | None = None) -> P
                **data.get("budgets", {})}
     return Profile(name=data["name"], description=data.get("description", ""), kind=kind, platform=cfg,
                    topic=dict(data.get("topic", {})), producer=dict(clients.get("producer", {})),
-                   consumer=dict(clients.get("consumer", {})), budgets=budgets, source=path, raw=data)
+                   consumer=dict(clients.get("consumer", {})), budgets=budgets,
+                   quotas={str(k): dict(v) for k, v in data.get("quotas", {}).items()}, source=path, raw=data)
 
 
 def images_from_env(value: str | None) -> dict[str, str]:

@@ -1,0 +1,279 @@
+"""Broker flavors: what differs between the platform kinds (``platform.kind``).
+
+Every kind runs one broker container per zone, named ``kafka-<zone>``, with the same
+EXTERNAL (9094, direct from the host) and PROXIED (9095, through ``toxiproxy-<zone>``)
+ports, so clients, faults and checkers work unchanged. A flavor says, for its kind:
+
+- ``image_role``: the image role to build or use (see ``harness.platform.images``);
+- ``launch(ctx)``: the container command, environment and files to copy in;
+- ``readiness(...)``: the probe that says a broker is up;
+- ``buckets(cfg)``: buckets that must exist in MinIO before the brokers start;
+- ``data_dirs``: where a broker keeps data on its own disk (for storage figures);
+- ``lacks``: Kafka features this kind does not have, each with the reason, so that a
+  scenario that needs one reports its contracts as unknown instead of failing.
+- ``preflight(cfg, images)``: checks that must pass before anything is started.
+
+Kinds: ``kafka`` (Apache Kafka, KRaft, local disks), ``kafka-tiered`` (the same plus
+KIP-405 tiered storage to MinIO), ``tansu`` (stateless Tansu brokers over one S3
+bucket), ``automq`` (AutoMQ, S3 WAL and data; public image only).
+"""
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from harness.images.build import TIERED_PLUGIN_DIR
+
+from . import probes
+from .config import (EXTERNAL_PORT, INTERNAL_PORT, PROXIED_PORT, S3_PORT, PlatformConfig, broker_host,
+                     render_server_properties, toxiproxy_host, _prop)
+from .waits import Wait
+
+ASSETS = Path(__file__).resolve().parent.parent / "images" / "assets"
+
+TIERED_BUCKET = "kafka-tiered"
+TANSU_BUCKET = "tansu"
+AUTOMQ_DATA_BUCKET = "automq-data"
+AUTOMQ_OPS_BUCKET = "automq-ops"
+S3_REGION = "us-east-1"
+
+
+class FlavorError(RuntimeError):
+    """A platform kind cannot be started here; the message is one line saying why and what to do."""
+
+
+@dataclass(frozen=True)
+class BrokerContext:
+    """What a flavor needs to know to launch the broker of one zone."""
+    cfg: PlatformConfig
+    zone: str
+    external_port: int          # 127.0.0.1 host port mapped to the broker's EXTERNAL_PORT
+    proxied_port: int           # 127.0.0.1 host port of toxiproxy-<zone>'s PROXIED_PORT
+    cluster_id: str
+    s3_access_key: str
+    s3_secret_key: str
+
+
+@dataclass
+class BrokerLaunch:
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    files: dict[str, tuple[bytes, int]] = field(default_factory=dict)   # container path -> (content, mode)
+
+
+def s3_endpoint(zone: str) -> str:
+    """Object storage as a broker of ``zone`` reaches it: through its zone's Toxiproxy."""
+    return f"http://{toxiproxy_host(zone)}:{S3_PORT}"
+
+
+class Flavor:
+    kind: ClassVar[str] = ""
+    image_role: ClassVar[str] = "kafka"
+    ports: ClassVar[tuple[int, ...]] = (EXTERNAL_PORT,)
+    mem_limit: ClassVar[str] = "1536m"
+    data_dirs: ClassVar[tuple[str, ...]] = ("/var/lib/kafka/data",)
+    lacks: ClassVar[dict[str, str]] = {}
+
+    def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
+        return ()
+
+    def preflight(self, cfg: PlatformConfig, images: dict[str, str]) -> None:
+        pass
+
+    def launch(self, ctx: BrokerContext) -> BrokerLaunch:
+        raise NotImplementedError
+
+    def readiness(self, platform, zone: str, admin) -> Wait:
+        return Wait("metadata to list 3 brokers and an active controller",
+                    probes.kafka_cluster(admin, len(platform.zones)), timeout=platform.cfg.startup_timeout,
+                    hint="a broker that cannot reach the quorum logs 'Connection to node ... could not be "
+                         "established'")
+
+    def missing(self, *features: str) -> str | None:
+        """The reason the first of ``features`` this kind lacks is missing, or None."""
+        for f in features:
+            if f in self.lacks:
+                return f"{self.kind} lacks {f}: {self.lacks[f]}"
+        return None
+
+
+class KafkaFlavor(Flavor):
+    """Apache Kafka in KRaft combined mode (the default platform)."""
+    kind = "kafka"
+
+    def server_properties(self, ctx: BrokerContext) -> str:
+        return render_server_properties(ctx.cfg, ctx.zone, ctx.external_port, ctx.proxied_port)
+
+    def launch(self, ctx: BrokerContext) -> BrokerLaunch:
+        return BrokerLaunch(
+            command=["sh", "/chaos/kafka-launch.sh"],
+            env={"CLUSTER_ID": ctx.cluster_id, "KAFKA_HEAP_OPTS": ctx.cfg.kafka_heap,
+                 "KAFKA_CONFIG": "/etc/kafka/server.properties"},
+            files={"/etc/kafka/server.properties": (self.server_properties(ctx).encode(), 0o644),
+                   "/etc/kafka/log4j2.properties": ((ASSETS / "kafka-log4j2.properties").read_bytes(), 0o644),
+                   "/chaos/kafka-launch.sh": ((ASSETS / "kafka-launch.sh").read_bytes(), 0o755)})
+
+
+# ---- kafka-tiered ------------------------------------------------------------------------
+TIERED_RSM_CLASS = "io.chaosharness.tiered.S3RemoteStorageManager"
+TIERED_RLMM_CLASS = "org.apache.kafka.server.log.remote.metadata.storage.TopicBasedRemoteLogMetadataManager"
+
+
+def tiered_properties(cfg: PlatformConfig, zone: str, access_key: str, secret_key: str) -> dict[str, Any]:
+    """Broker settings for KIP-405 tiered storage to the MinIO bucket, through the zone's proxy.
+
+    Segments are copied by the harness's RemoteStorageManager (a jar in its own plugin
+    directory); the remote log metadata lives in Kafka's topic-based RLMM, reached over
+    the REPLICATION listener (the path between zones that goes through Toxiproxy).
+    Short intervals make segments move during a run of a few minutes.
+    """
+    return {
+        "remote.log.storage.system.enable": "true",
+        "remote.log.storage.manager.class.name": TIERED_RSM_CLASS,
+        "remote.log.storage.manager.class.path": f"{TIERED_PLUGIN_DIR}/*",
+        "remote.log.storage.manager.impl.prefix": "rsm.config.",
+        "remote.log.metadata.manager.class.name": TIERED_RLMM_CLASS,
+        "remote.log.metadata.manager.listener.name": "REPLICATION",
+        "remote.log.metadata.manager.impl.prefix": "rlmm.config.",
+        "rlmm.config.remote.log.metadata.topic.replication.factor": min(3, len(cfg.zones)),
+        "rlmm.config.remote.log.metadata.topic.num.partitions": 6,
+        "remote.log.manager.task.interval.ms": 5000,
+        "log.retention.check.interval.ms": 5000,
+        "rsm.config.s3.endpoint": s3_endpoint(zone),
+        "rsm.config.s3.bucket": TIERED_BUCKET,
+        "rsm.config.s3.region": S3_REGION,
+        "rsm.config.s3.access.key": access_key,
+        "rsm.config.s3.secret.key": secret_key,
+    }
+
+
+class KafkaTieredFlavor(KafkaFlavor):
+    """Apache Kafka with tiered storage: rolled segments are copied to MinIO and deleted
+    locally once past the topic's local retention."""
+    kind = "kafka-tiered"
+    image_role = "kafka-tiered"
+
+    def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
+        return (TIERED_BUCKET,)
+
+    def server_properties(self, ctx: BrokerContext) -> str:
+        base = super().server_properties(ctx)
+        extra = tiered_properties(ctx.cfg, ctx.zone, ctx.s3_access_key, ctx.s3_secret_key)
+        # the profile's broker_config wins over the tiered defaults, as it does over the others
+        extra = {k: v for k, v in extra.items() if k not in ctx.cfg.broker_config}
+        return base + "".join(f"{k}={_prop(v)}\n" for k, v in extra.items())
+
+
+# ---- tansu -------------------------------------------------------------------------------
+class TansuFlavor(Flavor):
+    """Tansu: stateless Kafka-API brokers whose log lives in one S3 bucket (dynostore).
+
+    A Tansu process advertises exactly one listener, so each zone's container runs one
+    process per listener (EXTERNAL for host clients, PROXIED for host clients through
+    Toxiproxy, INTERNAL for clients in the Docker network such as Flink), all over the
+    same bucket; the container stops when any of them stops. Every Tansu broker reports
+    itself as node 111, leader of every partition.
+    """
+    kind = "tansu"
+    image_role = "tansu"
+    ports = (EXTERNAL_PORT,)
+    mem_limit = "768m"
+    data_dirs = ("/data",)
+    lacks = {
+        "controller-quorum": "no KRaft controller quorum: Tansu brokers are stateless and coordinate through "
+                             "conditional writes to object storage, so there is no controller to target",
+        "replication": "no broker-to-broker replication: durability is the object store's, so replica/ISR "
+                       "faults do not apply",
+    }
+
+    def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
+        return (TANSU_BUCKET,)
+
+    def listeners(self, ctx: BrokerContext) -> list[tuple[int, str]]:
+        host = broker_host(ctx.zone)
+        return [(EXTERNAL_PORT, f"tcp://127.0.0.1:{ctx.external_port}"),
+                (PROXIED_PORT, f"tcp://127.0.0.1:{ctx.proxied_port}"),
+                (INTERNAL_PORT, f"tcp://{host}:{INTERNAL_PORT}")]
+
+    def launch(self, ctx: BrokerContext) -> BrokerLaunch:
+        listeners = " ".join(f"{port}={url}" for port, url in self.listeners(ctx))
+        return BrokerLaunch(
+            command=["bash", "/chaos/tansu-launch.sh"],
+            env={"CLUSTER_ID": ctx.cluster_id, "STORAGE_ENGINE": f"s3://{TANSU_BUCKET}/",
+                 "TANSU_LISTENERS": listeners,
+                 "AWS_ENDPOINT": s3_endpoint(ctx.zone), "AWS_ALLOW_HTTP": "true",
+                 "AWS_DEFAULT_REGION": S3_REGION, "AWS_REGION": S3_REGION,
+                 "AWS_ACCESS_KEY_ID": ctx.s3_access_key, "AWS_SECRET_ACCESS_KEY": ctx.s3_secret_key,
+                 "RUST_LOG": "warn"},
+            files={"/chaos/tansu-launch.sh": ((ASSETS / "tansu-launch.sh").read_bytes(), 0o755)})
+
+    def readiness(self, platform, zone: str, admin) -> Wait:
+        return Wait("the Tansu broker to answer metadata", probes.kafka_cluster(admin, 1),
+                    timeout=platform.cfg.startup_timeout,
+                    hint="Tansu logs S3 errors (credentials, bucket, conditional PUT) on its first request")
+
+
+# ---- automq ------------------------------------------------------------------------------
+AUTOMQ_HOME = "/opt/automq/kafka"
+
+
+def automq_bucket_uri(bucket_id: int, bucket: str, zone: str) -> str:
+    """AutoMQ's bucket URI: ``<id>@s3://<bucket>?region=..&endpoint=..&pathStyle=true``."""
+    return f"{bucket_id}@s3://{bucket}?region={S3_REGION}&endpoint={s3_endpoint(zone)}&pathStyle=true"
+
+
+def automq_overrides(ctx: BrokerContext) -> dict[str, Any]:
+    """The server settings AutoMQ gets as ``--override`` arguments: the same KRaft and
+    listener layout as Kafka, with data, operations and the WAL on object storage."""
+    text = render_server_properties(ctx.cfg, ctx.zone, ctx.external_port, ctx.proxied_port)
+    props: dict[str, Any] = dict(line.split("=", 1) for line in text.splitlines() if line)
+    props.update({
+        "cluster.id": ctx.cluster_id,
+        "log.dirs": "/var/lib/kafka/data",
+        "s3.data.buckets": automq_bucket_uri(0, AUTOMQ_DATA_BUCKET, ctx.zone),
+        "s3.ops.buckets": automq_bucket_uri(1, AUTOMQ_OPS_BUCKET, ctx.zone),
+        "s3.wal.path": automq_bucket_uri(0, AUTOMQ_DATA_BUCKET, ctx.zone),
+    })
+    return props
+
+
+class AutoMQFlavor(Flavor):
+    """AutoMQ: a shared-storage Kafka fork (stateless brokers, S3 WAL). Run from its public
+    image, which is never built here."""
+    kind = "automq"
+    image_role = "automq"
+    mem_limit = "2g"
+    data_dirs = ("/var/lib/kafka/data",)
+
+    def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
+        return (AUTOMQ_DATA_BUCKET, AUTOMQ_OPS_BUCKET)
+
+    def preflight(self, cfg: PlatformConfig, images: dict[str, str]) -> None:
+        from harness.images.cache import image_exists
+        from .images import PUBLIC_DEFAULTS
+        image = images.get(self.image_role) or PUBLIC_DEFAULTS[self.image_role]
+        if not image_exists(image):
+            raise FlavorError(
+                f"profile {cfg.name}: the AutoMQ image {image} is not in the local Docker image store and "
+                f"cannot be pulled here; provide it with `docker pull {image}` or `docker load -i <file>` "
+                f"(or point at another tag with CHAOS_IMAGES=automq=<image>), then rerun")
+
+    def launch(self, ctx: BrokerContext) -> BrokerLaunch:
+        args = " ".join(f"--override {shlex.quote(f'{k}={_prop(v)}')}" for k, v in automq_overrides(ctx).items())
+        script = (f"exec {AUTOMQ_HOME}/bin/kafka-server-start.sh {AUTOMQ_HOME}/config/kraft/server.properties "
+                  f"{args}")
+        return BrokerLaunch(command=["bash", "-c", script],
+                            env={"KAFKA_S3_ACCESS_KEY": ctx.s3_access_key, "KAFKA_S3_SECRET_KEY": ctx.s3_secret_key,
+                                 "KAFKA_HEAP_OPTS": ctx.cfg.kafka_heap, "CLUSTER_ID": ctx.cluster_id})
+
+
+FLAVORS: dict[str, type[Flavor]] = {f.kind: f for f in (KafkaFlavor, KafkaTieredFlavor, TansuFlavor, AutoMQFlavor)}
+
+
+def flavor_for(kind: str) -> Flavor:
+    try:
+        return FLAVORS[kind]()
+    except KeyError:
+        raise FlavorError(f"unknown platform kind {kind!r}; kinds are {', '.join(FLAVORS)}") from None
