@@ -54,3 +54,26 @@ def pytest_runtest_makereport(item: pytest.Item, call):
         cmd = [sys.executable, "-m", "pytest", item.nodeid, f"--chaos-seed={cfg.getoption('--chaos-seed')}",
                f"--chaos-profile={cfg.getoption('--chaos-profile')}"]
         report.sections.append(("re-run", " ".join(shlex.quote(c) for c in cmd)))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Nothing of this process may be left running: remove and fail if anything is."""
+    try:
+        import docker
+
+        from harness.platform.cleanup import LABEL_PID, remove_run
+        client = docker.from_env(timeout=10)
+        mine = f"{LABEL_PID}={os.getpid()}"
+        left = [c.name for c in client.containers.list(all=True, filters={"label": mine})]
+        left += [n.name for n in client.networks.list(filters={"label": mine})]
+    except Exception:
+        return
+    if left:
+        runs = {c.labels.get("io.chaos-harness.run") for c in client.containers.list(all=True, filters={"label": mine})}
+        runs |= {(n.attrs.get("Labels") or {}).get("io.chaos-harness.run")
+                 for n in client.networks.list(filters={"label": mine})}
+        for run in filter(None, runs):
+            remove_run(run)
+        print(f"\nchaos: left behind and now removed: {', '.join(left)}", file=sys.stderr)
+        session.exitstatus = 1

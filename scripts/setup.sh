@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Idempotent set-up on a fresh Debian machine (root): system packages, the Python package,
+# and a running Docker daemon. Everything else (images, jars, binaries) is built and cached
+# by the harness on first use. Requires: Python 3.11, Java 17 + Maven, Go; Rust/cargo for
+# the tansu profile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+for pkg in docker.io debootstrap chromium; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "error: missing system packages (${need[*]}): run this as root or install them first" >&2
+    exit 2
+  fi
+  echo "[setup] installing ${need[*]} ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null || { echo "error: apt-get update failed: check Debian's package mirror" >&2; exit 2; }
+  apt-get install -y -qq "${need[@]}" >/dev/null || { echo "error: apt-get install ${need[*]} failed" >&2; exit 2; }
+fi
+
+if ! python3 -c "import harness, confluent_kafka, testcontainers, hypothesis, allure_pytest" >/dev/null 2>&1 \
+   || [ pyproject.toml -nt .setup-stamp ]; then
+  echo "[setup] installing the Python package (pip install -e .) ..." >&2
+  python3 -m pip install -q --disable-pip-version-check -e . >/dev/null \
+    || { echo "error: pip install -e . failed: check that PyPI is reachable" >&2; exit 2; }
+  touch .setup-stamp
+fi
+
+export TESTCONTAINERS_RYUK_DISABLED=true
+python3 -m harness.platform.docker_engine >/dev/null

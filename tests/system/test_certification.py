@@ -1,0 +1,96 @@
+"""The product's main job end to end: `chaos certify` on the safe profile holds every
+contract; on the unsafe profile the durability contract is flagged; a stored run is
+re-checked without a cluster; bad input is one clear line with exit code 2.
+
+These run `chaos certify` as a user would (a subprocess with its own platform), after the
+other integration tests.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.platform, pytest.mark.scenario]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chaos(*args: str, timeout: int = 2400) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+    sys.stderr.write(proc.stderr[-4000:])
+    return proc
+
+
+def only_run(reports: Path) -> Path:
+    runs = [p for p in reports.iterdir() if p.is_dir()]
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+@pytest.fixture(scope="module")
+def safe_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    reports = tmp_path_factory.mktemp("safe")
+    proc = chaos("certify", "--profile", "kafka-3az", "--seed", "20261125", "--reports", str(reports))
+    return proc, only_run(reports)
+
+
+def test_safe_profile_holds_every_contract(safe_run):
+    proc, run = safe_run
+    results = json.loads((run / "results.json").read_text())
+    not_held = [(s["name"], c["contract"], c["verdict"], c["reason"]) for s in results["scenarios"]
+                for c in s["contracts"] if c["verdict"] != "held"]
+    assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
+    names = {s["name"] for s in results["scenarios"]}
+    assert {"kill-leader", "controller-failover", "zone-isolation", "rolling-restart", "flink-taskmanager-kill",
+            "object-storage-outage", "bad-deploy-rollback", "backfill-isolation"} <= names
+
+
+def test_run_directory_is_self_contained(safe_run):
+    _, run = safe_run
+    results = json.loads((run / "results.json").read_text())
+    for s in results["scenarios"]:
+        assert (run / s["history"]).stat().st_size > 0
+    assert (run / "kill-leader" / "schedule.json").exists()
+    assert (run / "junit.xml").exists() and any((run / "allure-results").iterdir())
+    assert sorted(p.name for p in (run / "logs").glob("kafka-*.log")) == ["kafka-a.log", "kafka-b.log", "kafka-c.log"]
+    html = (run / "report.html").read_text()
+    assert 'id="contract-table"' in html and "chaos certify --profile kafka-3az --seed 20261125" in html
+    logs = "".join(p.read_text() for p in (run / "logs").glob("*.log"))
+    secret_lines = [line for line in logs.splitlines() if "s3.secret-key" in line and "***" not in line]
+    assert not secret_lines, secret_lines[:3]
+
+
+def test_stored_run_is_rechecked_without_a_cluster(safe_run):
+    _, run = safe_run
+    proc = chaos("analyze", str(run), timeout=600)
+    stored = json.loads((run / "results.json").read_text())
+    assert proc.returncode == 0, proc.stdout
+    for s in stored["scenarios"]:
+        assert f"{s['name']}" in proc.stdout
+
+
+def test_unsafe_profile_is_flagged_by_durability(tmp_path):
+    proc = chaos("certify", "--profile", "kafka-3az-unsafe", "--scenario", "isolated-leader",
+                 "--scenario", "backfill-isolation", "--seed", "7", "--reports", str(tmp_path))
+    results = json.loads((only_run(tmp_path) / "results.json").read_text())
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    verdicts = {(s["name"], c["contract"]): c for s in results["scenarios"] for c in s["contracts"]}
+    durability = verdicts[("isolated-leader", "durability")]
+    assert durability["verdict"] == "violated" and durability["anomalies"]["lost"]["count"] > 0
+    example = durability["anomalies"]["lost"]["examples"][0]
+    assert {"partition", "offset", "id"} <= set(example) and example["fault_windows"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["certify", "--profile", "no-such-profile"], "profile `no-such-profile` not found"),
+    (["certify", "--scenario", "no-such-scenario"], "unknown scenario(s) no-such-scenario"),
+    (["report", "/nonexistent"], "results.json not found"),
+])
+def test_bad_input_is_one_clear_line(args, message):
+    proc = chaos(*args, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: ") and message in proc.stderr
