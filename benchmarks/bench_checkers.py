@@ -10,8 +10,7 @@ process (``time.process_time``; wall clock is also shown):
 * the analyze path: streaming parse + single-pass digest
   (``HistoryIndex.from_path``), then each checker over the shared digest,
   and the total file -> verdicts;
-* JSON parsing alone, for reference (the parser is orjson when importable,
-  else the standard library; ``HARNESS_JSON=json`` forces the latter);
+* JSON parsing alone (standard library), for reference;
 * the in-memory path (ops already loaded, as for a live History):
   digest + checkers;
 * peak RSS (VmHWM) of the analyze path, optionally (``--tracemalloc``)
@@ -82,7 +81,7 @@ def run_checks(path: str, use_tracemalloc: bool) -> dict:
     idx = HistoryIndex.from_path(path)      # streaming parse + single-pass digest
     out["index_s"] = time.process_time() - c0
     out["index_wall_s"] = time.perf_counter() - t0
-    out["ops"] = n = len(idx)
+    out["ops"] = len(idx)
     out["rss_after_index_mib"] = _rss_mib()
     gc.disable()   # the digest is immutable; avoid GC passes over 10^6 objects
     per = {}

@@ -108,6 +108,7 @@ def cmd_certify(args) -> int:
     rerun = (f"chaos certify --profile {args.profile} --seed {seed}"
              + "".join(f" --scenario {s}" for s in (args.scenario or [])))
     pytest_args = [*(str(catalog[s][0]) for s in chosen), "-p", "no:cacheprovider", "-s", "-q",
+                   "-W", "ignore::pytest.PytestAssertRewriteWarning",
                    f"--rootdir={ROOT}", f"--chaos-profile={args.profile}", f"--chaos-seed={seed}",
                    f"--chaos-run-dir={run_dir}", f"--chaos-command={rerun}",
                    f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}"]

@@ -40,19 +40,7 @@ __all__ = [
 TYPES = ("invoke", "ok", "fail", "info")
 
 
-def _fast_loads():
-    """orjson.loads when installed (3-5x faster parsing), else json.loads.
-    HARNESS_JSON=json forces the standard library."""
-    if os.environ.get("HARNESS_JSON", "").lower() != "json":
-        try:
-            import orjson
-            return orjson.loads
-        except ImportError:
-            pass
-    return json.loads
-
-
-loads = _fast_loads()
+loads = json.loads   # one place to swap the parser (e.g. for orjson) if ever needed
 FAULT_FS = ("fault-start", "fault-stop")
 
 

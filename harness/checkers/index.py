@@ -35,7 +35,7 @@ from typing import Any, Iterable
 
 from harness.history import loads
 
-from .digests import (S_DI, S_DT, S_ID, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TOPIC,
+from .digests import (S_DI, S_DT, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TOPIC,
                       S_TXN, S_TYPE, FinalRead, PollDigest, raw_rid)
 from .examples import ExampleMixin
 from .groupstate import GroupState

@@ -13,6 +13,8 @@ The method used is recorded (``method``), with whether netem was available.
 """
 from __future__ import annotations
 
+import uuid
+
 import statistics
 import time
 from typing import Any
@@ -57,7 +59,7 @@ class ZoneLatency(Fault):
         self.pairs = zone_pairs(self.platform, self.spec.target or self.default_target)
         self.delay = int(self.params.get("delay_ms", 100))
         self.jitter = int(self.params.get("jitter_ms", 0))
-        self.toxic_name = f"chaos-latency-{id(self) % 10000}"
+        self.toxic_name = f"chaos-latency-{uuid.uuid4().hex[:8]}"
         self.added: list[tuple[str, str]] = []   # (zone, proxy)
         src, dst = self.pairs[0]
         self.probe = (self.platform.brokers[src], f"toxiproxy-{src}", self.platform.cfg.replication_port(dst))
@@ -106,7 +108,7 @@ class ZoneLoss(Fault):
         self.p = float(self.params.get("probability", 0.3))
         if not 0 < self.p <= 1:
             raise FaultError(f"zone-loss: probability must be in (0, 1], got {self.p}")
-        self.rules = Rules(tag=f"chaos-{self.platform.run_id}-loss-{id(self) % 10000}")
+        self.rules = Rules(tag=f"chaos-{self.platform.run_id}-loss-{uuid.uuid4().hex[:8]}")
         net = self.platform.network_name
         self.members = [n for n in self.platform.zone_members(self.zone) if n.running()]
         self.peers = [n.ip(net) for z in self.platform.zones if z != self.zone

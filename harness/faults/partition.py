@@ -18,6 +18,8 @@ inside a side still connect; heal proves the cut paths connect again.
 """
 from __future__ import annotations
 
+import uuid
+
 from itertools import combinations
 from typing import Any
 
@@ -44,7 +46,7 @@ class ZoneCut(Fault):
             bad = set(g) - zones
             if bad:
                 raise FaultError(f"{self.name}: unknown zone(s) {sorted(bad)}; zones are {sorted(zones)}")
-        self.rules = Rules(tag=f"chaos-{self.platform.run_id}-{self.name}-{id(self) % 10000}")
+        self.rules = Rules(tag=f"chaos-{self.platform.run_id}-{self.name}-{uuid.uuid4().hex[:8]}")
         self.net = self.platform.network_name
 
     def _members(self, zones: list[str]):
@@ -66,17 +68,14 @@ class ZoneCut(Fault):
             return []
         majority = max(self.sides, key=len)
         gateway = self.platform.gateway_ip()
-        cut = []
-        for side in self.sides:
-            if side is majority:
-                continue
-            for node in self._members(side):
-                self.rules.add(node, "INPUT", "-s", gateway)
-                cut.append(node.name)
-        return cut
+        return [(node, ["INPUT", "-s", gateway]) for side in self.sides if side is not majority
+                for node in self._members(side)]
 
     def start(self) -> dict[str, Any]:
-        clients_cut_from = self._cut_clients()
+        plan: dict[object, list[list[str]]] = {}
+        client_rules = self._cut_clients()
+        for node, rule in client_rules:
+            plan.setdefault(node, []).append(rule)
         for a, b in combinations(self.sides, 2):
             for side, other in ((a, b), (b, a)):
                 if self.inbound_only and side != self.sides[0]:
@@ -84,7 +83,11 @@ class ZoneCut(Fault):
                 peer_ips = [m.ip(self.net) for m in self._members(other)]
                 for node in self._members(side):
                     for ip in peer_ips:
-                        self.rules.drop_between(node, ip, outbound=not self.inbound_only)
+                        plan.setdefault(node, []).append(["INPUT", "-s", ip])
+                        if not self.inbound_only:
+                            plan.setdefault(node, []).append(["OUTPUT", "-d", ip])
+        self.rules.add_batch(plan)
+        clients_cut_from = [n.name for n, _ in client_rules]
         probes = self._probes()
         if self.inbound_only:
             # z drops inbound traffic: connections from the other zones into z time out.
@@ -137,7 +140,7 @@ class IsolateObjectStorage(Fault):
             self.nodes = p.zone_members(target[5:])
         else:
             raise FaultError(f"isolate-object-storage: target must be brokers, flink or zone:<z>, got {target!r}")
-        self.rules = Rules(tag=f"chaos-{p.run_id}-s3-{id(self) % 10000}")
+        self.rules = Rules(tag=f"chaos-{p.run_id}-s3-{uuid.uuid4().hex[:8]}")
         self.net = p.network_name
 
     def _probe(self, node) -> list[dict]:

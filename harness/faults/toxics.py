@@ -11,6 +11,8 @@ it, and for S3 a request's timing from the Flink zone before and during.
 """
 from __future__ import annotations
 
+import uuid
+
 import time
 from typing import Any
 
@@ -43,7 +45,7 @@ class ProxyToxic(Fault):
         if any(z not in self.platform.zones for z in zones):
             raise FaultError(f"{self.name}: target must be all or zone:<z>, got {target!r}")
         self.proxies = [(z, f"{self.path}-{z}") for z in zones]
-        self.toxic_name = f"chaos-{self.kind}-{id(self) % 10000}"
+        self.toxic_name = f"chaos-{self.kind}-{uuid.uuid4().hex[:8]}"
         self.applied: list[tuple[str, str]] = []
 
     def toxic(self) -> Toxic | None:

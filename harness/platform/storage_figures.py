@@ -1,7 +1,8 @@
 """Where a platform keeps its bytes: on broker disks versus in object storage.
 
-``storage_figures(platform)`` sums ``du -sb`` of each running broker's data directories
-(the flavor's ``data_dirs``) and the sizes of every object in the flavor's buckets. The
+``storage_figures(platform)`` sums the disk usage (``du``, allocated blocks: Kafka's
+preallocated sparse index files count for what they occupy, not their apparent 10 MiB)
+of each running broker's data directories (the flavor's ``data_dirs``) and the sizes of every object in the flavor's buckets. The
 figures compare architectures side by side: shared-nothing Kafka keeps everything on
 broker disks (times the replication factor), tiered Kafka moves rolled segments to
 object storage, Tansu and AutoMQ keep (almost) nothing on broker disks.
@@ -19,7 +20,7 @@ def broker_disk_bytes(platform) -> dict[str, int]:
             continue
         total = 0
         for d in platform.flavor.data_dirs:
-            code, text = node.exec(["sh", "-c", f"du -sb {d} 2>/dev/null || true"], check=False)
+            code, text = node.exec(["sh", "-c", f"du -s --block-size=1 {d} 2>/dev/null || true"], check=False)
             first = text.split()
             if first and first[0].isdigit():
                 total += int(first[0])

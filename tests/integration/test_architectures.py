@@ -123,15 +123,16 @@ def local_log_offsets(node, topic: str, partition: int) -> list[int]:
     return sorted(int(f[:-4]) for f in out.split() if f.endswith(".log") and f[:-4].isdigit())
 
 
-class TestKafkaTiered:
-    @pytest.fixture(scope="class")
-    def tiered(self):
-        prof, plat = started("kafka-3az-tiered")
-        try:
-            yield prof, plat
-        finally:
-            plat.stop()
+@pytest.fixture(scope="class")
+def tiered():
+    prof, plat = started("kafka-3az-tiered")
+    try:
+        yield prof, plat
+    finally:
+        plat.stop()
 
+
+class TestKafkaTiered:
     def test_smoke(self, tiered):
         smoke(*tiered)
 
@@ -173,15 +174,16 @@ class TestKafkaTiered:
 
 
 # ---- tansu-s3 ----------------------------------------------------------------------------
-class TestTansu:
-    @pytest.fixture(scope="class")
-    def tansu(self):
-        prof, plat = started("tansu-s3")
-        try:
-            yield prof, plat
-        finally:
-            plat.stop()
+@pytest.fixture(scope="class")
+def tansu():
+    prof, plat = started("tansu-s3")
+    try:
+        yield prof, plat
+    finally:
+        plat.stop()
 
+
+class TestTansu:
     def test_smoke(self, tansu):
         smoke(*tansu)
 
