@@ -30,6 +30,11 @@ def _say(msg: str) -> None:
     print(f"[scenario] {msg}", file=sys.stderr, flush=True)
 
 
+class NotApplicable(RuntimeError):
+    """The scenario needs a feature this platform kind lacks; its result (contracts unknown,
+    with the reason) is already written."""
+
+
 class ScenarioRun:
     def __init__(self, platform, profile, run_dir: Path, seed: int, name: str, title: str, description: str,
                  contracts: tuple[str, ...]):
@@ -63,6 +68,7 @@ class ScenarioRun:
 
     def workload(self, topic: str, spec: WorkloadSpec | None = None, faults: list[FaultSpec] = (),
                  during=None) -> dict:
+        self.check_applicable(faults=faults)
         if faults:
             self.set_schedule(list(self.schedule) + list(faults))
         self._workloads = getattr(self, "_workloads", 0) + 1
@@ -79,6 +85,31 @@ class ScenarioRun:
         """Why a contract cannot be decided on this platform (reported with 'unknown')."""
         self.notes[contract] = text
 
+    def check_applicable(self, faults: list[FaultSpec] = (), needs: tuple[str, ...] = ()) -> None:
+        """Raise ``NotApplicable`` (after writing a result whose contracts are unknown, with
+        the reason) when the platform kind lacks a feature in ``needs`` or one the faults rely on."""
+        flavor = getattr(self.platform, "flavor", None)
+        if flavor is None:
+            return
+        reasons = [r for r in [flavor.missing(*needs)] if r]
+        reasons += [f"fault {f.label()} is not applicable: {r}" for f in faults
+                    if (r := flavor.fault_not_applicable(f))]
+        if not reasons:
+            return
+        reason = "; ".join(reasons)
+        for c in self.contracts:
+            self.note(c, reason)
+        self.finish_not_applicable(reason)
+        raise NotApplicable(reason)
+
+    def finish_not_applicable(self, reason: str) -> dict[str, Any]:
+        self.nemesis.close()
+        self.history.close()
+        contracts = [{"contract": c, "verdict": "unknown", "checkers": [], "reason": self.notes.get(c, reason),
+                      "anomalies": {}} for c in self.contracts]
+        _say(f"{self.name}: not applicable: {reason}")
+        return self._write("unknown", contracts, {**self.extra_figures, "not_applicable": reason})
+
     # ---- verdicts ----------------------------------------------------------------------
     def finish(self, **opts: Any) -> dict[str, Any]:
         self.nemesis.close()
@@ -86,14 +117,29 @@ class ScenarioRun:
         opts = {"recovery_budget_s": self.profile.budgets["recovery_seconds"],
                 "max_redelivery": self.profile.budgets.get("max_redelivery"), **self.check_opts, **opts}
         self._opts = opts
-        verdicts = checkers.check_all(load(self.dir / "history.jsonl"), **opts)
+        ops = load(self.dir / "history.jsonl")
+        verdicts = checkers.check_all(ops, **opts)
         verdicts.update(self.extra_verdicts)
         (self.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
                                                            indent=1, default=str))
         contracts = contract_results(verdicts, self.contracts, self.notes)
+        problems = self._run_problems(ops)
+        for c in contracts:
+            if c["verdict"] == "held" and problems:
+                c["verdict"] = "unknown"
+                c["reason"] = "the run did not go as planned: " + "; ".join(problems[:3])
         statuses = [c["verdict"] for c in contracts]
         status = "violated" if "violated" in statuses else "unknown" if "unknown" in statuses else "held"
         return self._write(status, contracts, {**figures(verdicts), **self.extra_figures})
+
+    def _run_problems(self, ops: list[dict]) -> list[str]:
+        """Faults that did not take effect and workload errors: a contract cannot be
+        certified as held by a run in which the planned fault never happened."""
+        problems = [str(e) for e in self.extra_figures.get("workload_errors", [])]
+        for op in ops:
+            if op["f"] == "fault-start" and op["type"] in ("fail", "info"):
+                problems.append(f"fault {op['value'].get('fault')} did not start: {op['value'].get('error')}")
+        return problems
 
     def fail_with_error(self, exc: BaseException) -> dict[str, Any]:
         try:

@@ -91,12 +91,38 @@ class Flavor:
                     hint="a broker that cannot reach the quorum logs 'Connection to node ... could not be "
                          "established'")
 
+    def broker_ids(self, platform) -> list[int] | None:
+        """Node ids of the brokers that are up, when metadata cannot tell (None: ask metadata)."""
+        return None
+
     def missing(self, *features: str) -> str | None:
         """The reason the first of ``features`` this kind lacks is missing, or None."""
         for f in features:
             if f in self.lacks:
                 return f"{self.kind} lacks {f}: {self.lacks[f]}"
         return None
+
+    def fault_not_applicable(self, spec) -> str | None:
+        """Why a fault (a ``FaultSpec``) cannot apply to this kind, or None."""
+        return self.missing(*fault_needs(spec))
+
+
+# Kafka features a fault relies on, by fault name and by target role.
+FAULT_NEEDS: dict[str, tuple[str, ...]] = {
+    "replace-broker": ("replication",),      # measures re-replication of a lost broker's replicas
+    "zone-latency": ("replication",),        # act on the repl-/ctrl- proxies between zones
+    "zone-loss": ("replication",),
+    "zone-bandwidth": ("replication",),
+}
+TARGET_NEEDS: dict[str, tuple[str, ...]] = {
+    "controller": ("controller-quorum",),
+    "leader": ("partition-leader",),
+}
+
+
+def fault_needs(spec) -> tuple[str, ...]:
+    role = (spec.target or "").partition(":")[0]
+    return FAULT_NEEDS.get(spec.fault, ()) + TARGET_NEEDS.get(role, ())
 
 
 class KafkaFlavor(Flavor):
@@ -184,8 +210,10 @@ class TansuFlavor(Flavor):
     lacks = {
         "controller-quorum": "no KRaft controller quorum: Tansu brokers are stateless and coordinate through "
                              "conditional writes to object storage, so there is no controller to target",
-        "replication": "no broker-to-broker replication: durability is the object store's, so replica/ISR "
-                       "faults do not apply",
+        "replication": "no broker-to-broker replication: durability is the object store's, so faults on "
+                       "replication traffic or re-replication do not apply",
+        "partition-leader": "every Tansu broker is node 111 and leads every partition: there is no single "
+                            "partition leader to target",
     }
 
     def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
@@ -209,8 +237,28 @@ class TansuFlavor(Flavor):
                  "RUST_LOG": "warn"},
             files={"/chaos/tansu-launch.sh": ((ASSETS / "tansu-launch.sh").read_bytes(), 0o755)})
 
+    def broker_ids(self, platform) -> list[int]:
+        """Every Tansu broker is node 111 in metadata, so a zone's broker counts as up (under
+        its zone's node id) when its own listener answers metadata."""
+        from confluent_kafka.admin import AdminClient
+        from .kafka_config import client_config
+        admins = self.__dict__.setdefault("_admins", {})
+        ids = []
+        for zone, node in platform.brokers.items():
+            port = node.host_port(EXTERNAL_PORT)
+            admin = admins.get(port) or admins.setdefault(port, AdminClient(client_config(f"127.0.0.1:{port}")))
+            try:
+                if admin.list_topics(timeout=2).brokers:
+                    ids.append(platform.cfg.node_id(zone))
+            except Exception:  # down, refusing, timing out: not listed
+                pass
+        return sorted(ids)
+
     def readiness(self, platform, zone: str, admin) -> Wait:
-        return Wait("the Tansu broker to answer metadata", probes.kafka_cluster(admin, 1),
+        def probe() -> tuple[bool, str]:
+            md = admin.list_topics(timeout=5)
+            return bool(md.brokers), f"brokers {sorted(md.brokers)}"
+        return Wait("the Tansu broker to answer metadata", probe,
                     timeout=platform.cfg.startup_timeout,
                     hint="Tansu logs S3 errors (credentials, bucket, conditional PUT) on its first request")
 

@@ -14,7 +14,7 @@ import docker
 from testcontainers.core.container import DockerContainer
 
 
-@dataclass
+@dataclass(eq=False)
 class Node:
     name: str            # network host name, e.g. kafka-a
     role: str            # kafka, flink-jobmanager, flink-taskmanager, minio, toxiproxy

@@ -199,3 +199,35 @@ def test_storage_figures_sum_broker_disks_and_bucket_objects():
     assert "/var/lib/kafka/data" in nodes["a"].cmds[0][-1]
     plat.flavor = TansuFlavor()                               # its bucket does not exist: 0, no error
     assert storage_figures(plat)["bytes_in_object_storage"] == 0
+
+
+def test_faults_a_kind_cannot_take_are_named_with_the_reason():
+    from harness.faults.base import FaultSpec
+    tansu, kafka = TansuFlavor(), KafkaFlavor()
+    assert "controller-quorum" in tansu.fault_not_applicable(FaultSpec("kill", "controller"))
+    assert "partition-leader" in tansu.fault_not_applicable(FaultSpec("kill", "leader:t:0"))
+    assert "replication" in tansu.fault_not_applicable(FaultSpec("zone-latency", "zone:a"))
+    assert tansu.fault_not_applicable(FaultSpec("kill", "zone:a")) is None
+    assert tansu.fault_not_applicable(FaultSpec("s3-down", "all")) is None
+    for spec in (FaultSpec("kill", "controller"), FaultSpec("replace-broker", "zone:a")):
+        assert kafka.fault_not_applicable(spec) is None
+
+
+def test_scenario_reports_contracts_unknown_when_its_fault_does_not_apply(tmp_path):
+    import json
+    from harness.faults.base import FaultSpec
+    from harness.scenario import NotApplicable, ScenarioRun
+    plat = SimpleNamespace(flavor=TansuFlavor(), cfg=PlatformConfig(kind="tansu"))
+    run = ScenarioRun(plat, profiles.load("tansu-s3"), tmp_path, 1, "controller-failover", "title", "doc",
+                      ("durability", "recovery"))
+    with pytest.raises(NotApplicable, match="controller-quorum"):
+        run.workload("a-topic", faults=[FaultSpec("kill", "controller", start=8, duration=15)])
+    result = json.loads((tmp_path / "controller-failover" / "result.json").read_text())
+    assert result["status"] == "unknown" and result["figures"]["not_applicable"]
+    for c in result["contracts"]:
+        assert c["verdict"] == "unknown" and "no KRaft controller quorum" in c["reason"]
+    ok = ScenarioRun(SimpleNamespace(flavor=KafkaFlavor(), cfg=PlatformConfig()), profiles.load("kafka-3az"),
+                     tmp_path, 1, "other", "title", "doc", ("durability",))
+    ok.check_applicable(faults=[FaultSpec("kill", "controller")], needs=("transactions",))
+    ok.nemesis.close()
+    ok.history.close()
