@@ -7,13 +7,13 @@ from pathlib import Path
 
 from harness import checkers
 from harness.contracts import contract_results, figures, overall
-from harness.history import load
 
 
 def recheck_scenario(d: Path) -> dict:
     old = json.loads((d / "result.json").read_text()) if (d / "result.json").exists() else {"name": d.name}
     wanted = tuple(old.get("wanted_contracts") or [c["contract"] for c in old.get("contracts", [])])
-    verdicts = checkers.check_all(load(d / "history.jsonl"), **(old.get("check_opts") or {}))
+    verdicts = checkers.check_all(checkers.HistoryIndex.from_path(d / "history.jsonl"),
+                                  **(old.get("check_opts") or {}))
     stored = json.loads((d / "verdicts.json").read_text()) if (d / "verdicts.json").exists() else {}
     for name, v in stored.items():   # verdicts computed outside check_all (e.g. replay isolation)
         if name not in verdicts:

@@ -21,7 +21,7 @@ from harness.contracts import contract_results, figures
 from harness.faults import schedule as schedules
 from harness.faults.base import FaultSpec
 from harness.faults.nemesis import Nemesis
-from harness.history import History, load
+from harness.history import History, iter_load
 from harness.platform import topics
 from harness.workload import Workload, WorkloadSpec
 
@@ -117,13 +117,13 @@ class ScenarioRun:
         opts = {"recovery_budget_s": self.profile.budgets["recovery_seconds"],
                 "max_redelivery": self.profile.budgets.get("max_redelivery"), **self.check_opts, **opts}
         self._opts = opts
-        ops = load(self.dir / "history.jsonl")
-        verdicts = checkers.check_all(ops, **opts)
+        path = self.dir / "history.jsonl"
+        verdicts = checkers.check_all(checkers.HistoryIndex.from_path(path), **opts)
         verdicts.update(self.extra_verdicts)
         (self.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
                                                            indent=1, default=str))
         contracts = contract_results(verdicts, self.contracts, self.notes)
-        problems = self._run_problems(ops)
+        problems = self._run_problems(iter_load(path))
         for c in contracts:
             if c["verdict"] == "held" and problems:
                 c["verdict"] = "unknown"
@@ -132,7 +132,7 @@ class ScenarioRun:
         status = "violated" if "violated" in statuses else "unknown" if "unknown" in statuses else "held"
         return self._write(status, contracts, {**figures(verdicts), **self.extra_figures})
 
-    def _run_problems(self, ops: list[dict]) -> list[str]:
+    def _run_problems(self, ops) -> list[str]:
         """Faults that did not take effect and workload errors: a contract cannot be
         certified as held by a run in which the planned fault never happened."""
         problems = [str(e) for e in self.extra_figures.get("workload_errors", [])]
