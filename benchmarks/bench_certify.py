@@ -24,7 +24,9 @@ def main() -> None:
     proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--profile", args.profile,
                            "--seed", str(args.seed), "--reports", str(reports)], capture_output=True, text=True)
     wall = time.monotonic() - t0
-    run = next(p for p in reports.iterdir() if p.is_dir())
+    run = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
+    if not (run / "results.json").exists():
+        raise SystemExit(f"no results after {wall:.0f}s (exit {proc.returncode}):\n{proc.stdout[-2000:]}")
     results = json.loads((run / "results.json").read_text())
     print(f"certify --profile {args.profile}: {wall / 60:.1f} min wall, exit {proc.returncode}, "
           f"overall {results['overall']}")

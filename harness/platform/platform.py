@@ -9,7 +9,9 @@ Topology and listeners: see ``harness.platform.config``.
 """
 from __future__ import annotations
 
+import base64
 import secrets
+import uuid
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -50,6 +52,8 @@ class Platform:
         self.network_name = f"chaos-{self.run_id}"
         self.s3_access_key = "chaos" + secrets.token_hex(6)
         self.s3_secret_key = secrets.token_hex(20)
+        # One KRaft cluster id for all brokers, fixed before the parallel broker starts.
+        self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         self.brokers: dict[str, Node] = {}
         self.toxiproxies: dict[str, Node] = {}
         self.toxiproxy: dict[str, ToxiproxyClient] = {}
@@ -262,11 +266,7 @@ class Platform:
         self._run(n, fl.readiness(self, zone, admin))
 
     def _cluster_id(self) -> str:
-        if not hasattr(self, "_cid"):
-            import base64
-            import uuid
-            self._cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-        return self._cid
+        return self.cluster_id
 
     def _flink_container(self, name: str, role: str, command: list[str], ports: list[int], mem: str) -> Node:
         n = self._container(name, role, self.cfg.flink_zone, self.images["flink"], ports, net_admin=True,
