@@ -200,7 +200,9 @@ class TansuFlavor(Flavor):
     process per listener (EXTERNAL for host clients, PROXIED for host clients through
     Toxiproxy, INTERNAL for clients in the Docker network such as Flink), all over the
     same bucket; the container stops when any of them stops. Every Tansu broker reports
-    itself as node 111, leader of every partition.
+    itself as node 111, leader of every partition. Measured with 0.6.0: produce (acks=all,
+    idempotent), fetch, consumer groups (join, commit, resume) and several brokers
+    appending to one partition work; transactions do not (see ``lacks``).
     """
     kind = "tansu"
     image_role = "tansu"
@@ -214,6 +216,8 @@ class TansuFlavor(Flavor):
                        "replication traffic or re-replication do not apply",
         "partition-leader": "every Tansu broker is node 111 and leads every partition: there is no single "
                             "partition leader to target",
+        "transactions": "Tansu 0.6 answers EndTxn (KIP-98) as unsupported: a transactional producer can begin "
+                        "but never commit or abort, so Flink's exactly-once Kafka sink cannot run",
     }
 
     def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
