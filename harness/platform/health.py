@@ -13,8 +13,9 @@ def broker_ids(platform) -> list[int]:
     ids = flavor.broker_ids(platform) if flavor is not None else None
     if ids is not None:       # a kind whose metadata does not name brokers per zone (Tansu)
         return ids
-    desc = platform.admin.describe_cluster(request_timeout=5).result(timeout=10)
-    return sorted(n.id for n in desc.nodes)
+    # Metadata is answered by any broker, unlike DescribeCluster, which librdkafka routes
+    # to a cached controller id that may be the very broker that is down.
+    return sorted(platform.admin.list_topics(timeout=5).brokers)
 
 
 def wait_broker_listed(platform, node_id: int, listed: bool, timeout: float = 60.0) -> float:
