@@ -189,7 +189,7 @@ class HistoryIndex(ExampleMixin):
                     po[k] = S
                     if prev is not None and prev[S_P] == S[S_P] and prev[S_TOPIC] is tp:
                         if S[S_SEQ] > prev[S_SEQ]:
-                            if S[S_O] <= prev[S_O]:
+                            if S[S_O] is not None and prev[S_O] is not None and S[S_O] <= prev[S_O]:
                                 self.reorders.append((prev, S))
                         else:
                             self.unsorted.add((pr, tp, k))
@@ -236,7 +236,7 @@ class HistoryIndex(ExampleMixin):
         if prev is None or prev[S_P] != S[S_P] or prev[S_TOPIC] != S[S_TOPIC]:
             return
         if S[S_SEQ] > prev[S_SEQ]:
-            if S[S_O] <= prev[S_O]:
+            if S[S_O] is not None and prev[S_O] is not None and S[S_O] <= prev[S_O]:
                 self.reorders.append((prev, S))
         else:
             self.unsorted.add((S[S_PROC], S[S_TOPIC], k))

@@ -58,7 +58,8 @@ def _producer_order(idx: Any, v: Verdict) -> None:
         for lst in groups.values():
             lst.sort(key=_seq)
             for prev, S in zip(lst, lst[1:]):
-                if S[S_SEQ] != prev[S_SEQ] and S[S_O] <= prev[S_O]:
+                if S[S_SEQ] != prev[S_SEQ] and S[S_O] is not None and prev[S_O] is not None \
+                        and S[S_O] <= prev[S_O]:
                     bad += 1
                     _reordered(idx, v, prev, S)
     v.stats["acked-writes-checked"] = n

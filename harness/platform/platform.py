@@ -32,7 +32,7 @@ from .images import ROLES, minio_command, resolve_images, toxiproxy_command
 from .node import Node
 from .ports import PortPlan
 from .toxiproxy import ToxiproxyClient
-from .waits import NotReady, Wait
+from .waits import Wait
 
 
 class PlatformError(RuntimeError):

@@ -5,8 +5,6 @@ Maven is replaced by a small shell script (``mvn=``) except in the opt-in real b
 """
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 import zipfile
 from pathlib import Path
@@ -105,9 +103,6 @@ def test_missing_project(tmp_path):
         jobjar.source_hash(tmp_path / "nothing")
 
 
-@pytest.mark.skipif(os.environ.get("CHAOS_BUILD_JOB_JAR") != "1" or not shutil.which("mvn"),
-                    reason="real Maven build: set CHAOS_BUILD_JOB_JAR=1 (needs mvn, JDK 17, "
-                           "Maven Central or a warm ~/.m2)")
 def test_real_build_links_against_the_sql_connector_relocation():
     jar = jobjar.build_job_jar(quiet=True)
     with zipfile.ZipFile(jar) as z:
