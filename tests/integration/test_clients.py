@@ -1,9 +1,7 @@
 """Recording clients against the real platform: every operation is recorded with the
 right outcome, and a short recorded workload gets a valid verdict from the checkers."""
 import time
-import uuid
 
-import confluent_kafka as ck
 import pytest
 
 from harness.checkers import check_all, compose

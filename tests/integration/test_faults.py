@@ -135,13 +135,12 @@ def test_zone_loss_and_bandwidth_are_applied_and_removed(platform, nemesis, tmp_
 
 
 def test_client_path_toxics(platform, nemesis):
-    import time
     for kind in ("latency", "down"):
         with nemesis.fault(FaultSpec(f"client-{kind}", "all", params={"latency_ms": 300})):
             if kind == "down":
                 assert not platform.toxiproxy["a"].get("client-a").enabled
             else:
-                t0 = time.monotonic()
+
                 produce(platform.proxied_bootstrap_servers, "__consumer_offsets_probe", 0)
                 assert platform.toxiproxy["a"].get("client-a").toxics
         assert platform.toxiproxy["a"].get("client-a").enabled

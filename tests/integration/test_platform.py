@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 import requests
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import ConfigResource
 
 from harness.platform.config import S3_PORT
