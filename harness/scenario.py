@@ -79,6 +79,8 @@ class ScenarioRun:
         if out["errors"]:
             _say(f"workload errors: {out['errors'][:3]}")
         self.extra_figures["workload_errors"] = out["errors"]
+        if out.get("healthy_after_heal_s") is not None:
+            self.extra_figures["cluster_healthy_after_heal_s"] = round(out["healthy_after_heal_s"], 2)
         return out
 
     def note(self, contract: str, text: str) -> None:
@@ -130,7 +132,13 @@ class ScenarioRun:
                 c["reason"] = "the run did not go as planned: " + "; ".join(problems[:3])
         statuses = [c["verdict"] for c in contracts]
         status = "violated" if "violated" in statuses else "unknown" if "unknown" in statuses else "held"
-        return self._write(status, contracts, {**figures(verdicts), **self.extra_figures})
+        figs = {**figures(verdicts), **self.extra_figures}
+        # Recovery: the slowest of clients succeeding again, the cluster fully replicated
+        # after heal, and the Flink job running again.
+        parts = [figs.get(k) for k in ("recovery_s", "cluster_healthy_after_heal_s", "flink_time_to_running_s")]
+        parts = [p for p in parts if isinstance(p, (int, float))]
+        figs["recovery_s"] = round(max(parts), 2) if parts else None
+        return self._write(status, contracts, figs)
 
     def _run_problems(self, ops) -> list[str]:
         """Faults that did not take effect and workload errors: a contract cannot be

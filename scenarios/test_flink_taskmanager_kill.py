@@ -28,8 +28,8 @@ def test_flink_taskmanager_kill(scenario):
                           faults=[FaultSpec("flink-kill", "taskmanager", start=12, duration=5)])
         scenario.extra_figures["output_drain_s"] = round(flink.drain(timeout=150), 2)
         m = flink.lifecycle.recovery_metrics()
-        scenario.extra_figures.update(records_replayed=m.source_records_since_restart,
-                                      replayed_estimate=m.replayed_estimate,
+        scenario.extra_figures.update(records_replayed=flink.replayed_from_data(),
+                                      source_records_since_restart=m.source_records_since_restart,
                                       flink_time_to_running_s=(m.time_to_running_ms or 0) / 1000 or None,
                                       **flink.checkpoint_counts())
         flink.final_read_output()

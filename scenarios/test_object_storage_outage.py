@@ -26,7 +26,7 @@ def test_object_storage_outage(scenario):
         scenario.workload(flink.input_topic, WorkloadSpec(duration_s=40, rate=100, consumers=0),
                           faults=[FaultSpec("s3-down", "all", start=10, duration=20)])
         scenario.extra_figures["output_drain_s"] = round(flink.drain(timeout=180), 2)
-        scenario.extra_figures.update(flink.checkpoint_counts())
+        scenario.extra_figures.update(flink.checkpoint_counts(), records_replayed=flink.replayed_from_data())
         flink.final_read_output()
     finally:
         flink.close()

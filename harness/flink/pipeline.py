@@ -87,6 +87,17 @@ class FlinkPipeline:
         return final_read(self.platform.bootstrap_servers, self.output_topic, self.scenario.history,
                           isolation="read_committed", timeout=120)
 
+    def replayed_from_data(self) -> int:
+        """Output records written in aborted transactions: the work a failover redid,
+        counted from the data (read_uncommitted minus read_committed)."""
+        from harness.history import History
+        scratch = History()
+        everything = final_read(self.platform.bootstrap_servers, self.output_topic, scratch,
+                                isolation="read_uncommitted", timeout=120)
+        committed = final_read(self.platform.bootstrap_servers, self.output_topic, scratch,
+                               isolation="read_committed", timeout=120)
+        return len(everything["value"]["records"]) - len(committed["value"]["records"])
+
     def checkpoint_counts(self) -> dict[str, int]:
         stats = self.rest.checkpoints(self.lifecycle.current.job_id)
         return {"checkpoints_completed": stats.completed, "failed_checkpoints": stats.failed,
