@@ -24,7 +24,7 @@ fi
 if ! python3 -c "import harness, confluent_kafka, testcontainers, hypothesis, allure_pytest" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
   echo "[setup] installing the Python package (pip install -e .) ..." >&2
-  python3 -m pip install -q --disable-pip-version-check -e . >/dev/null \
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e . >/dev/null \
     || { echo "error: pip install -e . failed: check that PyPI is reachable" >&2; exit 2; }
   touch .setup-stamp
 fi
