@@ -169,6 +169,9 @@ def render_flink_config(cfg: PlatformConfig, access_key: str, secret_key: str) -
         "execution.checkpointing.dir": f"s3://{f.bucket}/checkpoints",
         "execution.checkpointing.savepoint-dir": f"s3://{f.bucket}/savepoints",
         "execution.checkpointing.num-retained": 3,
+        # A checkpoint that cannot reach object storage fails after 10 s instead of hanging
+        # for the default 10 min, so a storage outage shows as failed checkpoints and a failover.
+        "execution.checkpointing.timeout": "10 s",
         "s3.endpoint": s3,
         "s3.path.style.access": "true",
         "s3.access-key": access_key,
