@@ -25,6 +25,7 @@ from harness.platform.kafka_config import client_config
 from harness.platform.platform import Platform, PlatformError
 from harness.platform.storage_figures import storage_figures
 from harness.platform.waits import Wait
+from tests.integration.kafka_io import produce
 
 pytestmark = pytest.mark.platform
 
@@ -49,28 +50,6 @@ def started(name: str):
     TIMINGS[f"{name} bring-up"] = time.monotonic() - t0
     say(f"{name}: up in {TIMINGS[f'{name} bring-up']:.1f}s ({', '.join(f'{k} {v:.1f}s' for k, v in plat.timings.items())})")
     return prof, plat
-
-
-def produce(bootstrap: str, topic: str, n: int, size: int = 0, partition: int | None = None,
-            **extra) -> list[tuple[int, int, bytes]]:
-    acked: list[tuple[int, int, bytes]] = []
-    errors: list[str] = []
-
-    def on_delivery(err, msg):
-        if err:
-            errors.append(str(err))
-        else:
-            acked.append((msg.partition(), msg.offset(), msg.value()))
-
-    p = Producer(client_config(bootstrap, acks="all", **{"enable.idempotence": True, "linger.ms": 5}, **extra))
-    pad = b"x" * size
-    for i in range(n):
-        kw = {} if partition is None else {"partition": partition}
-        p.produce(topic, key=f"k{i % 17}".encode(), value=f"{i}:".encode() + pad, on_delivery=on_delivery, **kw)
-        p.poll(0)
-    assert p.flush(120) == 0, "producer could not deliver everything within 120 s"
-    assert not errors, errors[:5]
-    return acked
 
 
 def read_from_start(bootstrap: str, topic: str, partitions: int, expected: int,
@@ -140,7 +119,7 @@ class TestKafkaTiered:
         topic = topics.create_topic(plat, f"tiered-{uuid.uuid4().hex[:6]}", 1, 3, prof.topic_config)
         n, size = 6000, 1024                  # ~6 MiB: several 1 MiB segments roll
         t0 = time.monotonic()
-        acked = produce(plat.bootstrap_servers, topic, n, size=size, partition=0)
+        acked = produce(plat.bootstrap_servers, topic, n, size=size, partition=0, flush_timeout=120)
         assert len(acked) == n
 
         s3 = plat.s3_client()
@@ -189,7 +168,7 @@ class TestTansu:
     def test_log_lives_in_the_bucket_not_on_broker_disks(self, tansu):
         prof, plat = tansu
         topic = topics.create_topic(plat, f"where-{uuid.uuid4().hex[:6]}", 1, 1, {})
-        produce(plat.bootstrap_servers, topic, 500, size=512, partition=0)
+        produce(plat.bootstrap_servers, topic, 500, size=512, partition=0, flush_timeout=120)
         figures = storage_figures(plat, detail=True)
         say(f"tansu-s3: storage {figures}")
         assert figures["bytes_in_object_storage"] >= 500 * 512

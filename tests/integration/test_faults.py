@@ -9,7 +9,7 @@ from harness.faults.nemesis import Nemesis
 from harness.faults.targets import active_controller, partition_leader
 from harness.history import History, load
 from harness.platform.health import broker_ids, wait_healthy
-from tests.integration.test_platform import consume_all, produce
+from tests.integration.kafka_io import consume_all, produce
 
 pytestmark = [pytest.mark.platform, pytest.mark.fault]
 

@@ -1,55 +1,16 @@
 """The platform really runs: Kafka across three racks, Flink, MinIO and Toxiproxy."""
 from __future__ import annotations
 
-import uuid
 
 import pytest
 import requests
-from confluent_kafka import Consumer, Producer
+
 from confluent_kafka.admin import ConfigResource
 
 from harness.platform.config import S3_PORT
-from harness.platform.kafka_config import client_config
+from tests.integration.kafka_io import consume_all, produce
 
 pytestmark = pytest.mark.platform
-
-
-def produce(bootstrap: str, topic: str, n: int, partition: int | None = None, **extra) -> list[tuple[int, int, bytes]]:
-    acked: list[tuple[int, int, bytes]] = []
-    errors: list[str] = []
-
-    def on_delivery(err, msg):
-        if err:
-            errors.append(str(err))
-        else:
-            acked.append((msg.partition(), msg.offset(), msg.value()))
-
-    p = Producer(client_config(bootstrap, acks="all", **{"enable.idempotence": True, "linger.ms": 5}, **extra))
-    for i in range(n):
-        kw = {} if partition is None else {"partition": partition}
-        p.produce(topic, key=f"k{i % 17}".encode(), value=f"{i}".encode(), on_delivery=on_delivery, **kw)
-        if i % 1000 == 0:
-            p.poll(0)
-    assert p.flush(60) == 0, "producer could not deliver everything within 60 s"
-    assert not errors, errors[:5]
-    return acked
-
-
-def consume_all(bootstrap: str, topic: str, expected: int, timeout: float = 60) -> list[tuple[int, int, bytes]]:
-    import time
-    c = Consumer(client_config(bootstrap, **{"group.id": f"g-{uuid.uuid4().hex[:6]}", "auto.offset.reset": "earliest",
-                                             "enable.auto.commit": False}))
-    c.subscribe([topic])
-    seen: list[tuple[int, int, bytes]] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(seen) < expected and time.monotonic() < deadline:
-            for m in c.consume(1000, timeout=1):
-                assert not m.error(), m.error()
-                seen.append((m.partition(), m.offset(), m.value()))
-    finally:
-        c.close()
-    return seen
 
 
 def test_10k_acks_all_records_come_back_in_order(platform, new_topic):
