@@ -94,6 +94,11 @@ def _our_containers() -> list[str]:
             if c.labels.get(cleanup.LABEL_PID) == str(os.getpid())]
 
 
+def _our_networks() -> list[str]:
+    return sorted(n.name for n in docker.from_env().networks.list(filters={"label": cleanup.LABEL_RUN})
+                  if (n.attrs.get("Labels") or {}).get(cleanup.LABEL_PID) == str(os.getpid()))
+
+
 # ---- kafka-3az-tiered ------------------------------------------------------------------
 def local_log_offsets(node, topic: str, partition: int) -> list[int]:
     """Base offsets of the segment files a broker holds on its own disk for a partition."""
@@ -254,7 +259,7 @@ class TestAutoMQ:
             finally:
                 plat.stop()
             return
-        before = _our_containers()
+        before, nets_before = _our_containers(), _our_networks()
         t0 = time.monotonic()
         with pytest.raises(PlatformError) as err:
             Platform(prof.platform).start()
@@ -266,8 +271,7 @@ class TestAutoMQ:
         assert image in message and "docker pull" in message and "CHAOS_IMAGES=automq=" in message
         assert elapsed < 10
         assert _our_containers() == before, "a failed AutoMQ start left containers behind"
-        networks = docker.from_env().networks.list(filters={"label": cleanup.LABEL_RUN})
-        assert not [n for n in networks if (n.attrs.get("Labels") or {}).get(cleanup.LABEL_PID) == str(os.getpid())]
+        assert _our_networks() == nets_before, "a failed AutoMQ start left a network behind"
 
 
 def teardown_module(module):
