@@ -60,7 +60,8 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
         lost = acked.keys() - ids.keys()
         ts["lost"] = len(lost)
         st["lost"] += len(lost)
-        order = sorted(lost, key=lambda r: (acked[r][S_P], acked[r][S_O], str(r)))
+        order = sorted(lost, key=lambda r: (acked[r][S_P] if acked[r][S_P] is not None else -1,
+                                            acked[r][S_O] if acked[r][S_O] is not None else -1, str(r)))
         for rid in order[:MAX_EXAMPLES]:
             v.add("lost", idx.write_example(rid, topic=topic, note=_note(fr, acked[rid])))
         if len(lost) > MAX_EXAMPLES:
