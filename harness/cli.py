@@ -58,6 +58,9 @@ def cmd_clean(args) -> int:
     except DockerUnavailable as exc:
         return err(str(exc))
     removed = remove_run(None, only_dead_owners=not args.all)
+    if args.all:
+        from harness.platform.disks import remove_disks
+        removed += remove_disks(None)
     print("\n".join(removed) if removed else "nothing to clean")
     return 0
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from .base import Fault, FaultError, FaultSpec
+from .disk import DiskFull
 from .load import Backfill
 from .degrade import ZoneBandwidth, ZoneLatency, ZoneLoss
 from .partition import IsolateObjectStorage, IsolateZone, OneWay, ZoneCut
@@ -10,7 +11,7 @@ from .replace import ReplaceBroker
 from .toxics import TOXIC_FAULTS
 
 FAULTS: dict[str, type[Fault]] = {cls.name: cls for cls in (
-    Kill, Pause, Freeze, CleanRestart, RollingRestart, ReplaceBroker, FlinkKill,
+    Kill, Pause, Freeze, CleanRestart, RollingRestart, ReplaceBroker, DiskFull, FlinkKill,
     ZoneCut, IsolateZone, OneWay, IsolateObjectStorage,
     ZoneLatency, ZoneLoss, ZoneBandwidth, Backfill, *TOXIC_FAULTS)}
 

@@ -68,6 +68,7 @@ class PlatformConfig:
     flink: FlinkSettings = field(default_factory=FlinkSettings)
     flink_zone: str = "a"
     port_base: int = 0          # 0: ephemeral host ports; N: fixed ports from N up
+    broker_disk_mb: int = 0     # >0: each broker's /var/lib/kafka is a bounded loop-mounted disk
     startup_timeout: float = 120.0
 
     def broker_properties(self) -> dict[str, Any]:

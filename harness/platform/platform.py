@@ -22,7 +22,7 @@ from confluent_kafka.admin import AdminClient
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
-from . import cleanup, probes
+from . import cleanup, disks, probes
 from .config import (EXTERNAL_PORT, FLINK_REST_PORT, PROXIED_PORT, S3_PORT, TOXIPROXY_API_PORT, PlatformConfig,
                      broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
 from .docker_engine import ensure_docker
@@ -171,6 +171,8 @@ class Platform:
             self._unregister = None
         try:
             removed = cleanup.remove_run(self.run_id)
+            if self.cfg.broker_disk_mb:
+                removed += disks.remove_disks(self.run_id)
         except docker.errors.DockerException as exc:
             _say(f"cleanup of run {self.run_id} failed: {exc}; run `chaos clean`")
             return
@@ -256,6 +258,9 @@ class Platform:
         spec = fl.launch(BrokerContext(self.cfg, zone, n.host_port(EXTERNAL_PORT),
                                        self.toxiproxies[zone].host_port(PROXIED_PORT), self._cluster_id(),
                                        self.s3_access_key, self.s3_secret_key))
+        if self.cfg.broker_disk_mb:
+            n.container.with_volume_mapping(disks.create_disk(self.run_id, name, self.cfg.broker_disk_mb),
+                                            "/var/lib/kafka", "rw")
         n.container.with_command(spec.command)
         n.container.with_envs(**spec.env)
         for path, (content, mode) in spec.files.items():

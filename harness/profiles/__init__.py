@@ -58,7 +58,7 @@ SCHEMA: dict[str, Any] = {
     "platform": {"kind": str, "zones": list, "images": dict, "broker_config": dict, "kafka_heap": str,
                  "flink": {"taskmanagers": int, "slots": int, "jobmanager_memory": str,
                            "taskmanager_memory": str, "bucket": str, "extra": dict},
-                 "flink_zone": str, "port_base": int, "startup_timeout": (int, float), "image_hint": str},
+                 "flink_zone": str, "port_base": int, "broker_disk_mb": int, "startup_timeout": (int, float), "image_hint": str},
     "topic": {"partitions": int, "replication_factor": int, "config": dict},
     "quotas": dict,
     "clients": {"producer": dict, "consumer": dict},
@@ -125,7 +125,7 @@ def from_dict(data: dict, src: str = "<profile>", path: Path | None = None) -> P
                          broker_config=dict(plat.get("broker_config", {})),
                          flink=FlinkSettings(**plat.get("flink", {})),
                          flink_zone=plat.get("flink_zone", zones[0]))
-    for key in ("kafka_heap", "port_base", "startup_timeout"):
+    for key in ("kafka_heap", "port_base", "startup_timeout", "broker_disk_mb"):
         if key in plat:
             setattr(cfg, key, plat[key])
     if cfg.flink_zone not in zones:
