@@ -35,6 +35,15 @@ from .toxiproxy import ToxiproxyClient
 from .waits import Wait
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id (URL-safe base64 of a UUID) that does not start with '-', which
+    the storage tool's argument parser would take for an option (as Kafka's own Uuid does)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
 class PlatformError(RuntimeError):
     pass
 
@@ -53,7 +62,7 @@ class Platform:
         self.s3_access_key = "chaos" + secrets.token_hex(6)
         self.s3_secret_key = secrets.token_hex(20)
         # One KRaft cluster id for all brokers, fixed before the parallel broker starts.
-        self.cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        self.cluster_id = new_cluster_id()
         self.brokers: dict[str, Node] = {}
         self.toxiproxies: dict[str, Node] = {}
         self.toxiproxy: dict[str, ToxiproxyClient] = {}

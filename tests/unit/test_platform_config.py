@@ -78,3 +78,9 @@ def test_images_from_env():
         "kafka": "apache/kafka:4.1.1", "flink": "public"}
     with pytest.raises(profiles.ProfileError, match="role=image"):
         profiles.images_from_env("kafka")
+
+
+def test_cluster_ids_never_start_with_a_dash():
+    from harness.platform.platform import new_cluster_id
+    ids = [new_cluster_id() for _ in range(5000)]
+    assert len(set(ids)) == 5000 and not any(i.startswith("-") for i in ids) and all(len(i) == 22 for i in ids)
