@@ -40,6 +40,26 @@ def contract_results(verdicts: dict[str, Verdict], contracts: tuple[str, ...],
     return out
 
 
+def run_problems(ops, workload_errors=()) -> list[str]:
+    """Faults that did not take effect and workload errors: a contract cannot be
+    certified as held by a run in which the planned fault never happened."""
+    problems = [str(e) for e in workload_errors or ()]
+    for op in ops:
+        if op["f"] == "fault-start" and op["type"] in ("fail", "info"):
+            problems.append(f"fault {op['value'].get('fault')} did not start: {op['value'].get('error')}")
+    return problems
+
+
+def settle(contracts: list[dict[str, Any]], problems: list[str]) -> str:
+    """Downgrade held contracts to unknown when the run had problems; the scenario status."""
+    for c in contracts:
+        if c["verdict"] == "held" and problems:
+            c["verdict"] = "unknown"
+            c["reason"] = "the run did not go as planned: " + "; ".join(problems[:3])
+    statuses = [c["verdict"] for c in contracts]
+    return "violated" if "violated" in statuses else "unknown" if "unknown" in statuses else "held"
+
+
 def overall(statuses: list[str]) -> str:
     if any(s in ("violated",) for s in statuses):
         return "violated"

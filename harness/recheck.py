@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from harness import checkers
-from harness.contracts import contract_results, figures, overall
+from harness.contracts import contract_results, figures, overall, run_problems, settle
+from harness.history import iter_load
 
 
 def recheck_scenario(d: Path) -> dict:
@@ -19,9 +20,10 @@ def recheck_scenario(d: Path) -> dict:
         if name not in verdicts:
             verdicts[name] = checkers.Verdict.from_dict(v)
     contracts = contract_results(verdicts, wanted, old.get("notes"))
-    statuses = [c["verdict"] for c in contracts]
-    status = old.get("status") if old.get("status") == "error" else (
-        "violated" if "violated" in statuses else "unknown" if "unknown" in statuses else "held")
+    problems = run_problems(iter_load(d / "history.jsonl"), (old.get("figures") or {}).get("workload_errors"))
+    status = settle(contracts, problems)
+    if old.get("status") == "error":
+        status = "error"
     return {**old, "status": status, "contracts": contracts,
             "figures": {**(old.get("figures") or {}), **figures(verdicts)}}
 

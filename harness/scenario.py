@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import checkers
-from harness.contracts import contract_results, figures
+from harness.contracts import contract_results, figures, run_problems, settle
 from harness.faults import schedule as schedules
 from harness.faults.base import FaultSpec
 from harness.faults.nemesis import Nemesis
@@ -125,13 +125,7 @@ class ScenarioRun:
         (self.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
                                                            indent=1, default=str))
         contracts = contract_results(verdicts, self.contracts, self.notes)
-        problems = self._run_problems(iter_load(path))
-        for c in contracts:
-            if c["verdict"] == "held" and problems:
-                c["verdict"] = "unknown"
-                c["reason"] = "the run did not go as planned: " + "; ".join(problems[:3])
-        statuses = [c["verdict"] for c in contracts]
-        status = "violated" if "violated" in statuses else "unknown" if "unknown" in statuses else "held"
+        status = settle(contracts, run_problems(iter_load(path), self.extra_figures.get("workload_errors")))
         figs = {**figures(verdicts), **self.extra_figures}
         # Recovery: the slowest of clients succeeding again, the cluster fully replicated
         # after heal, and the Flink job running again.
@@ -139,15 +133,6 @@ class ScenarioRun:
         parts = [p for p in parts if isinstance(p, (int, float))]
         figs["recovery_s"] = round(max(parts), 2) if parts else None
         return self._write(status, contracts, figs)
-
-    def _run_problems(self, ops) -> list[str]:
-        """Faults that did not take effect and workload errors: a contract cannot be
-        certified as held by a run in which the planned fault never happened."""
-        problems = [str(e) for e in self.extra_figures.get("workload_errors", [])]
-        for op in ops:
-            if op["f"] == "fault-start" and op["type"] in ("fail", "info"):
-                problems.append(f"fault {op['value'].get('fault')} did not start: {op['value'].get('error')}")
-        return problems
 
     def fail_with_error(self, exc: BaseException) -> dict[str, Any]:
         try:
