@@ -173,6 +173,9 @@ def render_flink_config(cfg: PlatformConfig, access_key: str, secret_key: str) -
         # A checkpoint that cannot reach object storage fails after 10 s instead of hanging
         # for the default 10 min, so a storage outage shows as failed checkpoints and a failover.
         "execution.checkpointing.timeout": "10 s",
+        # Keep the stats of many checkpoints (default 10) so the checkpoint a job restored from
+        # still has its trigger time when recovery is measured, however many ran since.
+        "web.checkpoints.history": 500,
         "s3.endpoint": s3,
         "s3.path.style.access": "true",
         "s3.access-key": access_key,
