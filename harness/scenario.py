@@ -23,6 +23,7 @@ from harness.faults.base import FaultSpec
 from harness.faults.nemesis import Nemesis
 from harness.history import History, iter_load
 from harness.platform import topics
+from harness.platform.storage_figures import storage_figures
 from harness.workload import Workload, WorkloadSpec
 
 
@@ -126,13 +127,22 @@ class ScenarioRun:
                                                            indent=1, default=str))
         contracts = contract_results(verdicts, self.contracts, self.notes)
         status = settle(contracts, run_problems(iter_load(path), self.extra_figures.get("workload_errors")))
-        figs = {**figures(verdicts), **self.extra_figures}
+        figs = {**figures(verdicts), **self.storage_figures(), **self.extra_figures}
         # Recovery: the slowest of clients succeeding again, the cluster fully replicated
         # after heal, and the Flink job running again.
         parts = [figs.get(k) for k in ("recovery_s", "cluster_healthy_after_heal_s", "flink_time_to_running_s")]
         parts = [p for p in parts if isinstance(p, (int, float))]
         figs["recovery_s"] = round(max(parts), 2) if parts else None
         return self._write(status, contracts, figs)
+
+    def storage_figures(self) -> dict[str, Any]:
+        """Bytes on broker disks and in object storage at the end of the scenario (the side-by-side
+        figure); empty when the platform cannot be asked (a broker down, storage unreachable)."""
+        try:
+            return storage_figures(self.platform)
+        except Exception as exc:  # a figure, never a reason to lose the verdicts
+            _say(f"storage figures unavailable: {type(exc).__name__}: {exc}")
+            return {}
 
     def fail_with_error(self, exc: BaseException) -> dict[str, Any]:
         try:

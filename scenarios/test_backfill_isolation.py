@@ -7,8 +7,12 @@ durability and ordering of the live writes.
 Load: the topic is preloaded with history (60,000 records); live producers run at
 200/s; after a 15 s baseline a backfill reader re-reads the topic from offset 0 at full
 speed for 20 s (client.id `backfill`; the profile's `quotas` apply, as a production
-platform would cap replay clients). Reported: baseline and backfill p99, the read rate.
+platform would cap replay clients). Reported: baseline and backfill p99, the read rate,
+and which resource saturated first during this load step (Docker stats of every container,
+see harness.platform.resources; samples and peaks in resources.json).
 """
+import json
+
 import pytest
 
 from harness.checkers import replay_isolation
@@ -16,6 +20,7 @@ from harness.clients import RecordingProducer
 from harness.faults.base import FaultSpec
 from harness.history import load
 from harness.platform.quotas import apply_quotas
+from harness.platform.resources import ResourceSampler, to_jsonable
 from harness.workload import WorkloadSpec
 
 CONTRACTS = ("replay-isolation", "durability", "ordering")
@@ -33,8 +38,15 @@ def test_backfill_isolation(scenario, profile, platform):
             p.send(f"k{i % 64}")
             if i % 5000 == 0:
                 p.poll(0)
-    scenario.workload(topic, WorkloadSpec(duration_s=45, rate=200),
-                      faults=[FaultSpec("backfill", topic, start=15, duration=20)])
+    sampler = ResourceSampler(platform).start()
+    try:
+        scenario.workload(topic, WorkloadSpec(duration_s=45, rate=200),
+                          faults=[FaultSpec("backfill", topic, start=15, duration=20)])
+    finally:
+        load_step = sampler.stop()
+    (scenario.dir / "resources.json").write_text(json.dumps(
+        {**load_step, "samples": to_jsonable(sampler.samples())}, indent=1))
+    scenario.extra_figures["saturated_first"] = load_step["saturated_first"]
     scenario.history.flush()
     fault_id = next(op["value"]["fault_id"] for op in load(scenario.dir / "history.jsonl")
                     if op["f"] == "fault-start" and op["type"] == "ok")

@@ -128,6 +128,10 @@ def fault_needs(spec) -> tuple[str, ...]:
 class KafkaFlavor(Flavor):
     """Apache Kafka in KRaft combined mode (the default platform)."""
     kind = "kafka"
+    lacks = {
+        "log-in-object-storage": "brokers keep their whole log on local disks; object storage holds only "
+                                 "Flink's checkpoints, so an outage of it cannot touch the brokers' write path",
+    }
 
     def server_properties(self, ctx: BrokerContext) -> str:
         return render_server_properties(ctx.cfg, ctx.zone, ctx.external_port, ctx.proxied_port)
@@ -180,6 +184,7 @@ class KafkaTieredFlavor(KafkaFlavor):
     locally once past the topic's local retention."""
     kind = "kafka-tiered"
     image_role = "kafka-tiered"
+    lacks = {}
 
     def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
         return (TIERED_BUCKET,)

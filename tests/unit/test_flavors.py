@@ -48,8 +48,11 @@ def test_kafka_flavor_launches_exactly_what_the_platform_always_did():
     assert content.decode() == render_server_properties(c.cfg, "b", 41001, 41002) and mode == 0o644
     assert launch.files["/chaos/kafka-launch.sh"][1] == 0o755
     fl = KafkaFlavor()
-    assert fl.image_role == "kafka" and fl.buckets(c.cfg) == () and fl.lacks == {}
+    assert fl.image_role == "kafka" and fl.buckets(c.cfg) == () and list(fl.lacks) == ["log-in-object-storage"]
     assert fl.missing("controller-quorum", "transactions") is None
+    assert "local disks" in fl.missing("log-in-object-storage")
+    assert KafkaTieredFlavor().missing("log-in-object-storage") is None
+    assert TansuFlavor().missing("log-in-object-storage") is None
 
 
 def test_tiered_properties_point_the_rsm_at_the_zone_proxy_and_the_bucket():

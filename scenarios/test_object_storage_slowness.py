@@ -1,0 +1,46 @@
+"""Object storage slow (400 ms +/- 100 ms per response) under live traffic and Flink checkpoints.
+
+Contracts: durability and ordering of the live writes, exactly-once output of the reference
+job (read_committed), recovery (producers and the job's output back within the profile's
+budget once storage answers at full speed again).
+Fault: a latency toxic on every zone's S3 proxy for 25 s, so every S3 request of the
+platform (tiered segment uploads, shared-storage brokers' log writes, Flink's checkpoints
+to s3://) is slowed. Expected: broker-local Kafka is untouched on its write path; tiered
+Kafka's uploads lag and catch up; shared-storage brokers' produce latency follows the
+storage latency without losing acknowledged writes; Flink checkpoints take longer or time
+out (10 s) and the job fails over from the last completed one with exact output. On a
+platform without Kafka transactions the Flink part cannot run and exactly-once is unknown,
+with the reason.
+"""
+import pytest
+
+from harness.faults.base import FaultSpec
+from harness.flink.pipeline import FlinkPipeline
+from harness.workload import WorkloadSpec
+
+CONTRACTS = ("durability", "ordering", "exactly-once", "recovery")
+pytestmark = [pytest.mark.scenario, pytest.mark.platform]
+SLOW = FaultSpec("s3-latency", "all", start=10, duration=25, params={"latency_ms": 400, "jitter_ms": 100})
+
+
+def test_object_storage_slowness(scenario, platform):
+    lacking = platform.flavor.missing("transactions")
+    flink = None
+    if lacking:
+        scenario.note("exactly-once", f"the Flink job cannot run: {lacking}")
+    else:
+        flink = FlinkPipeline(scenario)
+        flink.deploy("good")
+    try:
+        if flink:
+            flink.wait_checkpoints(1, timeout=60)
+        topic = flink.input_topic if flink else scenario.topic()
+        scenario.workload(topic, WorkloadSpec(duration_s=45, rate=100), faults=[SLOW])
+        if flink:
+            scenario.extra_figures["output_drain_s"] = round(flink.drain(timeout=180), 2)
+            scenario.extra_figures.update(flink.checkpoint_counts(), records_replayed=flink.replayed_from_data())
+            flink.final_read_output()
+    finally:
+        if flink:
+            flink.close()
+    scenario.conclude()
