@@ -148,18 +148,37 @@ class Workload:
 
         Right after a leader change the new leader's high watermark can lag its log for a
         moment, so one read can stop short of acknowledged records; the checkers use the
-        last final read of a topic."""
+        last final read of a topic. Each broker is asked for the end offsets on its own, and
+        the read goes through the one that sees the most: stateless brokers over shared
+        storage (Tansu) each answer from their own view of the log, and a stale view must not
+        pass for lost writes. Views that disagree are recorded (``end-offsets`` op)."""
         read = {}
         for _ in range(attempts):
-            read = final_read(self.platform.bootstrap_servers, self.topic, self.history,
-                              isolation="read_uncommitted", timeout=120)
+            via = self._freshest_broker()
+            read = final_read(via, self.topic, self.history, isolation="read_uncommitted", timeout=120)
             time.sleep(2.0)
-            ends = high_watermarks(self.platform.bootstrap_servers, self.topic)
+            ends = high_watermarks(self._freshest_broker(), self.topic)
             seen = {int(p): o for p, o in read.get("value", {}).get("end_offsets", {}).items()}
             if all(o <= seen.get(p, -1) for p, o in ends.items()):
                 return read
             _say(f"end offsets moved during the final read ({seen} -> {ends}); reading again")
         return read
+
+    def _freshest_broker(self) -> str:
+        """The broker address whose end offsets of the topic are highest (all of them, if none answers)."""
+        views: dict[str, dict[int, int]] = {}
+        for addr in self.platform.bootstrap_servers.split(","):
+            try:
+                views[addr] = high_watermarks(addr, self.topic)
+            except Exception as exc:   # a broker still down after a fault: ask the others
+                _say(f"end offsets via {addr}: {type(exc).__name__}: {exc}")
+        if not views:
+            return self.platform.bootstrap_servers
+        if len({tuple(sorted(v.items())) for v in views.values()}) > 1:
+            value = {"topic": self.topic, "views": {a: {str(p): o for p, o in v.items()} for a, v in views.items()}}
+            self.history.append({"process": "final-reader", "type": "info", "f": "end-offsets", "value": value})
+            _say(f"brokers disagree on end offsets: {value['views']}")
+        return max(views, key=lambda a: (sum(views[a].values()), a))
 
     def _drain_consumers(self, timeout: float) -> None:
         """Let live consumers catch up with the end offsets before they stop."""

@@ -46,7 +46,13 @@ def test_safe_profile_holds_every_contract(safe_run):
     assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
     names = {s["name"] for s in results["scenarios"]}
     assert {"kill-leader", "controller-failover", "zone-isolation", "rolling-restart", "flink-taskmanager-kill",
-            "object-storage-outage", "bad-deploy-rollback", "backfill-isolation"} <= names
+            "object-storage-outage", "object-storage-slowness", "bad-deploy-rollback", "backfill-isolation",
+            "smoke"} <= names
+    assert "broker-storage-outage" not in names       # its brokers never touch S3: left out, with the reason
+    assert "broker-storage-outage left out" in proc.stderr
+    backfill = next(s for s in results["scenarios"] if s["name"] == "backfill-isolation")
+    assert backfill["figures"]["saturated_first"].startswith(("cpu of", "memory of", "none (highest"))
+    assert (run / "backfill-isolation" / "resources.json").exists()
 
 
 def test_run_directory_is_self_contained(safe_run):
@@ -83,6 +89,28 @@ def test_unsafe_profile_is_flagged_by_durability(tmp_path):
     assert durability["verdict"] == "violated" and durability["anomalies"]["lost"]["count"] > 0
     example = durability["anomalies"]["lost"]["examples"][0]
     assert {"partition", "offset", "id"} <= set(example) and example["fault_windows"]
+
+
+@pytest.mark.parametrize("profile, scenarios", [
+    ("kafka-3az-tiered", ("smoke", "broker-storage-outage")),
+    ("tansu-s3", ("smoke",)),
+])
+def test_each_runnable_profile_passes_its_smoke_certification(profile, scenarios, tmp_path):
+    """Every profile that can start here certifies the no-fault baseline (tiered Kafka also an
+    S3 outage under its brokers), with the side-by-side storage figures filled in."""
+    args = [a for s in scenarios for a in ("--scenario", s)]
+    proc = chaos("certify", "--profile", profile, *args, "--seed", "3", "--reports", str(tmp_path))
+    results = json.loads((only_run(tmp_path) / "results.json").read_text())
+    not_held = [(s["name"], c["contract"], c["verdict"], c["reason"]) for s in results["scenarios"]
+                for c in s["contracts"] if c["verdict"] != "held"]
+    assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
+    by_name = {s["name"]: s for s in results["scenarios"]}
+    assert set(by_name) == set(scenarios)
+    smoke = by_name["smoke"]["figures"]
+    assert smoke["lost"] == 0 and smoke["throughput_ok_per_s"] > 0
+    assert "bytes_on_broker_disks" in smoke and "bytes_in_object_storage" in smoke
+    if profile == "tansu-s3":     # the log lives in the bucket, nothing on broker disks
+        assert smoke["bytes_in_object_storage"] > 0
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,0 +1,22 @@
+"""Smoke: a recorded workload with no fault, the baseline every platform must pass.
+
+Contracts: durability (no acknowledged write lost), ordering (per-producer sequence order
+equals offset order; no duplicate), offset continuity (no gap; the consumer group reads on
+from its committed offsets).
+Fault: none. Expected: every contract holds on any platform the harness can start; a
+failure here means the platform (or the harness's integration with it) is broken, and the
+fault scenarios of that profile cannot be trusted either. Its figures (throughput, p99,
+bytes on broker disks and in object storage) are the baseline of the side-by-side table.
+"""
+import pytest
+
+from harness.workload import WorkloadSpec
+
+CONTRACTS = ("durability", "ordering", "offset-continuity")
+pytestmark = [pytest.mark.scenario, pytest.mark.platform]
+
+
+def test_smoke(scenario):
+    topic = scenario.topic()
+    scenario.workload(topic, WorkloadSpec(duration_s=20, rate=100))
+    scenario.conclude()
