@@ -108,5 +108,7 @@ def _install_handlers() -> None:
             run_cleanups()
             if callable(previous):
                 previous(signum, frame)
-            raise SystemExit(128 + signum)
+            # Not SystemExit: pytest reports that as one failed test and goes on to the next
+            # scenario on a platform that is gone. KeyboardInterrupt ends the session.
+            raise KeyboardInterrupt(f"stopped by signal {signum}")
         signal.signal(sig, handler)
