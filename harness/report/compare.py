@@ -18,7 +18,11 @@ GitHub-flavoured Markdown table to ``out_dir/compare.md``:
   status (e.g. ``error``) or ``—``;
 * a last column ``same`` says whether all runs that have the row agree.
 
-Above the table both files list the runs (label, kind, seed, overall verdict,
+Above it, an "at a glance" table: one row per scenario, one column per run, each cell
+the scenario's status with the anomalies of its violated contracts (``violated:
+durability (lost 3)``), or ``held; recovery 3.5 s`` (:func:`glance_cell`).
+
+Above the tables both files list the runs (label, kind, seed, overall verdict,
 re-run command).  All text is escaped (HTML: :func:`html.escape`; Markdown:
 ``|``, ``<``, ``>`` and line breaks).
 """
@@ -30,9 +34,9 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .render import CSS, fmt_figure, load_results, verdict_cell
+from .render import CSS, fmt_figure, load_results, verdict_cell, verdict_class
 
-__all__ = ["compare", "load_runs", "Run", "COLUMNS", "build_rows"]
+__all__ = ["compare", "load_runs", "Run", "COLUMNS", "build_rows", "glance_rows", "glance_cell"]
 
 MISSING = "—"
 #: per-run columns after the verdict: (header, figure key(s))
@@ -123,6 +127,39 @@ def build_rows(runs: list[Run]) -> list[dict]:
     return rows
 
 
+def glance_cell(sc: dict | None) -> str:
+    """One scenario of one run in a few words: its status, and what broke or how fast it recovered."""
+    if sc is None:
+        return MISSING
+    status = sc.get("status") or "unknown"
+    figs = sc.get("figures") or {}
+    if figs.get("not_applicable"):
+        return "not applicable"
+    if status == "error":
+        return f"error: {sc.get('error') or '?'}"
+    if status == "violated":
+        parts = []
+        for c in sc.get("contracts") or []:
+            if c.get("verdict") == "violated":
+                an = ", ".join(f"{k} {a.get('count')}" for k, a in (c.get("anomalies") or {}).items())
+                parts.append(f"{c.get('contract')}" + (f" ({an})" if an else ""))
+        return "violated: " + "; ".join(parts)
+    if status == "unknown":
+        unk = [c.get("contract") for c in sc.get("contracts") or [] if c.get("verdict") == "unknown"]
+        return "unknown: " + ", ".join(str(u) for u in unk)
+    rec = figs.get("recovery_s")
+    return f"held; recovery {fmt_figure('recovery_s', rec)}" if rec else status
+
+
+def glance_rows(runs: list[Run]) -> list[tuple[str, list[str]]]:
+    names: list[str] = []
+    for r in runs:
+        for sc in r.results.get("scenarios") or []:
+            if sc.get("name") not in names:
+                names.append(sc.get("name"))
+    return [(name, [glance_cell(r.scenario(name)) for r in runs]) for name in names]
+
+
 # -- HTML ---------------------------------------------------------------------
 _COMPARE_CSS = """
 body{max-width:none}
@@ -150,6 +187,13 @@ def _html(runs: list[Run], rows: list[dict]) -> str:
                    f"<td>{_e(res.get('seed'))}</td>{verdict_cell(res.get('overall'))}"
                    f"<td><code>{_e(res.get('command'))}</code></td></tr>")
     out.append("</table>")
+    out.append('<h2>At a glance</h2><table id="glance-table"><tr><th>scenario</th>'
+               + "".join(f"<th>{_e(r.results.get('profile'))}</th>" for r in runs) + "</tr>")
+    for name, cells in glance_rows(runs):
+        out.append(f"<tr><th>{_e(name)}</th>" + "".join(
+            f'<td class="verdict {verdict_class(c.split(":")[0].split(";")[0])}">{_e(c)}</td>' for c in cells)
+            + "</tr>")
+    out.append("</table><h2>Every contract and figure</h2>")
     span = 1 + len(COLUMNS)
     out.append('<table class="compare" id="compare-table"><colgroup><col><col></colgroup>')
     out += [f'<colgroup class="run" span="{span}"></colgroup>' for _ in runs]
@@ -208,7 +252,12 @@ def _markdown(runs: list[Run], rows: list[dict]) -> str:
         out.append(f"- **{md_cell(r.label)}**: kind {md_cell(res.get('kind'))}, "
                    f"seed {md_cell(res.get('seed'))}, overall **{md_cell(res.get('overall'))}**; "
                    f"re-run: {md_code(res.get('command'))}")
-    out.append("")
+    out += ["", "## At a glance", "", "| scenario | " + " | ".join(md_cell(r.results.get("profile")) for r in runs)
+            + " |", "|" + "|".join(["---"] * (len(runs) + 1)) + "|"]
+    for name, cells in glance_rows(runs):
+        out.append("| " + " | ".join(md_cell(c) for c in [name, *[
+            f"**{c}**" if c.startswith(("violated", "error")) else c for c in cells]]) + " |")
+    out += ["", "## Every contract and figure", ""]
     header = ["scenario", "contract"]
     for r in runs:
         header.append(f"{r.label} verdict")

@@ -104,7 +104,7 @@ def test_markdown_is_a_valid_github_table(runs):
     a, b, _, md_path = runs
     md = md_path.read_text()
     lines = md.splitlines()
-    start = next(i for i, ln in enumerate(lines) if ln.startswith("| scenario"))
+    start = next(i for i, ln in enumerate(lines) if ln.startswith("| scenario | contract"))
     end = next(i for i in range(start, len(lines)) if not lines[i].startswith("|"))
     tbl = lines[start:end]
     header = split_md_row(tbl[0])
@@ -149,3 +149,26 @@ def test_md_code_span():
     assert md_code("echo `x`") == "`` echo `x` ``"
     assert md_code("a ``b`` c") == "```a ``b`` c```"
     assert md_code("`x`") == "`` `x` ``"
+
+
+def test_at_a_glance_says_what_broke_per_scenario_and_run(runs):
+    _, _, html_path, md_path = runs
+    md = md_path.read_text()
+    assert "## At a glance" in md and "| scenario | kafka-3az | tansu-1az |" in md
+    line = next(x for x in md.splitlines() if x.startswith("| kill-leader |") and "durability" in x)
+    assert "**violated: durability (lost 3)**" in line or "violated: durability" in line
+    disk = next(x for x in md.splitlines() if x.startswith("| broker-disk-full |"))
+    assert "**error: RuntimeError: disk &lt;full&gt;" in disk and disk.endswith("| held; recovery 6.5 s |")
+    html = html_path.read_text()
+    assert 'id="glance-table"' in html and 'class="verdict violated">violated: durability' in html
+
+
+def test_glance_cell_forms():
+    from harness.report.compare import glance_cell
+    assert glance_cell(None) == "—"
+    assert glance_cell({"status": "held", "figures": {"recovery_s": 3.51}}) == "held; recovery 3.5 s"
+    assert glance_cell({"status": "unknown", "figures": {"not_applicable": "no leader"}}) == "not applicable"
+    assert glance_cell({"status": "error", "error": "boom"}) == "error: boom"
+    assert glance_cell({"status": "violated", "contracts": [
+        {"contract": "durability", "verdict": "violated", "anomalies": {"lost": {"count": 2}}},
+        {"contract": "ordering", "verdict": "held"}]}) == "violated: durability (lost 2)"
