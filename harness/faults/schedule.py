@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from typing import Callable
 
 from .base import FaultSpec
 
@@ -27,10 +28,16 @@ TARGETS: dict[str, list[str]] = {
 
 
 def generate(seed: int, faults: list[str] | None = None, *, total_s: float = 120.0, fault_s: tuple[float, float] = (5, 20),
-             gap_s: tuple[float, float] = (5, 15)) -> list[FaultSpec]:
-    """Sequential, non-overlapping faults within total_s seconds."""
+             gap_s: tuple[float, float] = (5, 15),
+             applicable: Callable[[FaultSpec], bool] | None = None) -> list[FaultSpec]:
+    """Sequential, non-overlapping faults within total_s seconds, drawn only from the (fault,
+    target) pairs ``applicable`` accepts (e.g. no controller kill on a kind without a quorum)."""
     rng = random.Random(seed)
-    names = sorted(faults or TARGETS)
+    targets = {n: [t for t in TARGETS.get(n, [""]) if applicable is None or applicable(FaultSpec(n, t, 0, 0))]
+               for n in sorted(faults or TARGETS)}
+    names = [n for n, ts in targets.items() if ts]
+    if not names:
+        return []
     specs: list[FaultSpec] = []
     t = rng.uniform(*gap_s)
     while True:
@@ -38,7 +45,7 @@ def generate(seed: int, faults: list[str] | None = None, *, total_s: float = 120
         duration = round(rng.uniform(*fault_s), 1)
         if t + duration > total_s:
             break
-        specs.append(FaultSpec(name, rng.choice(TARGETS.get(name, [""])), round(t, 1), duration))
+        specs.append(FaultSpec(name, rng.choice(targets[name]), round(t, 1), duration))
         t += duration + rng.uniform(*gap_s)
     return specs
 

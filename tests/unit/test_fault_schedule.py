@@ -34,3 +34,14 @@ def test_schedule_round_trips_through_json(tmp_path):
     specs = schedule.generate(3) + [FaultSpec("zone-latency", "a-b", 1.0, 2.0, {"delay_ms": 50})]
     path = schedule.save(tmp_path / "schedule.json", specs, seed=3)
     assert schedule.load(path) == specs
+
+
+def test_generate_draws_only_applicable_faults_and_keeps_seeded_schedules():
+    from harness.faults import schedule
+    menu = ["kill", "pause", "clean-restart", "isolate-zone", "zone-latency"]
+    assert schedule.generate(42, menu, total_s=300) == schedule.generate(42, menu, total_s=300,
+                                                                         applicable=lambda f: True)
+    no_quorum = schedule.generate(42, menu, total_s=600,
+                                  applicable=lambda f: f.target != "controller" and f.fault != "zone-latency")
+    assert no_quorum and all(f.target != "controller" and f.fault != "zone-latency" for f in no_quorum)
+    assert schedule.generate(42, menu, applicable=lambda f: False) == []
