@@ -20,9 +20,13 @@ windows        per-fault throughput/latency/recovery (+ budgets)
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
 For big histories build the index straight from the file, which never keeps
 the op dicts: ``check_all(HistoryIndex.from_path("run/history.jsonl"))``.
-Support modules: :mod:`.index` (single-pass digest), :mod:`.faults` (fault
-windows), :mod:`.synth` (valid synthetic histories, hand-made ``Builder``),
-:mod:`.inject` (anomaly injection).
+Support modules: :mod:`.index` (single-pass digest; :mod:`.digests`,
+:mod:`.consumers`, :mod:`.groupstate` for its parts, :mod:`.stream` for
+files), :mod:`.faults` (fault windows), :mod:`.synth` (valid synthetic
+histories, hand-made ``Builder``), :mod:`.inject` (anomaly injection).
+Every shortcut the checkers take (whole-list comparisons against the final
+read) only ever concludes "consistent"; otherwise the exact record-by-record
+computation decides, so results never depend on which path ran.
 """
 from __future__ import annotations
 

@@ -20,9 +20,10 @@ take part in the inconsistent-offset check.  The verdict is never
 """
 from __future__ import annotations
 
+from operator import itemgetter
 from typing import Any, Iterable
 
-from .digests import S_O, S_P, SHIFT, unpos
+from .digests import S_O, S_P, SHIFT, positions, unpos
 from .index import as_index
 from .verdict import Verdict
 
@@ -43,26 +44,25 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
 
 
 def _fast_path(idx: Any, v: Verdict, topic: str) -> bool:
-    """Common valid case, checked with C-level dict-view comparisons: every
-    ack and every polled record agrees with the final read, which itself has
-    no conflicts.  Then the only possible duplicates are the final read's."""
+    """Common valid case, checked with whole-list operations: every ack and
+    every polled record agrees with the final read, which itself has no
+    conflicts.  Then the only possible duplicates are the final read's.
+    (Each cheap test only ever answers "agrees"; otherwise the exact test
+    decides.)"""
     fr = idx.final_read(topic)
     if fr is None or fr.conflicts:
         return False
     polls = idx.polls(topic)
-    if polls is not None:
+    if polls is not None and not polls.agrees_with(fr):
         if polls.conflicts:
             return False
         for p, pm in polls.polled.items():
             if not pm.items() <= fr.at.get(p, {}).items():
                 return False
     acked = idx.acked.get(topic)
-    if acked:
-        ack_pos = {rid: (S[S_P] << SHIFT) | S[S_O] for rid, S in acked.items()
-                   if S[S_P] is not None and S[S_O] is not None and S[S_O] >= 0}
-        if not ack_pos.items() <= fr.ids.items():
-            return False
-    n_pos = sum(map(len, fr.at.values()))
+    if acked and not idx.acks_in_place(topic) and not _acks_agree(idx, acked, fr.ids):
+        return False
+    n_pos = fr.n_positions
     v.stats["positions"] += n_pos
     v.stats["ids"] += n_pos - len(fr.dups)
     by_rid: dict[Any, list] = {}
@@ -71,6 +71,21 @@ def _fast_path(idx: Any, v: Verdict, topic: str) -> bool:
     for rid, places in by_rid.items():
         _duplicate(idx, v, topic, fr, rid, places)
     return True
+
+
+def _acks_agree(idx: Any, acked: dict, ids: dict) -> bool:
+    """Every ack with a partition and offset >= 0 is at ``ids``' position."""
+    ws = list(acked.values())
+    ps = list(map(itemgetter(S_P), ws))
+    os = list(map(itemgetter(S_O), ws))
+    try:
+        if None not in ps and None not in os and min(os) >= 0:
+            return idx.lookup(acked, ids) == positions(ps, os)
+    except TypeError:
+        pass
+    ack_pos = {rid: (S[S_P] << SHIFT) | S[S_O] for rid, S in acked.items()
+               if S[S_P] is not None and S[S_O] is not None and S[S_O] >= 0}
+    return ack_pos.items() <= ids.items()
 
 
 def _duplicate(idx: Any, v: Verdict, topic: str, fr: Any, rid: Any, places: list) -> None:

@@ -24,6 +24,7 @@ harness-written topic other than the output is an input.
 """
 from __future__ import annotations
 
+from itertools import filterfalse
 from typing import Any
 
 from .digests import unpos
@@ -58,19 +59,29 @@ def check(history: Any, *, input_topic: str | None = None,
         return v.finish(f"no final read of output topic {output_topic}")
     inputs = [input_topic] if input_topic else sorted(
         (t for t in idx.write_topics() if t != output_topic), key=str)
-    req_maps = []
-    for t in inputs:
-        req_maps.append(idx.acked.get(t, {}))
-        fr = idx.final_read(t)
-        if fr is not None:
-            req_maps.append(fr.ids)
-    outk = out.ids.keys()
     missing: set = set()
-    for m in req_maps:
-        missing |= m.keys() - outk
-    extra = set(outk)
-    for m in req_maps:
-        extra -= m.keys()
+    reqs: list[dict] = []
+    outd = out.ids
+    for t in inputs:
+        acked, fr = idx.acked.get(t, {}), idx.final_read(t)
+        reqs.append(acked)
+        if fr is None:
+            missing.update(idx.absent(acked, outd))
+            continue
+        reqs.append(fr.ids)
+        gone = idx.absent(fr.ids, outd)
+        missing.update(gone)
+        # acked \ out = (acked \ fr \ out) | (acked & fr \ out), the latter in ``gone``
+        if not idx.acks_in_place(t):
+            missing.update(filterfalse(outd.__contains__, idx.absent(acked, fr.ids)))
+    outk = outd.keys()
+    if len(inputs) == 1 and len(reqs) == 2 and len(outd) == len(reqs[1]) - len(gone):
+        extra: set = set()       # out >= fr \ gone, of the same size: out == fr \ gone
+    else:
+        rest: Any = outd
+        for m in reqs:
+            rest = filterfalse(m.__contains__, rest)
+        extra = set(rest)
     st = v.stats
     st.update({"input-topics": inputs, "output-topic": output_topic,
                "output-isolation": out.isolation,

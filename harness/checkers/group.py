@@ -50,41 +50,49 @@ def check(history: Any, *, max_redelivery: int | None = None,
     if max_redelivery is not None:
         st["max-redelivery-limit"] = int(max_redelivery)
     declared = list(transactional_topics) if transactional_topics is not None else None
-    for ev in idx.first_polls:
-        _first(idx, v, ev, max_redelivery, auto_offset_reset, declared)
+    redelivered = events = uncommitted = below = 0
+    most = 0
+    for ev in idx.group.events:
+        (_, _, _, _, _, topic, p, first, position, c_ok, c_maybe, c_infl, last,
+         _, _) = ev
+        cands = [x for x in (position, c_ok, c_maybe, c_infl) if x is not None and x >= 0]
+        if cands:
+            bound = max(cands)
+        else:
+            uncommitted += 1
+            if auto_offset_reset != "earliest":
+                bound = None
+            else:
+                fr = idx.final_read(topic)
+                bound = fr.start.get(p, 0) if fr is not None else 0
+        horizon = max(c_ok if c_ok is not None else -1, last + 1 if last is not None else -1)
+        if c_ok is not None and first < c_ok:
+            below += 1
+        if horizon > first:
+            n = horizon - first
+            events += 1
+            redelivered += n
+            if n > most:
+                most = n
+            if max_redelivery is not None and n > max_redelivery:
+                v.add("excess-redelivery", _example(idx, ev, redelivered=n,
+                                                    limit=max_redelivery)
+                      if v.wants_example("excess-redelivery") else None)
+        if bound is not None and first > bound:
+            _skip(idx, v, ev, bound, declared)
+    st["rebalance-starts"] = len(idx.group.events)
+    st["redelivery-events"] += events
+    st["redelivered"] += redelivered
+    st["max-redelivered"] = max(st["max-redelivered"], most)
+    st["below-commit"] += below
+    st["uncommitted-starts"] += uncommitted
     return v.finish()
 
 
-def _first(idx: Any, v: Verdict, ev: dict, limit: int | None, reset: str,
-           declared: Any) -> None:
+def _skip(idx: Any, v: Verdict, ev: tuple, bound: int, declared: Any) -> None:
+    """A first poll beyond the committed bound (ev: a first-poll tuple)."""
     st = v.stats
-    st["rebalance-starts"] += 1
-    topic, p, first = ev["topic"], ev["partition"], ev["first"]
-    c_ok = ev["commit_ok"]
-    cands = [x for x in (ev["position"], c_ok, ev["commit_maybe"], ev["commit_inflight"])
-             if x is not None and x >= 0]
-    if cands:
-        bound = max(cands)
-    else:
-        st["uncommitted-starts"] += 1
-        if reset != "earliest":
-            bound = None
-        else:
-            fr = idx.final_read(topic)
-            bound = fr.start.get(p, 0) if fr is not None else 0
-    last = ev["last_polled"]
-    horizon = max(c_ok if c_ok is not None else -1, last + 1 if last is not None else -1)
-    if c_ok is not None and first < c_ok:
-        st["below-commit"] += 1
-    if horizon > first:
-        n = horizon - first
-        st["redelivery-events"] += 1
-        st["redelivered"] += n
-        st["max-redelivered"] = max(st["max-redelivered"], n)
-        if limit is not None and n > limit:
-            v.add("excess-redelivery", _example(idx, ev, redelivered=n, limit=limit))
-    if bound is None or first <= bound:
-        return
+    topic, p, first = ev[5], ev[6], ev[7]
     ok = idx.gap_explained(topic, p, bound, first)
     if ok:
         return
@@ -97,10 +105,12 @@ def _first(idx: Any, v: Verdict, ev: dict, limit: int | None, reset: str,
           if v.wants_example("skipped-range") else None)
 
 
-def _example(idx: Any, ev: dict, **fields: Any) -> dict:
+def _example(idx: Any, ev: tuple, **fields: Any) -> dict:
+    (index, time, wall, process, group, topic, p, first, position, c_ok, _, _, last,
+     assign_index, assign_time) = ev
     return idx.example(
-        None, t0=ev["assign_time"], t1=ev["time"], index=ev["index"], time=ev["time"],
-        wall=ev["wall"], process=ev["process"], topic=ev["topic"],
-        partition=ev["partition"], offset=ev["first"], group=ev["group"],
-        position=ev["position"], commit_ok=ev["commit_ok"],
-        last_polled=ev["last_polled"], assign_index=ev["assign_index"], **fields)
+        None, t0=assign_time, t1=time, index=index, time=time,
+        wall=wall, process=process, topic=topic,
+        partition=p, offset=first, group=group,
+        position=position, commit_ok=c_ok,
+        last_polled=last, assign_index=assign_index, **fields)

@@ -7,12 +7,14 @@ and ``revoke`` (ok) op, plus the poll loop's per-partition hooks, it tracks
 per (group, topic, partition): the last commit ok, the largest commit with an
 unknown outcome (info), commits in flight, and the highest offset polled by
 any member.  On the first poll of a partition after it was assigned to a
-member it appends one ``first_polls`` event::
+member it records one first-poll event; :attr:`GroupState.first_polls` lists
+them as dicts::
 
     {"index", "time", "wall", "process", "group", "topic", "partition",
      "first", "position", "commit_ok", "commit_maybe", "commit_inflight",
      "last_polled", "assign_index", "assign_time"}
 
+(:attr:`GroupState.events` holds the same as tuples, in that field order.)
 ``assign``/``revoke`` also reset the per-consumer order tracking of the
 listed partitions (``cons``: process -> topic -> partition -> last offset).
 The commit value's topic defaults to the process's last assigned/polled topic.
@@ -21,17 +23,35 @@ from __future__ import annotations
 
 from typing import Any
 
+FIRST_POLL_FIELDS = ("index", "time", "wall", "process", "group", "topic", "partition",
+                     "first", "position", "commit_ok", "commit_maybe", "commit_inflight",
+                     "last_polled", "assign_index", "assign_time")
+
+
+def _offsets(raw: dict) -> dict:
+    """Commit offsets by int partition (null offsets dropped)."""
+    if None in raw.values():
+        return {int(p): o for p, o in raw.items() if o is not None}
+    return dict(zip(map(int, raw), raw.values()))
+
 
 class GroupState:
     def __init__(self) -> None:
         self.proc_group: dict[str, Any] = {}
         self.proc_topic: dict[str, str] = {}
-        self.committed: dict[tuple, int] = {}
-        self.maybe: dict[tuple, int] = {}
-        self.inflight: dict[tuple, dict] = {}
+        self.committed: dict[tuple, dict[int, int]] = {}   # (group, topic) -> p -> offset
+        self.maybe: dict[tuple, dict[int, int]] = {}
+        self.inflight: dict[tuple, tuple] = {}             # (proc, group) -> (topic, p -> o)
         self.last: dict[tuple, dict[int, int]] = {}
         self.pending: dict[str, dict[str, dict[int, tuple]]] = {}
-        self.first_polls: list[dict] = []
+        self.events: list[tuple] = []
+        self._dicts: list[dict] | None = None
+
+    @property
+    def first_polls(self) -> list[dict]:
+        if self._dicts is None or len(self._dicts) != len(self.events):
+            self._dicts = [dict(zip(FIRST_POLL_FIELDS, e)) for e in self.events]
+        return self._dicts
 
     def op(self, op: dict, cons: dict) -> None:
         f, typ, proc = op["f"], op["type"], op["process"]
@@ -39,18 +59,23 @@ class GroupState:
         if f == "commit":
             grp = val.get("group")
             t = val.get("topic") or self.proc_topic.get(proc)
-            offs = {(t, int(p)): o for p, o in (val.get("offsets") or {}).items()
-                    if o is not None}
+            offs = _offsets(val.get("offsets") or {})
             if typ == "invoke":
-                self.inflight[(proc, grp)] = offs
+                self.inflight[(proc, grp)] = (t, offs)
                 return
             self.inflight.pop((proc, grp), None)
-            for (t2, p), o in offs.items():
-                k = (grp, t2, p)
-                if typ == "ok":
-                    self.committed[k] = o
-                elif typ == "info":
-                    self.maybe[k] = max(self.maybe.get(k, o), o)
+            if typ == "ok":
+                cm = self.committed.get((grp, t))
+                if cm is None:
+                    self.committed[(grp, t)] = offs
+                else:
+                    cm.update(offs)
+            elif typ == "info":
+                mm = self.maybe.get((grp, t))
+                if mm is None:
+                    mm = self.maybe[(grp, t)] = {}
+                for p, o in offs.items():
+                    mm[p] = max(mm.get(p, o), o)
             return
         if typ != "ok":
             return
@@ -60,15 +85,22 @@ class GroupState:
         if topic is not None:
             self.proc_topic[proc] = topic
         parts = val.get("partitions")
-        for t, lastm in cons.get(proc, {}).items():   # rebalance resets order tracking
-            if topic is None or t == topic:
-                for p in (parts if parts is not None else list(lastm)):
-                    lastm.pop(p, None)
+        cp = cons.get(proc)
+        if cp:
+            for t, lastm in cp.items():     # rebalance resets order tracking
+                if lastm and (topic is None or t == topic):
+                    for p in (parts if parts is not None else list(lastm)):
+                        lastm.pop(p, None)
         if f == "assign":
             if val.get("group") is None:
                 return
             positions = val.get("positions") or {}
-            pend = self.pending.setdefault(proc, {}).setdefault(topic, {})
+            pp = self.pending.get(proc)
+            if pp is None:
+                pp = self.pending[proc] = {}
+            pend = pp.get(topic)
+            if pend is None:
+                pend = pp[topic] = {}
             for p in parts or ():
                 pend[p] = (op["index"], op["time"], positions.get(str(p), positions.get(p)))
         else:
@@ -77,26 +109,12 @@ class GroupState:
                 for p in (parts if parts is not None else list(pend)):
                     pend.pop(p, None)
 
-    def poll_state(self, proc: str, topic: str, val: dict) -> tuple:
-        """(group-last-polled map or None, pending assigns of topic, group)."""
-        grp = val.get("group", self.proc_group.get(proc))
-        if grp is None:
-            return None, None, None
-        gl = self.last.get((grp, topic))
-        if gl is None:
-            gl = self.last[(grp, topic)] = {}
-        pend = self.pending.get(proc)
-        return gl, (pend.get(topic) if pend else None), grp
-
     def first_poll(self, op: dict, grp: Any, topic: str, p: int, first: int,
                    ctx: tuple, last_polled: int | None) -> None:
-        k = (grp, topic, p)
-        infl = [offs[(topic, p)] for (_, g2), offs in self.inflight.items()
-                if g2 == grp and (topic, p) in offs]
-        self.first_polls.append({
-            "index": op["index"], "time": op["time"], "wall": op.get("wall"),
-            "process": op["process"], "group": grp, "topic": topic, "partition": p,
-            "first": first, "position": ctx[2], "commit_ok": self.committed.get(k),
-            "commit_maybe": self.maybe.get(k),
-            "commit_inflight": max(infl) if infl else None,
-            "last_polled": last_polled, "assign_index": ctx[0], "assign_time": ctx[1]})
+        k = (grp, topic)
+        infl = [offs[p] for (_, g2), (t2, offs) in self.inflight.items()
+                if g2 == grp and t2 == topic and p in offs] if self.inflight else None
+        self.events.append((
+            op["index"], op["time"], op.get("wall"), op["process"], grp, topic, p, first,
+            ctx[2], self.committed.get(k, {}).get(p), self.maybe.get(k, {}).get(p),
+            max(infl) if infl else None, last_polled, ctx[0], ctx[1]))

@@ -16,8 +16,9 @@ commit, assign, revoke, txn, checkpoint):
 * ``final_read(topic)``: the authoritative final read -- the last ``ok`` one
   with ``read_committed`` isolation, else the last of any; ``final_reads``
   holds every one;
-* ``polls(topic)``: partition -> offset -> rid over all polls, conflicts,
-  poll times with cumulative record counts;
+* ``polls(topic)``: every polled record as flat columns (partition ->
+  offset -> rid and conflicts derived on demand), poll times with
+  cumulative record counts (see :class:`.digests.PollDigest`);
 * ``order_events``: per consumer process, between rebalance callbacks of a
   partition, every non-contiguous step ``(kind "gap"|"back", index, time,
   process, topic, partition, previous offset, offset)``;
@@ -26,24 +27,39 @@ commit, assign, revoke, txn, checkpoint):
 * any other op (fault-*, deploy, savepoint, restore, ...) as is: :meth:`get`.
 
 Checkers accept a list of ops or a HistoryIndex (:func:`as_index`).
+
+Derived queries shared by checkers are cached (:meth:`lookup`, :meth:`absent`,
+:meth:`acks_in_place`): the index must not change once finished.
+
+Speed: the work is bound by memory access, so each op is touched once while
+it is hot: polls and group ops are consumed in small batches, in history
+order (:mod:`.consumers`); records of polls and final reads are digested
+with whole-list operations; acks keep compact partition/offset columns for
+the final-read comparison; :meth:`from_path` parses and digests small
+sub-batches (:mod:`.stream`); the garbage collector is paused while feeding
+(the digest holds no reference cycles).
 """
 from __future__ import annotations
 
 import gc
 import os
+from array import array
+from itertools import compress, repeat
+from operator import is_, itemgetter
 from typing import Any, Iterable
 
-from harness.history import loads
-
+from .consumers import ConsumerDigest
 from .digests import (S_DI, S_DT, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TOPIC,
-                      S_TXN, S_TYPE, FinalRead, PollDigest, raw_rid)
+                      S_TXN, S_TYPE, FinalRead, PollDigest)
 from .examples import ExampleMixin
-from .groupstate import GroupState
+from .stream import feed_file
 
 __all__ = ["HistoryIndex", "as_index"]
 
 _TYPES = {"ok": "ok", "fail": "fail", "info": "info", "invoke": "invoke"}
-_DIGESTED = frozenset(("commit", "assign", "revoke", "txn", "checkpoint"))
+_GROUP = frozenset(("commit", "assign", "revoke"))
+_SP, _SO = itemgetter(S_P), itemgetter(S_O)
+_BATCH = 8192    # poll records per consumer batch (kept small enough to stay in cache)
 
 
 class HistoryIndex(ExampleMixin):
@@ -65,16 +81,17 @@ class HistoryIndex(ExampleMixin):
         self.reorders: list[tuple[list, list]] = []
         self.unsorted: set[tuple] = set()
         self._porder: dict[str, dict] = {}
+        self._ackpos: dict[Any, tuple | None] = {}   # topic -> (partitions, offsets) of acks
         self.final_reads: list[FinalRead] = []
         self._final: dict[str, FinalRead] = {}
         self._polls: dict[str, PollDigest] = {}
-        self.order_events: list[tuple] = []
-        self.group = GroupState()
+        self.consumers = ConsumerDigest(self._polls, self.walls)
+        self.group = self.consumers.group
+        self.order_events = self.consumers.events
         self.checkpoint_times: list[int] = []
         self.counts: dict[str, int] = {}
         self._txn_pending: dict[tuple, dict] = {}
         self._strs: dict[str, str] = {}
-        self._cons: dict[str, dict[str, dict[int, int]]] = {}
         self._cache: dict[str, Any] = {}
         self.finished = False
         if ops is not None:
@@ -87,136 +104,166 @@ class HistoryIndex(ExampleMixin):
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, chunk_bytes: int = 4 << 20) -> "HistoryIndex":
-        """Stream a history.jsonl (a truncated last line is tolerated)."""
+        """Stream a history.jsonl (a truncated last line is tolerated); see
+        :mod:`.stream`."""
         idx = cls()
         enabled = gc.isenabled()
         gc.disable()
         try:
-            with open(path, "r", encoding="utf-8") as fh:
-                pending: list[str] = []
-                size = 0
-                for line in fh:
-                    if len(line) < 3 and not line.strip():
-                        continue
-                    pending.append(line)
-                    size += len(line)
-                    if size >= chunk_bytes:
-                        last = pending.pop()
-                        idx._feed_lines(pending, False)
-                        pending, size = [last], len(last)
-                idx._feed_lines(pending, True)
+            feed_file(idx, path, chunk_bytes)
         finally:
             if enabled:
                 gc.enable()
         return idx.finish()
 
-    def _feed_lines(self, lines: list[str], at_end: bool) -> None:
-        if not lines:
-            return
-        try:
-            ops = loads(lines[0]) if len(lines) == 1 else \
-                loads("[" + ",".join(lines) + "]")
-            if len(lines) == 1:
-                ops = [ops]
-        except ValueError:
-            ops = []
-            for i, ln in enumerate(lines):
-                try:
-                    ops.append(loads(ln))
-                except ValueError:
-                    if at_end and i == len(lines) - 1:
-                        break
-                    raise ValueError(f"corrupt history line near op {self.n + i}") from None
-        self.feed(ops)
-
     # -- the single pass -----------------------------------------------------
     def feed(self, ops: Iterable[dict]) -> None:
-        sends, acked, unacked, strs = self.sends, self.acked, self.unacked, self._strs
-        small, inv_t, ok_t, ok_lat = self.small, self.inv_t, self.ok_t, self.ok_lat
-        porder = self._porder
-        n_inv = n_done = n = 0
-        last_tp = acc = last_pr = po = None
-        op = None
+        """Digest ``ops`` (the next ops of the history, in order)."""
         if not isinstance(ops, list):
             ops = list(ops)
-        if self.start_time is None and ops:
+        if not ops:
+            return
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            self._feed(ops)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _feed(self, ops: list[dict], sample_last: bool = True) -> None:
+        """Digest a non-empty batch (``sample_last``: sample the wall clock
+        of its last op, as a :meth:`feed` batch does)."""
+        sends, acked, unacked = self.sends, self.acked, self.unacked
+        small, polls, porder = self.small, self._polls, self._porder
+        sget, sd = sends.get, self._strs.setdefault
+        inv_ap, ok_ap, lat_ap = self.inv_t.append, self.ok_t.append, self.ok_lat.append
+        walls_ap = self.walls.append
+        n_inv0 = len(self.inv_t)
+        n_done = 0
+        last_tp = acc = last_pr = po = pa = oa = None
+        deferred: list[dict] = []       # polls with records + group ops, for the batch
+        recs: list[dict] = []           # ... and those polls' records
+        dap, run = deferred.append, self.consumers.run
+        if self.start_time is None:
             self.start_time = ops[0]["time"]
-            self.walls.append((ops[0]["time"], ops[0].get("wall")))
+            walls_ap((ops[0]["time"], ops[0].get("wall")))
         for op in ops:
-            n += 1
             f = op["f"]
             if f == "send":
                 v = op["value"]
                 rid = v["id"]
+                typ = op["type"]
                 t = op["time"]
-                if op["type"] == "invoke":
-                    pr = op["process"]
-                    tp = v.get("topic")
-                    k = v.get("key")
-                    sends[rid] = [t, strs.setdefault(pr, pr), strs.setdefault(tp, tp),
-                                  strs.setdefault(k, k), v.get("seq", -1), None, None, None,
-                                  None, None, op.get("index"), None, rid]
-                    inv_t.append(t)
-                    n_inv += 1
+                if typ == "invoke":     # (process, topic, key interned: memory)
+                    try:
+                        pr, tp, k = op["process"], v["topic"], v["key"]
+                        sends[rid] = [t, sd(pr, pr), sd(tp, tp), sd(k, k), v["seq"], None,
+                                      None, None, None, None, op["index"], None, rid]
+                    except KeyError:
+                        pr, tp, k = op["process"], v.get("topic"), v.get("key")
+                        sends[rid] = [t, sd(pr, pr), sd(tp, tp), sd(k, k), v.get("seq", -1),
+                                      None, None, None, None, None, op.get("index"), None, rid]
+                    inv_ap(t)
                     continue
-                S = sends.get(rid)
+                S = sget(rid)
                 if S is None:
                     S = sends[rid] = self._orphan(op)
                 n_done += 1
-                S[S_DT] = t
-                S[S_DI] = op.get("index")
-                if op["type"] == "ok":
-                    S[S_TYPE] = "ok"
-                    S[S_P] = v.get("partition")
-                    S[S_O] = v.get("offset")
-                    tp = S[S_TOPIC]
-                    if tp is not last_tp:
-                        acc = acked.get(tp)
-                        if acc is None:
-                            acc = acked[tp] = {}
-                        last_tp = tp
-                    acc[rid] = S
-                    ok_t.append(t)
-                    ok_lat.append(t - S[S_IT] if S[S_IT] is not None else -1)
-                    pr = S[S_PROC]                  # online producer-order check
-                    if pr is not last_pr:
-                        po = porder.get(pr)
-                        if po is None:
-                            po = porder[pr] = {}
-                        last_pr = pr
-                    k = S[S_KEY]
-                    prev = po.get(k)
-                    po[k] = S
-                    if prev is not None and prev[S_P] == S[S_P] and prev[S_TOPIC] is tp:
-                        if S[S_SEQ] > prev[S_SEQ]:
-                            if S[S_O] is not None and prev[S_O] is not None and S[S_O] <= prev[S_O]:
-                                self.reorders.append((prev, S))
-                        else:
-                            self.unsorted.add((pr, tp, k))
-                else:
-                    S[S_TYPE] = _TYPES.get(op["type"], "info")
+                if typ != "ok":
+                    S[S_DT] = t
+                    S[S_DI] = op.get("index")
+                    S[S_TYPE] = _TYPES.get(typ, "info")
                     unacked.setdefault(S[S_TOPIC], {})[rid] = S
+                    continue
+                try:
+                    p, o = v["partition"], v["offset"]
+                    S[5:10] = "ok", p, o, t, op["index"]    # S_TYPE, S_P, S_O, S_DT, S_DI
+                except KeyError:
+                    p, o = v.get("partition"), v.get("offset")
+                    S[5:10] = "ok", p, o, t, op.get("index")
+                tp = S[2]                                    # S_TOPIC
+                if acc is None or tp != last_tp:
+                    acc = acked.get(tp)
+                    if acc is None:
+                        acc = acked[tp] = {}
+                    last_tp = tp
+                    pa, oa = self._ack_cols(tp)
+                n0 = len(acc)
+                acc[S[12]] = S                               # (the invoke's id string)
+                if pa is not None:                           # compact (p, o) per ack
+                    try:
+                        if len(acc) == n0:
+                            raise TypeError                  # acked twice
+                        pa(p)
+                        oa(o)
+                    except (TypeError, OverflowError):
+                        pa = self._no_ack_cols(tp)
+                ok_ap(t)
+                it = S[0]                                    # S_IT
+                lat_ap(t - it if it is not None else -1)
+                pr = S[1]                                    # online producer-order check
+                if po is None or pr != last_pr:
+                    po = porder.get(pr)
+                    if po is None:
+                        po = porder[pr] = {}
+                    last_pr = pr
+                k = S[3]                                     # S_KEY
+                prev = po.get(k)
+                po[k] = S
+                if prev is not None and prev[6] == p and prev[2] == tp:
+                    if S[4] > prev[4]:                       # S_SEQ
+                        if o is not None and prev[7] is not None and o <= prev[7]:
+                            self.reorders.append((prev, S))
+                    else:
+                        self.unsorted.add((pr, tp, k))
             elif f == "poll":
-                self._poll(op)
+                typ = op["type"]
+                if typ != "ok":
+                    self._count("poll-" + typ)
+                    continue
+                v = op["value"]
+                topic = v["topic"]
+                g = polls.get(topic)
+                if g is None:
+                    g = polls[topic] = PollDigest(topic)
+                g.n_polls += 1
+                r = v["records"]
+                if r:
+                    recs += r
+                    dap(op)
+                    if len(recs) >= _BATCH:     # consume while the records are hot
+                        run(deferred, recs)
+                        deferred.clear()
+                        recs.clear()
             elif f == "final-read":
                 self._final_read(op)
             else:
-                self.walls.append((op["time"], op.get("wall")))
-                if f in _DIGESTED:
-                    self._small_digest(f, op)
+                walls_ap((op["time"], op.get("wall")))
+                if f in _GROUP:
+                    self._count(f + "-" + op["type"])
+                    dap(op)
+                elif f == "txn":
+                    self._count("txn-" + op["type"])
+                    self._txn(op)
+                elif f == "checkpoint":
+                    self._count("checkpoint-" + op["type"])
+                    if op["type"] == "ok":
+                        self.checkpoint_times.append(op["time"])
                 else:
                     b = small.get(f)
                     if b is None:
                         b = small[f] = []
                     b.append(op)
-        if op is None:
-            return
+        op = ops[-1]
         self.end_time = max(self.end_time, op["time"])
         self.end_wall = op.get("wall")
-        self.walls.append((op["time"], op.get("wall")))
-        self.n += n
-        self._count("send-invoke", n_inv)
+        if sample_last:
+            walls_ap((op["time"], op.get("wall")))
+        self.n += len(ops)
+        self._count("send-invoke", len(self.inv_t) - n_inv0)
         self._count("send-done", n_done)
+        run(deferred, recs)
 
     def _count(self, key: str, n: int = 1) -> None:
         self.counts[key] = self.counts.get(key, 0) + n
@@ -242,21 +289,9 @@ class HistoryIndex(ExampleMixin):
             self.unsorted.add((S[S_PROC], S[S_TOPIC], k))
 
     def _orphan(self, op: dict) -> list:
-        v, s = op["value"], self._strs
-        pr, tp, k = op["process"], v.get("topic"), v.get("key")
-        return [None, s.setdefault(pr, pr), s.setdefault(tp, tp), k,
-                v.get("seq"), None, None, None, None, None, None, None, v["id"]]
-
-    def _small_digest(self, f: str, op: dict) -> None:
-        typ = op["type"]
-        self._count(f"{f}-{typ}")
-        if f == "txn":
-            self._txn(op)
-        elif f == "checkpoint":
-            if typ == "ok":
-                self.checkpoint_times.append(op["time"])
-        else:
-            self.group.op(op, self._cons)
+        v = op["value"]
+        return [None, op["process"], v.get("topic"), v.get("key"), v.get("seq"), None, None,
+                None, None, None, None, None, v["id"]]
 
     def _txn(self, op: dict) -> None:
         v = op.get("value") or {}
@@ -270,9 +305,32 @@ class HistoryIndex(ExampleMixin):
         dest = self.acked if t == "ok" else self.aborted if t == "fail" else self.unacked
         for s in sends:
             S = self._txn_send(s, op, inv, t)
-            dest.setdefault(S[S_TOPIC], {})[s["id"]] = S
+            d = dest.setdefault(S[S_TOPIC], {})
+            n0 = len(d)
+            d[s["id"]] = S
             if t == "ok":
+                pa, oa = self._ack_cols(S[S_TOPIC])
+                if pa is not None:
+                    try:
+                        if len(d) == n0:
+                            raise TypeError
+                        pa(S[S_P])
+                        oa(S[S_O])
+                    except (TypeError, OverflowError):
+                        self._no_ack_cols(S[S_TOPIC])
                 self._acked(S)
+
+    def _ack_cols(self, topic: Any) -> tuple:
+        """Appenders of the topic's compact ack partition/offset columns
+        (parallel to ``acked[topic]``), or (None, None) once unusable."""
+        cols = self._ackpos.get(topic, False)
+        if cols is False:
+            cols = self._ackpos[topic] = (array("q"), array("q"))
+        return (None, None) if cols is None else (cols[0].append, cols[1].append)
+
+    def _no_ack_cols(self, topic: Any) -> None:
+        self._ackpos[topic] = None
+        return None
 
     def _txn_send(self, s: dict, done: dict | None, inv: dict | None, t: str | None) -> list:
         base = done or inv
@@ -286,62 +344,6 @@ class HistoryIndex(ExampleMixin):
              base["value"].get("txn"), s["id"]]
         self.txn_sends[s["id"]] = S
         return S
-
-    def _poll(self, op: dict) -> None:
-        if op["type"] != "ok":
-            self._count("poll-" + op["type"])
-            return
-        v = op["value"]
-        topic = v["topic"]
-        recs = v["records"]
-        proc = op["process"]
-        g = self._polls.get(topic)
-        if g is None:
-            g = self._polls[topic] = PollDigest(topic)
-        g.n_polls += 1
-        if not recs:
-            return
-        self.walls.append((op["time"], op.get("wall")))
-        g.n_records += len(recs)
-        g.processes.add(proc)
-        g.times.append(op["time"])
-        g.cum.append(g.n_records)
-        cons = self._cons.get(proc)
-        if cons is None:
-            cons = self._cons[proc] = {}
-        lastm = cons.get(topic)
-        if lastm is None:
-            lastm = cons[topic] = {}
-        gl, pend, grp = self.group.poll_state(proc, topic, v)
-        polled, conflicts, events = g.polled, g.conflicts, self.order_events
-        lastp, pm, prev = None, None, None
-        for r in recs:
-            p = r["partition"]
-            o = r["offset"]
-            if p != lastp:
-                if lastp is not None:
-                    lastm[lastp] = prev
-                    if gl is not None and prev > gl.get(lastp, -1):
-                        gl[lastp] = prev
-                pm = polled.get(p)
-                if pm is None:
-                    pm = polled[p] = {}
-                prev = lastm.get(p)
-                if pend and p in pend:
-                    self.group.first_poll(op, grp, topic, p, o, pend.pop(p), gl.get(p))
-                lastp = p
-            if prev is not None and o != prev + 1:
-                events.append(("gap" if o > prev else "back", op["index"], op["time"],
-                               proc, topic, p, prev, o))
-            prev = o
-            val = r.get("value")
-            rid = val.get("id") if val.__class__ is dict else raw_rid(val)
-            x = pm.setdefault(o, rid)
-            if x is not rid and x != rid:
-                conflicts.append((p, o, x, rid, op["index"], op["time"], proc))
-        lastm[lastp] = prev
-        if gl is not None and prev > gl.get(lastp, -1):
-            gl[lastp] = prev
 
     def _final_read(self, op: dict) -> None:
         if op["type"] != "ok" or not isinstance(op.get("value"), dict):
@@ -400,6 +402,40 @@ class HistoryIndex(ExampleMixin):
 
     def write_topics(self) -> set:
         return set(self.acked) | set(self.unacked) | set(self.aborted)
+
+    def lookup(self, a: dict, b: dict) -> list:
+        """``b.get(k)`` for every key ``k`` of ``a``, in ``a``'s order (cached:
+        checkers share these joins; the index is immutable once finished)."""
+        key = ("lookup", id(a), id(b))
+        r = self._cache.get(key)
+        if r is None or r[0] is not a or r[1] is not b:
+            r = self._cache[key] = (a, b, list(map(b.get, a)))
+        return r[2]
+
+    def acks_in_place(self, topic: Any) -> bool:
+        """True if the final read of ``topic`` holds every acked write's id
+        at the write's partition and offset (whole-list check, cached; False
+        means "not shown").  Then no acked write is lost or misplaced."""
+        key = ("in-place", topic)
+        r = self._cache.get(key)
+        if r is None:
+            r = False
+            acked, fr = self.acked.get(topic), self.final_read(topic)
+            if acked and fr is not None:
+                cols = self._ackpos.get(topic)
+                if cols is not None and len(cols[0]) == len(cols[1]) == len(acked):
+                    got = fr.rids_at(cols[0], cols[1])
+                else:
+                    ws = list(acked.values())
+                    got = fr.rids_at(list(map(_SP, ws)), list(map(_SO, ws)))
+                r = got is not None and got == list(acked)
+            self._cache[key] = r
+        return r
+
+    def absent(self, a: dict, b: dict) -> list:
+        """Keys of ``a`` missing from ``b`` (whose values are never None),
+        in ``a``'s order."""
+        return list(compress(a, map(is_, self.lookup(a, b), repeat(None))))
 
     def is_transactional(self, topic: str, declared: Iterable[str] | None = None) -> bool:
         """Transactional if txn ops write it, it is declared so, or -- when

@@ -57,7 +57,7 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
         ids = fr.ids
         ts["final-read"] = fr.isolation
         st["final-read-records"] += fr.n_records
-        lost = acked.keys() - ids.keys()
+        lost = [] if idx.acks_in_place(topic) else idx.absent(acked, ids)
         ts["lost"] = len(lost)
         st["lost"] += len(lost)
         order = sorted(lost, key=lambda r: (acked[r][S_P] if acked[r][S_P] is not None else -1,
@@ -80,7 +80,7 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
                 v.add("aborted-read", n=len(bad) - MAX_EXAMPLES)
         polls = idx.polls(topic)
         if polls is not None and polls.n_records:
-            unseen = ids.keys() - polls.seen_ids()
+            unseen = polls.unseen(fr)
             ts["unseen"] = len(unseen)
             st["unseen"] += len(unseen)
             for rid in sorted(unseen, key=lambda r: ids[r])[:MAX_EXAMPLES]:
@@ -105,6 +105,6 @@ def _note(fr: Any, S: list) -> str | None:
         return "offset below the partition start offset (deleted/truncated log head)"
     if p in fr.end and o >= fr.end[p]:
         return "offset at/after the end offset (log truncated below an acked write)"
-    if o in fr.at.get(p, {}):
-        return f"offset now holds {fr.at[p][o]!r}"
+    if fr.holds(p, o):
+        return f"offset now holds {fr.rid_at(p, o)!r}"
     return "offset absent from the final read"

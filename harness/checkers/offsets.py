@@ -51,10 +51,9 @@ def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
 
 def _check_read(idx: Any, v: Verdict, fr: FinalRead, txn: bool) -> None:
     st = v.stats
-    parts = set(fr.start) | set(fr.end) | set(fr.at)
+    parts = set(fr.start) | set(fr.end) | set(fr.partitions())
     for p in sorted(parts):
         st["partitions"] += 1
-        pm = fr.at.get(p, {})
         offs = fr.sorted_offsets(p)
         lo = fr.start.get(p, offs[0] if offs else 0)
         hi = fr.end.get(p, offs[-1] + 1 if offs else lo)
@@ -78,5 +77,5 @@ def _check_read(idx: Any, v: Verdict, fr: FinalRead, txn: bool) -> None:
                     v.add("offset-gap", idx.example(
                         fr.op, topic=fr.topic, partition=p, offset=a, missing=[a, b],
                         count=n, isolation=fr.isolation, start=lo, end=hi,
-                        before=pm.get(prev), after=pm.get(o)))
+                        before=fr.rid_at(p, prev), after=fr.rid_at(p, o)))
             prev = o

@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from itertools import islice
+from operator import le, sub
 from typing import Any
 
 from .index import as_index
@@ -41,28 +43,33 @@ class Series:
 
     def __init__(self, idx: Any):
         ok_t, lat = idx.ok_t, idx.ok_lat
-        srt = sorted(ok_t)
-        if srt != ok_t:    # several topics or txns interleave
+        if not _is_sorted(ok_t):    # several topics or txns interleave
             order = sorted(range(len(ok_t)), key=ok_t.__getitem__)
             lat = [lat[i] for i in order]
-            ok_t = srt
+            ok_t = sorted(ok_t)
         self.send_t, self.send_lat = ok_t, lat
         inv = idx.inv_t
-        srt = sorted(inv)
-        self.send_invoke_t = inv if srt == inv else srt
-        pts: list[tuple] = []
+        self.send_invoke_t = inv if _is_sorted(inv) else sorted(inv)
         self.topic_polls: dict[str, list[int]] = {}
-        for t in idx.poll_topics():
-            g = idx.polls(t)
-            self.topic_polls[t] = g.times
-            pts.extend(zip(g.times, (g.cum[i + 1] - g.cum[i] for i in range(len(g.times)))))
-        pts.sort()
-        self.poll_t = [t for t, _ in pts]
-        self.poll_cum = [0]
-        total = 0
-        for _, n in pts:
-            total += n
-            self.poll_cum.append(total)
+        digests = [idx.polls(t) for t in idx.poll_topics()]
+        for g in digests:
+            self.topic_polls[g.topic] = g.times
+        with_recs = [g for g in digests if g.times]
+        if len(with_recs) == 1 and _is_sorted(with_recs[0].times):
+            # one topic polled in time order: its own cumulative counts
+            # (ties in time only ever bound a phase as a whole)
+            self.poll_t, self.poll_cum = with_recs[0].times, with_recs[0].cum
+        else:
+            pts: list[tuple] = []
+            for g in digests:
+                pts.extend(zip(g.times, map(sub, islice(g.cum, 1, None), g.cum)))
+            pts.sort()
+            self.poll_t = [t for t, _ in pts]
+            self.poll_cum = [0]
+            total = 0
+            for _, n in pts:
+                total += n
+                self.poll_cum.append(total)
         self.checkpoints = sorted(idx.checkpoint_times)
 
     def phase(self, t0: int, t1: int) -> dict:
@@ -75,6 +82,10 @@ class Series:
                 "send_ok": j - i, "send_ok_per_s": round((j - i) / dur, 3),
                 "records_polled": recs, "records_per_s": round(recs / dur, 3),
                 "latency_ms": percentiles([x for x in self.send_lat[i:j] if x >= 0])}
+
+
+def _is_sorted(xs: list) -> bool:
+    return all(map(le, xs, islice(xs, 1, None)))
 
 
 def percentiles(samples_ns: list[int]) -> dict:
