@@ -43,10 +43,7 @@ def test_backfill_isolation(scenario, profile, platform):
         scenario.workload(topic, WorkloadSpec(duration_s=45, rate=200),
                           faults=[FaultSpec("backfill", topic, start=15, duration=20)])
     finally:
-        load_step = sampler.stop()
-    (scenario.dir / "resources.json").write_text(json.dumps(
-        {**load_step, "samples": to_jsonable(sampler.samples())}, indent=1))
-    scenario.extra_figures["saturated_first"] = load_step["saturated_first"]
+        sampler._stop.set()
     scenario.history.flush()
     fault_id = next(op["value"]["fault_id"] for op in load(scenario.dir / "history.jsonl")
                     if op["f"] == "fault-start" and op["type"] == "ok")
@@ -54,6 +51,11 @@ def test_backfill_isolation(scenario, profile, platform):
     window = next((op["time"] for op in ops if op["f"] == "fault-start" and op["type"] == "invoke"),
                   None), next((op["time"] for op in ops if op["f"] == "fault-stop" and op["type"] == "ok"), None)
     baseline = (window[0] - 12 * 10**9, window[0] - 10**9)
+    walls = [next(op["wall"] for op in ops if op["f"] == f and op["type"] == "ok") for f in ("fault-start", "fault-stop")]
+    load_step = sampler.stop(window_wall=(walls[0], walls[1]))      # the backfill window only
+    (scenario.dir / "resources.json").write_text(json.dumps(
+        {**load_step, "samples": to_jsonable(sampler.samples())}, indent=1))
+    scenario.extra_figures["saturated_first"] = load_step["saturated_first"]
     scenario.extra_verdicts["replay-isolation"] = replay_isolation(
         ops, window, baseline, ratio_budget=profile.budgets["backfill_p99_ratio"])
     scenario.extra_figures["backfill_fault"] = fault_id

@@ -78,12 +78,16 @@ def samples_from_stats(name: str, stats: Iterable[dict[str, Any]], t0: float) ->
 
 
 def saturation(samples: list[Sample], ceilings: dict[str, dict[str, float]], host_cores: float,
-               threshold: float = THRESHOLD, sustain: int = SUSTAIN) -> dict[str, Any]:
+               threshold: float = THRESHOLD, sustain: int = SUSTAIN,
+               window: tuple[float, float] | None = None) -> dict[str, Any]:
     """Which resource reached ``threshold`` of its ceiling first (see the module docstring).
 
     ``ceilings``: container -> {"cpu": cores, "memory": bytes, "disk": B/s, "network": B/s}
-    (missing keys: no ceiling). Returns ``saturated_first`` (a sentence), ``saturated`` (every
-    saturated resource with the time it started) and ``peaks`` (per container)."""
+    (missing keys: no ceiling). ``window``: only samples within (from, to) seconds count (the
+    load step itself, not the set-up before it). Returns ``saturated_first`` (a sentence),
+    ``saturated`` (every saturated resource with the time it started) and ``peaks``."""
+    if window is not None:
+        samples = [s for s in samples if window[0] <= s.t <= window[1]]
     series: dict[tuple[str, str], list[tuple[float, float]]] = {}
     by_time: dict[float, list[Sample]] = {}
     for s in sorted(samples, key=lambda x: x.t):
@@ -98,6 +102,8 @@ def saturation(samples: list[Sample], ceilings: dict[str, dict[str, float]], hos
     tops: dict[float, str] = {}
     for sec in sorted(by_time):
         group = [x for x in by_time[sec] if x.container != HOST]
+        if not group:
+            continue
         host.append((float(sec), sum(x.cpu_cores for x in group) / host_cores))
         top = sorted(group, key=lambda x: -x.cpu_cores)[:2]
         tops[float(sec)] = ", ".join(f"{x.container} {x.cpu_cores:.1f}" for x in top)
@@ -122,7 +128,8 @@ def saturation(samples: list[Sample], ceilings: dict[str, dict[str, float]], hos
         first = saturated[0]
         text = f"{first['resource']} of {first['container']}"
         if first["container"] == "host":
-            text += f" ({host_cores:g} cores; top {tops.get(float(round(first['since_s'])), '')})"
+            near = min(tops, key=lambda k: abs(k - first["since_s"])) if tops else None
+            text += f" ({host_cores:g} cores" + (f"; top {tops[near]}" if near is not None else "") + ")"
         text += f" at +{first['since_s']:.0f}s"
     else:
         text = (f"none (highest: {highest[1]} of {highest[0]} at {highest[2]:.0%})" if highest[0]
@@ -213,12 +220,15 @@ class ResourceSampler:
         return [s for name, docs in self._raw.items() for s in samples_from_stats(name, list(docs), self.t0)] \
             + list(self._host)
 
-    def stop(self) -> dict[str, Any]:
+    def stop(self, window_wall: tuple[float, float] | None = None) -> dict[str, Any]:
+        """Stop sampling; the summary covers ``window_wall`` (wall-clock from, to) if given."""
         self._stop.set()
         for th in self._threads:
             th.join(timeout=3)
         host_cores = engine_cores()
-        out = saturation(self.samples(), self._ceilings, host_cores)
+        window = (window_wall[0] - self.t0, window_wall[1] - self.t0) if window_wall else None
+        out = saturation(self.samples(), self._ceilings, host_cores, window=window)
+        out["window_s"] = window
         out["ceilings"] = self._ceilings
         out["host_cores"] = host_cores
         return out

@@ -71,3 +71,10 @@ def test_measured_host_cpu_wins_over_the_container_sum():
     out = saturation(samples, {}, host_cores=2)
     assert out["saturated_first"] == "cpu of host (2 cores; top kafka-a 0.5) at +0s"
     assert "host" in out["peaks"]
+
+
+def test_only_the_load_step_window_counts():
+    samples = [_s("kafka-a", t, cpu=1.95 if t < 3 else 0.2) for t in range(10)]
+    assert saturation(samples, {}, 2)["saturated_first"].startswith("cpu of host")
+    out = saturation(samples, {}, 2, window=(4, 9))
+    assert out["saturated"] == [] and out["saturated_first"] == "none (highest: cpu of kafka-a at 10%)"
