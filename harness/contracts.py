@@ -36,7 +36,8 @@ def contract_results(verdicts: dict[str, Verdict], contracts: tuple[str, ...],
         if notes and name in notes:
             reasons = f"{notes[name]}; {reasons}" if reasons else notes[name]
         out.append({"contract": name, "verdict": WORDS[validity], "checkers": [v.checker for v in behind],
-                    "reason": reasons, "anomalies": anomalies})
+                    "reason": reasons, "anomalies": anomalies,
+                    "informational": sorted({k for v in behind for k in v.informational if k in anomalies})})
     return out
 
 

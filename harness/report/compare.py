@@ -141,14 +141,18 @@ def glance_cell(sc: dict | None) -> str:
         parts = []
         for c in sc.get("contracts") or []:
             if c.get("verdict") == "violated":
-                an = ", ".join(f"{k} {a.get('count')}" for k, a in (c.get("anomalies") or {}).items())
+                info = set(c.get("informational") or ())
+                an = ", ".join(f"{k} {a.get('count')}" for k, a in (c.get("anomalies") or {}).items()
+                               if k not in info)
                 parts.append(f"{c.get('contract')}" + (f" ({an})" if an else ""))
         return "violated: " + "; ".join(parts)
     if status == "unknown":
         unk = [c.get("contract") for c in sc.get("contracts") or [] if c.get("verdict") == "unknown"]
         return "unknown: " + ", ".join(str(u) for u in unk)
     rec = figs.get("recovery_s")
-    return f"held; recovery {fmt_figure('recovery_s', rec)}" if rec else status
+    # a recovery under 0.05 s means no client noticed the fault: say just "held"
+    return f"held; recovery {fmt_figure('recovery_s', rec)}" if isinstance(rec, (int, float)) and rec >= 0.05 \
+        else status
 
 
 def glance_rows(runs: list[Run]) -> list[tuple[str, list[str]]]:

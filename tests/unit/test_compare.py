@@ -172,3 +172,6 @@ def test_glance_cell_forms():
     assert glance_cell({"status": "violated", "contracts": [
         {"contract": "durability", "verdict": "violated", "anomalies": {"lost": {"count": 2}}},
         {"contract": "ordering", "verdict": "held"}]}) == "violated: durability (lost 2)"
+    assert glance_cell({"status": "violated", "contracts": [
+        {"contract": "durability", "verdict": "violated", "informational": ["unseen"],
+         "anomalies": {"lost": {"count": 1}, "unseen": {"count": 9}}}]}) == "violated: durability (lost 1)"
