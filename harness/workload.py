@@ -154,31 +154,33 @@ class Workload:
         pass for lost writes. Views that disagree are recorded (``end-offsets`` op)."""
         read = {}
         for _ in range(attempts):
-            via = self._freshest_broker()
+            via, _ = self._freshest_broker()
             read = final_read(via, self.topic, self.history, isolation="read_uncommitted", timeout=120)
             time.sleep(2.0)
-            ends = high_watermarks(self._freshest_broker(), self.topic)
+            _, ends = self._freshest_broker()
             seen = {int(p): o for p, o in read.get("value", {}).get("end_offsets", {}).items()}
             if all(o <= seen.get(p, -1) for p, o in ends.items()):
                 return read
             _say(f"end offsets moved during the final read ({seen} -> {ends}); reading again")
         return read
 
-    def _freshest_broker(self) -> str:
-        """The broker address whose end offsets of the topic are highest (all of them, if none answers)."""
+    def _freshest_broker(self) -> tuple[str, dict[int, int]]:
+        """The broker address whose end offsets of the topic are highest, with those offsets
+        (all addresses and the cluster's view, if no broker answers on its own)."""
         views: dict[str, dict[int, int]] = {}
-        for addr in self.platform.bootstrap_servers.split(","):
+        for addr in self.platform.broker_addresses().values():
             try:
                 views[addr] = high_watermarks(addr, self.topic)
             except Exception as exc:   # a broker still down after a fault: ask the others
                 _say(f"end offsets via {addr}: {type(exc).__name__}: {exc}")
         if not views:
-            return self.platform.bootstrap_servers
+            return self.platform.bootstrap_servers, high_watermarks(self.platform.bootstrap_servers, self.topic)
         if len({tuple(sorted(v.items())) for v in views.values()}) > 1:
             value = {"topic": self.topic, "views": {a: {str(p): o for p, o in v.items()} for a, v in views.items()}}
             self.history.append({"process": "final-reader", "type": "info", "f": "end-offsets", "value": value})
             _say(f"brokers disagree on end offsets: {value['views']}")
-        return max(views, key=lambda a: (sum(views[a].values()), a))
+        best = max(views, key=lambda a: (sum(views[a].values()), a))
+        return best, views[best]
 
     def _drain_consumers(self, timeout: float) -> None:
         """Let live consumers catch up with the end offsets before they stop."""

@@ -38,21 +38,18 @@ def test_backfill_isolation(scenario, profile, platform):
             p.send(f"k{i % 64}")
             if i % 5000 == 0:
                 p.poll(0)
-    sampler = ResourceSampler(platform).start()
-    try:
+    with ResourceSampler(platform) as sampler:
         scenario.workload(topic, WorkloadSpec(duration_s=45, rate=200),
                           faults=[FaultSpec("backfill", topic, start=15, duration=20)])
-    finally:
-        sampler._stop.set()
     scenario.history.flush()
-    fault_id = next(op["value"]["fault_id"] for op in load(scenario.dir / "history.jsonl")
-                    if op["f"] == "fault-start" and op["type"] == "ok")
     ops = load(scenario.dir / "history.jsonl")
+    started = next(op for op in ops if op["f"] == "fault-start" and op["type"] == "ok")
+    stopped = next(op for op in ops if op["f"] == "fault-stop" and op["type"] == "ok")
+    fault_id = started["value"]["fault_id"]
     window = next((op["time"] for op in ops if op["f"] == "fault-start" and op["type"] == "invoke"),
-                  None), next((op["time"] for op in ops if op["f"] == "fault-stop" and op["type"] == "ok"), None)
+                  None), stopped["time"]
     baseline = (window[0] - 12 * 10**9, window[0] - 10**9)
-    walls = [next(op["wall"] for op in ops if op["f"] == f and op["type"] == "ok") for f in ("fault-start", "fault-stop")]
-    load_step = sampler.stop(window_wall=(walls[0], walls[1]))      # the backfill window only
+    load_step = sampler.summary(window_wall=(started["wall"], stopped["wall"]))   # the backfill window only
     (scenario.dir / "resources.json").write_text(json.dumps(
         {**load_step, "samples": to_jsonable(sampler.samples())}, indent=1))
     scenario.extra_figures["saturated_first"] = load_step["saturated_first"]

@@ -15,13 +15,12 @@ very last line of the file (a crash while writing): that one is dropped.
 """
 from __future__ import annotations
 
-import json
 import os
 from bisect import bisect_left
 from itertools import accumulate
 from typing import Any
 
-from harness.history import HUGE_LINE, line_chunks, loads
+from harness.history import HUGE_LINE, line_chunks, parse_lines
 
 __all__ = ["feed_file", "feed_chunk", "PARSE_CHARS"]
 
@@ -67,22 +66,15 @@ def _sub_batches(lines: list[str]) -> list[tuple[int, int]]:
 
 
 def _parse(lines: list[str], i: int, j: int, n0: int, at_end: bool) -> list:
-    try:
-        if j == i + 1:
-            return [_loads(lines[i])]
-        return loads("[" + ",".join(lines[i:j]) + "]")
-    except ValueError:
-        pass
+    ops = parse_lines(lines[i:j])
+    if ops is not None:
+        return ops
     ops, last = [], len(lines) - 1
     for k in range(i, j):
-        try:
-            ops.append(_loads(lines[k]))
-        except ValueError:
+        one = parse_lines([lines[k]])
+        if one is None:
             if at_end and k == last:
                 break
-            raise ValueError(f"corrupt history line near op {n0 + k}") from None
+            raise ValueError(f"corrupt history line near op {n0 + k}")
+        ops += one
     return ops
-
-
-def _loads(line: str) -> Any:
-    return json.loads(line) if len(line) >= HUGE_LINE else loads(line)

@@ -249,15 +249,10 @@ class TansuFlavor(Flavor):
     def broker_ids(self, platform) -> list[int]:
         """Every Tansu broker is node 111 in metadata, so a zone's broker counts as up (under
         its zone's node id) when its own listener answers metadata."""
-        from confluent_kafka.admin import AdminClient
-        from .kafka_config import client_config
-        admins = self.__dict__.setdefault("_admins", {})
         ids = []
-        for zone, node in platform.brokers.items():
-            port = node.host_port(EXTERNAL_PORT)
-            admin = admins.get(port) or admins.setdefault(port, AdminClient(client_config(f"127.0.0.1:{port}")))
+        for zone, address in platform.broker_addresses().items():
             try:
-                if admin.list_topics(timeout=2).brokers:
+                if platform.broker_admin(address).list_topics(timeout=2).brokers:
                     ids.append(platform.cfg.node_id(zone))
             except Exception:  # down, refusing, timing out: not listed
                 pass

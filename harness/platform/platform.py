@@ -75,6 +75,7 @@ class Platform:
         self.log_dir = log_dir  # container logs are saved here when bring-up fails
         self._network: Network | None = None
         self._admin: AdminClient | None = None
+        self._broker_admins: dict[str, AdminClient] = {}
         self._unregister = None
 
     # ---- addresses -------------------------------------------------------------------
@@ -85,7 +86,11 @@ class Platform:
     @property
     def bootstrap_servers(self) -> str:
         """Host clients, direct to the brokers."""
-        return ",".join(f"127.0.0.1:{self.brokers[z].host_port(EXTERNAL_PORT)}" for z in self.zones)
+        return ",".join(self.broker_addresses().values())
+
+    def broker_addresses(self) -> dict[str, str]:
+        """Each zone's broker alone, as host clients reach it directly."""
+        return {z: f"127.0.0.1:{self.brokers[z].host_port(EXTERNAL_PORT)}" for z in self.zones}
 
     @property
     def proxied_bootstrap_servers(self) -> str:
@@ -110,6 +115,13 @@ class Platform:
         if self._admin is None:
             self._admin = AdminClient(client_config(self.bootstrap_servers))
         return self._admin
+
+    def broker_admin(self, address: str) -> AdminClient:
+        """An admin client bootstrapped to the one broker at ``address`` (cached per address), for
+        asking that broker's own view, e.g. of stateless brokers that each answer for themselves."""
+        if address not in self._broker_admins:
+            self._broker_admins[address] = AdminClient(client_config(address))
+        return self._broker_admins[address]
 
     def s3_client(self):
         import boto3
@@ -265,7 +277,7 @@ class Platform:
         n = self._container(name, "kafka", zone, self.images[fl.image_role], list(fl.ports), net_admin=True,
                             extra_hosts=others, mem_limit=fl.mem_limit)
         spec = fl.launch(BrokerContext(self.cfg, zone, n.host_port(EXTERNAL_PORT),
-                                       self.toxiproxies[zone].host_port(PROXIED_PORT), self._cluster_id(),
+                                       self.toxiproxies[zone].host_port(PROXIED_PORT), self.cluster_id,
                                        self.s3_access_key, self.s3_secret_key))
         if self.cfg.broker_disk_mb:
             n.container.with_volume_mapping(disks.create_disk(self.run_id, name, self.cfg.broker_disk_mb),
@@ -278,9 +290,6 @@ class Platform:
         # Readiness of the broker process: its own listener answers metadata.
         admin = AdminClient(client_config(f"127.0.0.1:{n.host_port(EXTERNAL_PORT)}"))
         self._run(n, fl.readiness(self, zone, admin))
-
-    def _cluster_id(self) -> str:
-        return self.cluster_id
 
     def _flink_container(self, name: str, role: str, command: list[str], ports: list[int], mem: str) -> Node:
         n = self._container(name, role, self.cfg.flink_zone, self.images["flink"], ports, net_admin=True,

@@ -160,8 +160,8 @@ def container_ceilings(attrs: dict[str, Any]) -> dict[str, float]:
 
 
 class ResourceSampler:
-    """Samples every platform container's stats in the background; ``stop()`` returns the
-    saturation summary. Extra ceilings (disk/network bytes per second) may be given per
+    """Samples every platform container's stats in the background between ``start()`` and
+    ``stop()``; ``summary()`` then gives the saturation figures. Extra ceilings (disk/network bytes per second) may be given per
     container name or for all (``"*"``)."""
 
     def __init__(self, platform, extra_ceilings: dict[str, dict[str, float]] | None = None):
@@ -220,11 +220,13 @@ class ResourceSampler:
         return [s for name, docs in self._raw.items() for s in samples_from_stats(name, list(docs), self.t0)] \
             + list(self._host)
 
-    def stop(self, window_wall: tuple[float, float] | None = None) -> dict[str, Any]:
-        """Stop sampling; the summary covers ``window_wall`` (wall-clock from, to) if given."""
+    def stop(self) -> None:
         self._stop.set()
         for th in self._threads:
             th.join(timeout=3)
+
+    def summary(self, window_wall: tuple[float, float] | None = None) -> dict[str, Any]:
+        """Saturation over ``window_wall`` (wall-clock from, to), or over everything sampled."""
         host_cores = engine_cores()
         window = (window_wall[0] - self.t0, window_wall[1] - self.t0) if window_wall else None
         out = saturation(self.samples(), self._ceilings, host_cores, window=window)
@@ -237,8 +239,7 @@ class ResourceSampler:
         return self.start()
 
     def __exit__(self, *exc) -> None:
-        if not self._stop.is_set():
-            self._stop.set()
+        self.stop()
 
 
 def _proc_stat() -> tuple[int, int] | None:

@@ -8,9 +8,8 @@ broker that does not know the topic yet keeps an empty assignment until its next
 from __future__ import annotations
 
 from confluent_kafka import KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import NewTopic
 
-from .kafka_config import client_config
 from .waits import Wait
 
 
@@ -18,7 +17,7 @@ def create_topic(platform, name: str, partitions: int = 3, replication_factor: i
                  config: dict[str, str] | None = None, timeout: float = 60.0) -> str:
     topic = NewTopic(name, num_partitions=partitions, replication_factor=replication_factor, config=config or {})
     platform.admin.create_topics([topic], operation_timeout=30)[name].result(timeout=timeout)
-    admins = {addr: AdminClient(client_config(addr)) for addr in platform.bootstrap_servers.split(",")}
+    admins = {addr: platform.broker_admin(addr) for addr in platform.broker_addresses().values()}
 
     def probe():
         answered = 0

@@ -82,17 +82,22 @@ def _figure_cells(sc: dict | None) -> list[str]:
     return out
 
 
-def build_rows(runs: list[Run]) -> list[dict]:
-    """One dict per table row: scenario, contract, first (first row of its
-    scenario), nrows (rows of its scenario), verdicts (per run), reasons,
-    figures (per run: list of cells), same (bool)."""
+def scenario_names(runs: list[Run]) -> list[str]:
+    """Every scenario of the runs, in first-seen order."""
     names: list[str] = []
     for r in runs:
         for sc in r.results.get("scenarios") or []:
             if sc.get("name") not in names:
                 names.append(sc.get("name"))
+    return names
+
+
+def build_rows(runs: list[Run]) -> list[dict]:
+    """One dict per table row: scenario, contract, first (first row of its
+    scenario), nrows (rows of its scenario), verdicts (per run), reasons,
+    figures (per run: list of cells), same (bool)."""
     rows: list[dict] = []
-    for name in names:
+    for name in scenario_names(runs):
         scs = [r.scenario(name) for r in runs]
         contracts: list[str] = []
         for sc in scs:
@@ -156,12 +161,7 @@ def glance_cell(sc: dict | None) -> str:
 
 
 def glance_rows(runs: list[Run]) -> list[tuple[str, list[str]]]:
-    names: list[str] = []
-    for r in runs:
-        for sc in r.results.get("scenarios") or []:
-            if sc.get("name") not in names:
-                names.append(sc.get("name"))
-    return [(name, [glance_cell(r.scenario(name)) for r in runs]) for name in names]
+    return [(name, [glance_cell(r.scenario(name)) for r in runs]) for name in scenario_names(runs)]
 
 
 # -- HTML ---------------------------------------------------------------------
