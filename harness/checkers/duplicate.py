@@ -13,6 +13,10 @@ record returned by ``poll`` ok ops.
   (topic, partition, offset): an ack pointing at an offset that holds another
   record, or two reads disagreeing.  Invalid.
 
+A duplicate's example carries the idempotence events its producer recorded
+while the write was in flight (``client_events``, ``likely_cause``: see
+:mod:`.examples`).
+
 Records without a harness id (non-dict values, dicts without ``id``) only
 take part in the inconsistent-offset check.  The verdict is never
 ``unknown`` (the lost checker reports missing final reads).  Options:
@@ -99,7 +103,8 @@ def _duplicate(idx: Any, v: Verdict, topic: str, fr: Any, rid: Any, places: list
     v.add("duplicate", idx.example(
         fr.op if fr is not None else None, topic=topic, id=rid,
         partition=places[1][0], offset=places[1][1],
-        positions=[list(x) for x in places[:20]], in_final_read=in_fr >= 2))
+        positions=[list(x) for x in places[:20]], in_final_read=in_fr >= 2,
+        **idx.write_client_events(rid)))
 
 
 def _check_topic(idx: Any, v: Verdict, topic: str) -> None:

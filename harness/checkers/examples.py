@@ -7,6 +7,12 @@ Every example is a dict carrying, where known, ``index`` (op index),
 the nearest op whose wall clock was recorded when the op itself is not kept)
 and ``fault_windows``: the ``{"fault", "fault_id"}`` refs of the fault windows
 overlapping the example's time span (invoke..completion for writes).
+
+A write's example also carries ``client_events``: the idempotence events its
+producer recorded while the write was in flight (``client-event`` ops, see
+:mod:`harness.clients.idempotence`; producer-id assignments left out), and,
+when one of them is an epoch bump, ``likely_cause`` saying why that can write
+a record twice.  Both are absent when there is no such event.
 """
 from __future__ import annotations
 
@@ -16,6 +22,15 @@ from typing import Any
 from .digests import (S_DI, S_DT, S_II, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TXN,
                       S_TYPE)
 from .faults import FaultWindow, fault_windows as _fault_windows, overlapping
+
+MAX_EVENTS = 10     # client events kept per example
+
+
+_BUMP_EVENTS = frozenset(("epoch-bump", "epoch-bumped", "pid-reset"))
+EPOCH_BUMP_CAUSE = ("the producer bumped its idempotence epoch while this write was in "
+                    "flight: librdkafka re-sends in-flight messages under the new epoch "
+                    "with new sequence numbers, so the broker cannot tell a retry of a "
+                    "message it already wrote (librdkafka issue #4953)")
 
 
 class ExampleMixin:
@@ -67,6 +82,34 @@ class ExampleMixin:
         ex["fault_windows"] = [] if a is None else self.windows_at(a, b if b is not None else a)
         return ex
 
+    def client_events(self, process: Any, t0: int, t1: int) -> list[dict]:
+        """``process``'s idempotence events (no pid assignments) in [t0, t1]."""
+        by_proc = self._cache.get("client_events")
+        if by_proc is None:
+            by_proc = self._cache["client_events"] = {}
+            for op in self.small.get("client-event", []):
+                v = op.get("value")
+                if isinstance(v, dict) and v.get("event") != "pid-assigned":
+                    by_proc.setdefault(op.get("process"), []).append(
+                        {**v, "time": op.get("time"), "index": op.get("index")})
+        return [e for e in by_proc.get(process, ()) if e["time"] is not None
+                and t0 <= e["time"] <= t1]
+
+    def write_client_events(self, rid: Any) -> dict:
+        """``{"client_events", "likely_cause"}`` for write ``rid`` (see above),
+        or {} when its producer recorded no event while it was in flight."""
+        S = self.write(rid)  # type: ignore[attr-defined]
+        if S is None or S[S_IT] is None or not self.small.get("client-event"):
+            return {}
+        end = S[S_DT] if S[S_DT] is not None else self.end_time
+        evs = self.client_events(S[S_PROC], S[S_IT], end)
+        if not evs:
+            return {}
+        out: dict = {"client_events": evs[:MAX_EVENTS]}
+        if any(e.get("event") in _BUMP_EVENTS for e in evs):
+            out["likely_cause"] = EPOCH_BUMP_CAUSE
+        return out
+
     def write_example(self, rid: Any, **fields: Any) -> dict:
         """Example for a harness write; its time span is invoke..completion."""
         S = self.write(rid)  # type: ignore[attr-defined]
@@ -82,5 +125,6 @@ class ExampleMixin:
             base["invoke_time"], base["invoke_wall"] = S[S_IT], self.wall_at(S[S_IT])
         if S[S_TXN] is not None:
             base["txn"] = S[S_TXN]
+        base.update(self.write_client_events(rid))
         base.update(fields)
         return self.example(None, t0=S[S_IT] if S[S_IT] is not None else t, t1=t, **base)

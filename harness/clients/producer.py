@@ -18,6 +18,8 @@ per-key seq order equals produce order.  Delivery reports are served by
 purges what is left (purge reports are ``info``) and records any invocation
 still without a report as ``info``.  Each op carries the
 producer's ``process`` name, which must be unique per instance in a history.
+An idempotent producer also records librdkafka's producer-id and epoch
+changes as ``client-event`` ops (see :mod:`.idempotence`).
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ from typing import Any
 from confluent_kafka import KafkaException, Producer
 
 from .codec import encode_value, make_id
+from . import idempotence as idempotence_log
 from .errors import classify_produce, error_str
 
 __all__ = ["RecordingProducer", "base_config"]
@@ -50,6 +53,8 @@ class RecordingProducer:
             "acks": acks, "enable.idempotence": idempotence,
             "message.timeout.ms": message_timeout_ms, "linger.ms": linger_ms})
         conf.update(config or {})
+        if str(conf.get("enable.idempotence")).lower() in ("true", "1"):
+            conf = idempotence_log.install(conf, history, process)
         self.config = conf
         self._p = Producer(conf)
         self._lock = threading.Lock()

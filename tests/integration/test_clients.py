@@ -48,6 +48,47 @@ def test_producer_records_invokes_and_acks(bootstrap, topic):
     assert k0 == list(range(10))
 
 
+def test_idempotent_producer_records_its_producer_id_and_keeps_a_quiet_log(bootstrap, topic):
+    """librdkafka's eos debug lines become client-event ops; a caller's quiet log_level
+    still keeps them (and every other line below it) out of the caller's logger."""
+    import logging
+    seen: list[int] = []
+
+    class Sink(logging.Handler):
+        def emit(self, record):
+            seen.append(record.levelno)
+
+    lg = logging.getLogger("test.clients.quiet")
+    lg.setLevel(logging.DEBUG)
+    lg.propagate = False
+    lg.handlers[:] = [Sink()]
+    h = History()
+    with RecordingProducer(bootstrap, topic, h, "producer-7",
+                           config={"log_level": 3, "logger": lg}) as p:
+        for i in range(20):
+            p.send(f"k{i % 2}")
+        assert p.flush(10) == 0
+    evs = [o for o in h.ops if o["f"] == "client-event"]
+    assigned = [o["value"] for o in evs if o["value"]["event"] == "pid-assigned"]
+    assert len(assigned) == 1 and assigned[0]["pid"] >= 0 and assigned[0]["epoch"] == 0, evs
+    assert all(o["process"] == "producer-7" and o["type"] == "info" for o in evs)
+    assert all(level >= logging.ERROR for level in seen), seen
+    oks = [o for o in h.ops if o["f"] == "send" and o["type"] == "ok"]
+    assert len(oks) == 20
+    assert check_all(h.ops, checkers=["lost", "duplicate", "ordering"])["duplicate"].valid \
+        != "invalid"
+
+
+def test_non_idempotent_producer_records_no_client_events(bootstrap, topic):
+    h = History()
+    with RecordingProducer(bootstrap, topic, h, "producer-8", idempotence=False,
+                           config=QUIET) as p:
+        p.send("k")
+        assert p.flush(10) == 0
+    assert [o for o in h.ops if o["f"] == "client-event"] == []
+    assert "debug" not in p.config
+
+
 def test_unreachable_broker_sends_complete_on_close():
     h = History()
     p = RecordingProducer("127.0.0.1:1", "nowhere", h, "producer-9",
