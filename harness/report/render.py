@@ -243,10 +243,22 @@ def _cell_value(k: str, v: Any, t0: int | None) -> str:
         return f'<span title="{_e(v)}">{_e(fmt_time(v))}</span>'
     if k == "fault_windows" and isinstance(v, list) and all(isinstance(w, dict) for w in v):
         return _e(", ".join(f"{w.get('fault')} ({w.get('fault_id')})" for w in v) or "none")
+    if k == "client_events" and isinstance(v, list) and all(isinstance(e, dict) for e in v):
+        return _e("; ".join(_client_event(e, t0) for e in v) or "none")
     if isinstance(v, (dict, list)):
         s = json.dumps(v, separators=(",", ":"), default=str, sort_keys=True)
         return _e(s if len(s) <= 400 else s[:399] + "…")
     return _e(v)
+
+
+def _client_event(e: dict, t0: int | None) -> str:
+    """``epoch-bump at +12.345s (skipped sequence numbers)``, ``epoch-bumped ... pid 7001
+    epoch 1``."""
+    t = e.get("time")
+    at = f" at +{(t - t0) / 1e9:.3f}s" if isinstance(t, int) and t0 is not None else ""
+    what = e.get("reason") or e.get("detail") or (
+        f"pid {e.get('pid')} epoch {e.get('epoch')}" if e.get("pid") is not None else "")
+    return f"{e.get('event')}{at}" + (f" ({what})" if what else "")
 
 
 def _examples(contract: dict, t0: int | None) -> str:

@@ -210,3 +210,15 @@ def test_empty_history(tmp_path):
     (run / "c" / "history.jsonl").write_text("")
     html = render_report(run).read_text()
     assert "The history is empty." in html
+
+
+def test_client_events_read_as_a_line_each():
+    from harness.report.render import _cell_value
+    evs = [{"event": "epoch-bump", "reason": "skipped sequence numbers", "pid": 7, "epoch": 0,
+            "time": 3_500_000_000, "index": 9},
+           {"event": "epoch-bumped", "pid": 7, "epoch": 1, "time": 3_600_000_000, "index": 12}]
+    got = _cell_value("client_events", evs, 1_000_000_000)
+    assert got == ("epoch-bump at +2.500s (skipped sequence numbers); "
+                   "epoch-bumped at +2.600s (pid 7 epoch 1)")
+    assert _cell_value("client_events", [{"event": "fatal", "detail": "<x>"}], None) == \
+        "fatal (&lt;x&gt;)"
