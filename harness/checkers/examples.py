@@ -24,8 +24,6 @@ from .digests import (S_DI, S_DT, S_II, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_
 from .faults import FaultWindow, fault_windows as _fault_windows, overlapping
 
 MAX_EVENTS = 10     # client events kept per example
-
-
 _BUMP_EVENTS = frozenset(("epoch-bump", "epoch-bumped", "pid-reset"))
 EPOCH_BUMP_CAUSE = ("the producer bumped its idempotence epoch while this write was in "
                     "flight: librdkafka re-sends in-flight messages under the new epoch "
