@@ -76,6 +76,9 @@ def figures(verdicts: dict[str, Verdict]) -> dict[str, Any]:
 
     f: dict[str, Any] = {"lost": count("lost", "lost"),
                          "duplicates": count("duplicate", "duplicate") if "duplicate" in verdicts else None}
+    dup = verdicts.get("duplicate")
+    if dup is not None:
+        f["producer_epoch_bumps"] = dup.stats.get("producer-epoch-bumps")
     eo = verdicts.get("exactly-once")
     if eo is not None:
         f["duplicates"] = (f["duplicates"] or 0) + count("exactly-once", "duplicate-output")

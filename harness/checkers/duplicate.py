@@ -15,7 +15,9 @@ record returned by ``poll`` ok ops.
 
 A duplicate's example carries the idempotence events its producer recorded
 while the write was in flight (``client_events``, ``likely_cause``: see
-:mod:`.examples`).
+:mod:`.examples`); ``stats["producer-epoch-bumps"]`` counts the epoch bumps and
+producer-id resets of all producers (None when the history records no client
+events, as in runs made before they were recorded).
 
 Records without a harness id (non-dict values, dicts without ``id``) only
 take part in the inconsistent-offset check.  The verdict is never
@@ -44,6 +46,10 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
                     "duplicate": 0, "inconsistent-offset": 0})
     for topic in sorted(all_topics, key=str):
         _check_topic(idx, v, topic)
+    events = idx.get("client-event")
+    v.stats["producer-epoch-bumps"] = sum(
+        1 for op in events if isinstance(op.get("value"), dict)
+        and op["value"].get("event") in ("epoch-bump", "pid-reset")) if events else None
     return v.finish()
 
 

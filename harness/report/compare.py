@@ -48,6 +48,7 @@ COLUMNS: list[tuple[str, tuple[str, ...]]] = [
     ("live p99 during fault", ("live_p99_ms_during_fault",)),
     ("broker disks / object storage", ("bytes_on_broker_disks", "bytes_in_object_storage")),
     ("saturated first", ("saturated_first",)),
+    ("producer epoch bumps", ("producer_epoch_bumps",)),
 ]
 
 

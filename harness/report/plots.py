@@ -114,14 +114,16 @@ def _lanes(windows: list[tuple[float, float, object]]) -> list[int]:
 
 
 def timeline_svg(series: Series, width: int = WIDTH) -> str:
-    """The scenario timeline: fault windows in lanes, then Flink events."""
+    """The scenario timeline: fault windows in lanes, then Flink events, then
+    producers' epoch bumps."""
     X = _X(_span(series), width)
     wins = series.window_secs()
     lanes = _lanes(wins)
     nl = max(lanes) + 1 if lanes else 1
     lane_h, top = 24, 8
     ev_y = top + nl * lane_h + 8
-    axis_y = ev_y + (34 if series.events else 4)
+    pe_y = ev_y + (34 if series.events else 0)
+    axis_y = pe_y + (24 if series.producer_events else 4)
     height = axis_y + 24
     out = [f'<svg class="timeline" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
            f'width="100%" role="img" aria-label="timeline">']
@@ -162,6 +164,16 @@ def timeline_svg(series: Series, width: int = WIDTH) -> str:
             out.append(f'<text class="event-label" x="{_f(x + 6)}" y="{ev_y + 10}">{_e(ev.f)}</text>')
             last_label_x = x
         out.append("</g>")
+    if series.producer_events:
+        out.append(f'<text class="lane-label" x="{LEFT - 6}" y="{pe_y + 12}" '
+                   f'text-anchor="end">clients</text>')
+    for ev in series.producer_events:
+        x = X(ev.sec)
+        v = ev.value if isinstance(ev.value, dict) else {}
+        why = v.get("reason") or v.get("detail") or ""
+        tip = _e(f"{v.get('process', '?')} {ev.f} at {ev.sec:.1f}s" + (f": {why}" if why else ""))
+        out.append(f'<path class="producer-event" data-event="{_e(ev.f)}" '
+                   f'd="M{_f(x)} {pe_y + 2}l5 10h-10z"><title>{tip}</title></path>')
     out.extend(X.axis(axis_y))
     out.append("</svg>")
     return "".join(out)

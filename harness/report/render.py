@@ -45,6 +45,7 @@ VERDICTS = ("held", "violated", "unknown", "error")
 FIGURES: dict[str, tuple[str, str]] = {
     "lost": ("lost records", "int"),
     "duplicates": ("duplicates", "int"),
+    "producer_epoch_bumps": ("producer epoch bumps", "int"),
     "recovery_s": ("recovery", "s"),
     "records_replayed": ("records replayed", "int"),
     "live_p99_ms_during_fault": ("live p99 during fault", "ms"),
@@ -107,6 +108,7 @@ svg .p50{stroke:#0969da}svg circle.p50{fill:#0969da}
 svg .p99{stroke:#bc4c00}svg circle.p99{fill:#bc4c00}
 svg .event{fill:#8250df;stroke:#8250df}svg .event-bad{fill:#cf222e;stroke:#cf222e}
 svg line.event{stroke-width:1.5}
+svg .producer-event{fill:#bc4c00;stroke:#bc4c00}
 """
 
 

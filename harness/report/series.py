@@ -18,7 +18,9 @@ Sends are matched to their invokes with :func:`harness.history.correlation_key`
 (FIFO per key, as :func:`harness.history.pair` does).  Fault windows come from
 :func:`harness.checkers.faults.fault_windows` over the nemesis ops collected
 during the pass; Flink lifecycle ops (``deploy``, ``upgrade``, ``rollback``,
-``restore``, ``checkpoint``) are kept as :class:`Event` markers.
+``restore``, ``checkpoint``) are kept as :class:`Event` markers, and so are
+idempotent producers' epoch bumps, id resets and fatal errors
+(``producer_events``; ``f`` is the event, ``value`` carries the process).
 Work is O(n) plus sorting each second's latencies once.
 """
 from __future__ import annotations
@@ -38,12 +40,15 @@ __all__ = ["Series", "Event", "compute_series", "series_from_path", "iter_ops", 
            "FLINK_FS"]
 
 FLINK_FS = ("deploy", "upgrade", "rollback", "restore", "checkpoint")
+#: client events drawn on the timeline (see harness.clients.idempotence)
+PRODUCER_EVENTS = ("epoch-bump", "pid-reset", "fatal")
 NS = 1_000_000_000
 
 
 @dataclass
 class Event:
-    """A Flink lifecycle op: completion (or lone invoke) at second ``sec``."""
+    """A Flink lifecycle op (completion, or lone invoke) or a producer event, at
+    second ``sec``."""
     sec: float
     f: str
     type: str
@@ -63,6 +68,7 @@ class Series:
     lat_p99: list[float | None] = field(default_factory=list)
     faults: list[FaultWindow] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    producer_events: list[Event] = field(default_factory=list)   # epoch bumps, fatal
     unmatched_sends: int = 0            # send completions with no invoke
 
     @property
@@ -107,6 +113,7 @@ def compute_series(ops: Iterable[dict]) -> Series:
     pending: dict[tuple, Any] = {}   # key -> invoke time, or deque of them
     fault_ops: list[dict] = []
     flink: list[dict] = []
+    client: list[dict] = []
     t0 = None
     last_t = None
     last_wall = None
@@ -176,6 +183,10 @@ def compute_series(ops: Iterable[dict]) -> Series:
             fault_ops.append(op)
         elif f in FLINK_FS:
             flink.append(op)
+        elif f == "client-event":
+            v = op.get("value")
+            if isinstance(v, dict) and v.get("event") in PRODUCER_EVENTS:
+                client.append(op)
     s.ops = n
     s.t0, s.end = t0, last_t
     if t0 is None:
@@ -197,6 +208,8 @@ def compute_series(ops: Iterable[dict]) -> Series:
     s.lat_p50, s.lat_p99 = p50, p99
     s.faults = fault_windows(fault_ops, last_t, last_wall)
     s.events = _events(flink, t0)
+    s.producer_events = [Event((op["time"] - t0) / NS, op["value"]["event"], op["type"],
+                               {"process": op["process"], **op["value"]}) for op in client]
     return s
 
 

@@ -148,3 +148,16 @@ def test_client_events_do_not_change_any_verdict_of_a_valid_history():
     b.final([(0, 0, "a"), (0, 1, "b")])
     for check in (duplicate.check, lost.check, ordering.check):
         assert check(b.ops).valid == "valid"
+
+
+def test_epoch_bumps_are_counted_and_become_a_figure():
+    from harness.contracts import figures
+    with_bump = duplicate.check(_duplicated_write(True).ops)
+    assert with_bump.stats["producer-epoch-bumps"] == 1          # one drain began
+    assert figures({"duplicate": with_bump})["producer_epoch_bumps"] == 1
+    b = Builder()
+    b.send("a", o=0)
+    b.final([(0, 0, "a")])
+    unrecorded = duplicate.check(b.ops)                          # a run from before
+    assert unrecorded.stats["producer-epoch-bumps"] is None
+    assert figures({"duplicate": unrecorded})["producer_epoch_bumps"] is None

@@ -261,3 +261,24 @@ def test_iter_ops_chunks_and_truncation(tmp_path):
     p.write_text("\n".join(lines) + "\n")
     with pytest.raises(ValueError, match="corrupt"):
         list(iter_ops(p, chunk=5))
+
+
+def test_producer_epoch_bumps_are_timeline_markers():
+    import xml.etree.ElementTree as ET
+    from harness.checkers.synth import Builder
+    from harness.report.plots import timeline_svg
+    b = Builder(step_ms=500)
+    b.send("a", o=0)
+    b.op("producer-1", "info", "client-event", {"event": "pid-assigned", "pid": 7, "epoch": 0})
+    b.op("producer-1", "info", "client-event",
+         {"event": "epoch-bump", "reason": "skipped sequence <numbers>", "pid": 7, "epoch": 0})
+    b.op("producer-1", "info", "client-event", {"event": "epoch-bumped", "pid": 7, "epoch": 1})
+    b.send("b", o=1)
+    s = compute_series(b.ops)
+    assert [(e.f, e.value["process"]) for e in s.producer_events] == [("epoch-bump", "producer-1")]
+    assert s.producer_events[0].sec == pytest.approx(1.5)
+    svg = timeline_svg(s)
+    ET.fromstring(svg)                                       # well formed, text escaped
+    assert svg.count('class="producer-event"') == 1 and ">clients</text>" in svg
+    assert "producer-1 epoch-bump at 1.5s: skipped sequence &lt;numbers&gt;" in svg
+    assert "clients</text>" not in timeline_svg(compute_series(Builder().send("a", o=0).ops))
