@@ -82,6 +82,7 @@ def loads(s: str | bytes) -> Any:
 
 
 FAULT_FS = ("fault-start", "fault-stop")
+CLIENT_EVENT_F = "client-event"   # a client library's own event (see harness.clients.idempotence)
 
 
 def _json_default(obj: Any) -> Any:

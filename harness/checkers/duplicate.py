@@ -29,6 +29,8 @@ from __future__ import annotations
 from operator import itemgetter
 from typing import Any, Iterable
 
+from harness.history import CLIENT_EVENT_F
+
 from .digests import S_O, S_P, SHIFT, positions, unpos
 from .index import as_index
 from .verdict import Verdict
@@ -46,7 +48,7 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
                     "duplicate": 0, "inconsistent-offset": 0})
     for topic in sorted(all_topics, key=str):
         _check_topic(idx, v, topic)
-    events = idx.get("client-event")
+    events = idx.get(CLIENT_EVENT_F)
     v.stats["producer-epoch-bumps"] = sum(
         1 for op in events if isinstance(op.get("value"), dict)
         and op["value"].get("event") in ("epoch-bump", "pid-reset")) if events else None

@@ -19,6 +19,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from typing import Any
 
+from harness.history import CLIENT_EVENT_F
+
 from .digests import (S_DI, S_DT, S_II, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TXN,
                       S_TYPE)
 from .faults import FaultWindow, fault_windows as _fault_windows, overlapping
@@ -85,7 +87,7 @@ class ExampleMixin:
         by_proc = self._cache.get("client_events")
         if by_proc is None:
             by_proc = self._cache["client_events"] = {}
-            for op in self.small.get("client-event", []):
+            for op in self.small.get(CLIENT_EVENT_F, []):
                 v = op.get("value")
                 if isinstance(v, dict) and v.get("event") != "pid-assigned":
                     by_proc.setdefault(op.get("process"), []).append(
@@ -97,7 +99,7 @@ class ExampleMixin:
         """``{"client_events", "likely_cause"}`` for write ``rid`` (see above),
         or {} when its producer recorded no event while it was in flight."""
         S = self.write(rid)  # type: ignore[attr-defined]
-        if S is None or S[S_IT] is None or not self.small.get("client-event"):
+        if S is None or S[S_IT] is None or not self.small.get(CLIENT_EVENT_F):
             return {}
         end = S[S_DT] if S[S_DT] is not None else self.end_time
         evs = self.client_events(S[S_PROC], S[S_IT], end)

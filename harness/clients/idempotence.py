@@ -38,9 +38,11 @@ import logging
 import re
 from typing import Any
 
+from harness.history import CLIENT_EVENT_F
+
 __all__ = ["IdempotenceLog", "parse_line", "install", "EVENT_F"]
 
-EVENT_F = "client-event"
+EVENT_F = CLIENT_EVENT_F
 _PID = r"PID\{Id:(-?\d+),Epoch:(-?\d+)\}"
 _ACQUIRED = re.compile(r"Acquired " + _PID + r"(?: \(previous " + _PID + r"\))?")
 _BUMPED = re.compile(r"bumped epoch to " + _PID)

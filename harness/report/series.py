@@ -34,7 +34,7 @@ from itertools import islice
 from typing import Any, Iterable, Iterator
 
 from harness.checkers.faults import FaultWindow, fault_windows
-from harness.history import FAULT_FS, correlation_key
+from harness.history import CLIENT_EVENT_F, FAULT_FS, correlation_key
 
 __all__ = ["Series", "Event", "compute_series", "series_from_path", "iter_ops", "percentile",
            "FLINK_FS"]
@@ -183,7 +183,7 @@ def compute_series(ops: Iterable[dict]) -> Series:
             fault_ops.append(op)
         elif f in FLINK_FS:
             flink.append(op)
-        elif f == "client-event":
+        elif f == CLIENT_EVENT_F:
             v = op.get("value")
             if isinstance(v, dict) and v.get("event") in PRODUCER_EVENTS:
                 client.append(op)
