@@ -53,6 +53,12 @@ def test_safe_profile_holds_every_contract(safe_run):
     backfill = next(s for s in results["scenarios"] if s["name"] == "backfill-isolation")
     assert backfill["figures"]["saturated_first"].startswith(("cpu of", "memory of", "none (highest"))
     assert (run / "backfill-isolation" / "resources.json").exists()
+    # idempotent producers record their ids and epoch bumps, so the figure is a count, not "—"
+    by_name = {s["name"]: s for s in results["scenarios"]}
+    for name in ("kill-leader", "zone-isolation", "rolling-restart"):
+        assert isinstance(by_name[name]["figures"].get("producer_epoch_bumps"), int), by_name[name]["figures"]
+    history = (run / "kill-leader" / "history.jsonl").read_text()
+    assert '"f":"client-event"' in history and '"event":"pid-assigned"' in history
 
 
 def test_run_directory_is_self_contained(safe_run):
