@@ -153,8 +153,15 @@ def test_client_events_do_not_change_any_verdict_of_a_valid_history():
 def test_epoch_bumps_are_counted_and_become_a_figure():
     from harness.contracts import figures
     with_bump = duplicate.check(_duplicated_write(True).ops)
-    assert with_bump.stats["producer-epoch-bumps"] == 1          # one drain began
-    assert figures({"duplicate": with_bump})["producer_epoch_bumps"] == 1
+    assert with_bump.stats["producer-epoch-bumps"] == 2          # to epoch 1, then to 2
+    assert figures({"duplicate": with_bump})["producer_epoch_bumps"] == 2
+    b = Builder()                     # three requests start one drain; a new id replaces one
+    for _ in range(3):
+        b.op("producer-0", "info", "client-event", {"event": "epoch-bump", "reason": "x"})
+    b.op("producer-0", "info", "client-event", {"event": "epoch-bumped", "pid": 1, "epoch": 1})
+    b.op("producer-0", "info", "client-event",
+         {"event": "pid-assigned", "pid": 4, "epoch": 0, "previous": {"pid": 1, "epoch": 1}})
+    assert duplicate.check(b.ops).stats["producer-epoch-bumps"] == 2
     b = Builder()
     b.send("a", o=0)
     b.final([(0, 0, "a")])
