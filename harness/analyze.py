@@ -1,44 +1,174 @@
-"""Analyze a run directory: load its history, run every checker, report.
+"""The one analysis path: a scenario's history -> its ScenarioResult; a run directory -> RunResult.
 
-Contract
---------
-``analyze(run_dir, **opts)`` streams ``run_dir/history.jsonl`` (a truncated
-last line is tolerated), runs :func:`harness.checkers.check_all` with
-``opts``, prints :func:`render_text` (unless ``quiet``) and returns::
+A live run and ``chaos analyze RUN`` call the same :func:`analyze_scenario`, so a stored
+run re-checked without a cluster gives exactly the verdicts and figures of the live run.
+Everything comes from ``history.jsonl``: the scenario's name, contracts and checker
+options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
+the notes, the measured figures, the problems that make a held contract unknown (a fault
+that never started, a failed workload step, a scenario that raised). Histories recorded
+before those operations existed fall back to the stored ``result.json`` for the
+scenario's metadata and options.
 
-    {"valid": "valid"|"invalid"|"unknown", "ops": int, "history": path,
-     "verdicts": {checker name: Verdict.to_dict()}}
-
-It writes nothing; callers persist the dict.  ``python -m harness.analyze
-RUN_DIR`` prints the report (``--json`` prints the dict) and exits 0 when
-valid, 1 when invalid, 2 when unknown, 3 on usage/IO errors.
+``python -m harness.analyze RUN`` is ``chaos analyze RUN`` (same output, same exit codes:
+0 held, 1 violated, 2 unknown, error or unusable input).
 """
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from harness.checkers import Verdict, check_all, compose
-from harness.checkers.index import HistoryIndex
+from harness import checkers
+from harness.checkers import Verdict, compose
+from harness.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
+from harness.results import ContractResult, RunResult, ScenarioResult
 
-__all__ = ["analyze", "render_text", "main", "EXIT_CODES"]
+__all__ = ["ScenarioFacts", "facts_of", "analyze_scenario", "analyze_run", "render_text", "main",
+           "BARE_CONTRACTS"]
 
-EXIT_CODES = {"valid": 0, "invalid": 1, "unknown": 2}
-EXIT_USAGE = 3
+#: contracts checked on a history that names none (a bare history.jsonl)
+BARE_CONTRACTS = ("durability", "ordering", "offset-continuity", "recovery")
 
 
-def analyze(run_dir: str | os.PathLike, *, quiet: bool = False, **opts: Any) -> dict:
-    path = os.path.join(os.fspath(run_dir), "history.jsonl")
-    idx = HistoryIndex.from_path(path)
-    verdicts = check_all(idx, **opts)
-    result = {"valid": compose(verdicts).value, "ops": len(idx), "history": path,
-              "verdicts": {k: v.to_dict() for k, v in verdicts.items()}}
-    if not quiet:
-        print(render_text(verdicts))
+@dataclass
+class ScenarioFacts:
+    """The harness's own operations of one scenario history, gathered."""
+    name: str
+    title: str = ""
+    description: str = ""
+    contracts: list[str] = field(default_factory=list)
+    seed: int | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: dict[str, str] = field(default_factory=dict)
+    measures: dict[str, Any] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    harness_errors: list[str] = field(default_factory=list)
+    error: str | None = None
+    not_applicable: str | None = None
+    started: float | None = None
+    ended: float | None = None
+
+
+def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> ScenarioFacts:
+    """Collect a scenario's facts from its history (``stored`` result.json for older histories)."""
+    stored = stored or {}
+    f = ScenarioFacts(name=name)
+    head = next(iter(idx.get("scenario")), None)
+    if head is not None:
+        v = head.get("value") or {}
+        f.name, f.title, f.description = v.get("name", name), v.get("title", ""), v.get("description", "")
+        f.contracts, f.seed, f.started = list(v.get("contracts") or []), v.get("seed"), head.get("wall")
+    else:
+        f.title, f.description, f.seed = stored.get("title", ""), stored.get("description", ""), stored.get("seed")
+        f.contracts = list(stored.get("wanted_contracts") or [c.get("contract") for c in stored.get("contracts", [])])
+        f.options = dict(stored.get("check_opts") or {})
+        f.notes = dict(stored.get("notes") or {})
+    for op in idx.get("check-options"):
+        f.options.update(op.get("value") or {})
+    for op in idx.get("note"):
+        v = op.get("value") or {}
+        f.notes[v.get("contract", "?")] = v.get("text", "")
+    for op in idx.get("measure"):
+        v = op.get("value") or {}
+        f.measures[v.get("name", "?")] = v.get("value")
+    f.harness_errors = [(op.get("value") or {}).get("error", "?") for op in idx.get("harness-error")]
+    f.problems = _fault_problems(idx) + f.harness_errors
+    err = idx.get("scenario-error")
+    f.error = (err[-1].get("value") or {}).get("error") if err else None
+    na = idx.get("not-applicable")
+    f.not_applicable = (na[-1].get("value") or {}).get("reason") if na else None
+    end = idx.get("scenario-end")
+    f.ended = end[-1].get("wall") if end else idx.end_wall
+    return f
+
+
+def _fault_problems(idx: Any) -> list[str]:
+    """A fault that did not take effect: a contract cannot be certified held by such a run."""
+    return [f"fault {(op.get('value') or {}).get('fault')} did not start: {(op.get('value') or {}).get('error')}"
+            for op in idx.get("fault-start") if op.get("type") in ("fail", "info")]
+
+
+def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checkers.Verdict]]:
+    """Check one scenario directory's history.jsonl: its result and the raw verdicts."""
+    directory = Path(directory)
+    stored = _read_json(directory / "result.json") or {}
+    idx = checkers.HistoryIndex.from_path(directory / "history.jsonl")
+    facts = facts_of(idx, directory.name, stored)
+    if not facts.contracts and not idx.get("scenario") and not stored:
+        facts.contracts = list(BARE_CONTRACTS)
+        if checkers.exactly_once.discover_topics(idx)[1] is not None:
+            facts.contracts.append("exactly-once")
+    unknown = [c for c in facts.contracts if c not in CONTRACTS]
+    if unknown:
+        raise ValueError(f"{directory}/history.jsonl: unknown contract(s) {', '.join(unknown)}")
+    verdicts: dict[str, checkers.Verdict] = {}
+    if facts.error is None and facts.not_applicable is None:
+        wanted = checkers_for(facts.contracts)
+        names = [n for n in checkers.CHECKERS if n not in checkers.OPTIONAL or n in wanted]
+        if facts.options.get("output_topic") is None and "exactly-once" not in wanted and \
+                checkers.exactly_once.discover_topics(idx)[1] is None:
+            names.remove("exactly-once")
+        verdicts = checkers.check_all(idx, checkers=names, **facts.options)
+    return _result(directory, facts, verdicts), verdicts
+
+
+def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.Verdict]) -> ScenarioResult:
+    figures: dict[str, Any] = {}
+    if facts.error is not None:
+        status = "error"
+        contracts = [ContractResult(c, "unknown", [], f"scenario error: {facts.error}") for c in facts.contracts]
+    elif facts.not_applicable is not None:
+        status = "unknown"
+        contracts = [ContractResult(c, "unknown", [], facts.notes.get(c, facts.not_applicable))
+                     for c in facts.contracts]
+        figures["not_applicable"] = facts.not_applicable
+    else:
+        contracts = contract_results(verdicts, facts.contracts, facts.notes)
+        status = settle(contracts, facts.problems)
+        figures.update(verdict_figures(verdicts))
+    figures.update(facts.measures)
+    if facts.harness_errors:
+        figures["workload_errors"] = facts.harness_errors
+    duration = round(facts.ended - facts.started, 2) if facts.started and facts.ended else None
+    schedule = f"{directory.name}/schedule.json" if (directory / "schedule.json").exists() else None
+    return ScenarioResult(name=facts.name, status=status, contracts=contracts, figures=figures, title=facts.title,
+                          description=facts.description, error=facts.error, duration_s=duration, seed=facts.seed,
+                          history=f"{directory.name}/history.jsonl", schedule=schedule,
+                          wanted_contracts=list(facts.contracts), notes=facts.notes,
+                          check_opts={k: v for k, v in facts.options.items()
+                                      if v is None or isinstance(v, (str, int, float, bool))})
+
+
+def analyze_run(run: Path) -> RunResult:
+    """Re-check every scenario of a stored run from its histories alone."""
+    run = Path(run)
+    stored = _read_json(run / "results.json") or {}
+    result = RunResult.from_dict(stored) if stored else RunResult(profile=run.name)
+    dirs = sorted(p.parent for p in run.glob("*/history.jsonl"))
+    if not dirs and not stored:
+        raise ValueError(f"{run} is not a run directory (no results.json and no */history.jsonl): "
+                         "give reports/<time>-<profile>")
+    by_name = {}
+    for d in dirs:
+        by_name[d.name] = analyze_scenario(d)[0]
+    order = result.chosen or sorted(by_name)
+    result.scenarios = [by_name[n] for n in order if n in by_name] + \
+        [s for n, s in sorted(by_name.items()) if n not in order]
+    if not result.chosen:
+        result.chosen = [s.name for s in result.scenarios]
     return result
+
+
+def _read_json(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc}); remove it to re-check from the histories alone") from None
+    return data if isinstance(data, dict) else None
 
 
 def _fmt(x: Any) -> str:
@@ -72,35 +202,9 @@ def render_text(verdicts: dict[str, Verdict] | dict[str, dict],
     return "\n".join(lines)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # usage errors must not look "unknown"
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
-
-
 def main(argv: list[str] | None = None) -> int:
-    ap = _Parser(prog="python -m harness.analyze",
-                 description="Check a run directory's history.jsonl.")
-    ap.add_argument("run_dir")
-    ap.add_argument("--json", action="store_true", help="print the result dict as JSON")
-    ap.add_argument("--input-topic")
-    ap.add_argument("--output-topic")
-    ap.add_argument("--transactional-topic", action="append", dest="transactional_topics")
-    ap.add_argument("--max-redelivery", type=int)
-    ap.add_argument("--recovery-budget", type=float, dest="recovery_budget_s")
-    ap.add_argument("--latency-ratio-budget", type=float)
-    ap.add_argument("--auto-offset-reset", choices=["earliest", "latest"], default="earliest")
-    a = ap.parse_args(argv)
-    opts = {k: v for k, v in vars(a).items()
-            if k not in ("run_dir", "json") and v is not None}
-    try:
-        res = analyze(a.run_dir, quiet=a.json, **opts)
-    except (OSError, ValueError) as e:
-        print(f"analyze: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    if a.json:
-        print(json.dumps(res, default=str, indent=1))
-    return EXIT_CODES[res["valid"]]
+    from harness.cli import main as cli_main
+    return cli_main(["analyze", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,73 +1,72 @@
 """`chaos`: certify a platform profile, re-check and report stored runs, compare runs.
 
     chaos certify --profile kafka-3az [--scenario kill-leader ...] [--seed N]
-    chaos analyze RUN_DIR        re-check a stored run's histories, no cluster needed
+    chaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
     chaos report RUN_DIR         (re)render RUN_DIR/report.html
     chaos compare RUN_DIR ...    side-by-side table (compare.html, compare.md)
     chaos list                   scenarios and profiles
-    chaos clean [--all]          remove containers/networks left by crashed runs
+    chaos clean [--all]          remove what crashed runs left behind
     chaos build-images           build (or find cached) the platform images
 
-Exit codes: 0 every contract held, 1 a contract was violated, 2 unknown or an
-infrastructure error (a one-line message says what failed and how to fix it).
+Exit codes: 0 every contract held, 1 a contract was violated, 2 unknown, an incomplete
+run, or an error that is not a verdict (one line says what failed and how to fix it;
+--debug shows the traceback).
 """
 from __future__ import annotations
 
 import argparse
-import ast
 import json
+import logging
 import os
-import random
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = ROOT / "scenarios"
+log = logging.getLogger("chaos.cli")
+EXIT_ERROR = 2
+
+
+class UsageError(Exception):
+    """Bad input: the message is one line saying what is wrong and how to fix it."""
 
 
 def err(msg: str) -> int:
     print(f"error: {msg}", file=sys.stderr)
-    return 2
+    return EXIT_ERROR
 
 
-def scenario_catalog() -> dict[str, tuple[Path, str]]:
-    out = {}
-    for f in sorted(SCENARIOS.glob("test_*.py")):
-        doc = ast.get_docstring(ast.parse(f.read_text())) or ""
-        out[f.stem.removeprefix("test_").replace("_", "-")] = (f, doc.splitlines()[0] if doc else "")
-    return out
+class _Format(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return f"[{record.name.removeprefix('chaos.')}] {record.getMessage()}"
 
 
-def module_constant(path: Path, name: str, default=()):
-    """A literal module-level constant of a scenario module, read without importing it."""
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
-            return ast.literal_eval(node.value)
-    return default
+def setup_logging(debug: bool = False) -> None:
+    root = logging.getLogger("chaos")
+    if not any(getattr(h, "_chaos", False) for h in root.handlers):
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(_Format())
+        h._chaos = True
+        root.addHandler(h)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+    root.propagate = False
 
 
-def default_scenarios(catalog: dict[str, tuple[Path, str]], kind: str) -> tuple[list[str], dict[str, str]]:
-    """The scenarios of a full certification of a platform kind, and those left out with the reason:
-    a module's ``ONLY_WITH`` names features (see flavors' ``lacks``) without which its fault cannot
-    touch the platform at all (S3 outage under broker-local Kafka). Such a scenario still runs,
-    reported not applicable, when asked for by name."""
-    from harness.platform.flavors import FLAVORS
-    flavor = FLAVORS[kind]()
-    chosen, left = [], {}
-    for name, (path, _) in catalog.items():
-        reason = flavor.missing(*module_constant(path, "ONLY_WITH"))
-        if reason:
-            left[name] = reason
-        else:
-            chosen.append(name)
-    return chosen, left
+def _profile(name: str):
+    from harness import profiles
+    try:
+        prof = profiles.load(name)
+        prof.platform.images.update(profiles.images_from_env(os.environ.get("CHAOS_IMAGES")))
+    except profiles.ProfileError as exc:
+        raise UsageError(str(exc)) from None
+    return prof
 
 
 def cmd_list(args) -> int:
     from harness import profiles
+    from harness.scenarios import REGISTRY
     print("scenarios:")
-    for name, (_, title) in scenario_catalog().items():
-        print(f"  {name:28s} {title}")
+    for name, s in REGISTRY.items():
+        needs = f"  [needs {', '.join(s.requires + s.only_with)}]" if s.requires or s.only_with else ""
+        print(f"  {name:28s} {s.title}{needs}")
     print("profiles:")
     for name in profiles.available():
         p = profiles.load(name)
@@ -76,107 +75,87 @@ def cmd_list(args) -> int:
 
 
 def cmd_clean(args) -> int:
-    from harness.platform.cleanup import remove_run
-    from harness.platform.docker_engine import DockerUnavailable, ensure_docker
-    try:
-        ensure_docker(install=False)
-    except DockerUnavailable as exc:
-        return err(str(exc))
-    removed = remove_run(None, only_dead_owners=not args.all)
-    if args.all:
-        from harness.platform.disks import remove_disks
-        removed += remove_disks(None)
-    print("\n".join(removed) if removed else "nothing to clean")
-    return 0
+    from harness.platform import cleanup
+    from harness.platform.docker_engine import ensure_docker
+    ensure_docker(install=False)
+    report = cleanup.clean_dead_runs(all_runs=args.all)
+    print("\n".join(report.removed) if report.removed else "nothing to clean")
+    for line in report.failed:
+        print(f"could not remove: {line}", file=sys.stderr)
+    return EXIT_ERROR if report.failed else 0
 
 
 def cmd_build_images(args) -> int:
-    from harness import profiles
-    from harness.images.cache import BuildError
-    from harness.platform.docker_engine import DockerUnavailable, ensure_docker
+    from harness.platform.docker_engine import ensure_docker
     from harness.platform.images import resolve_images
-    try:
-        prof = profiles.load(args.profile)
-        ensure_docker()
-        for role, image in resolve_images(prof.platform.images).items():
-            print(f"{role}\t{image}")
-    except (profiles.ProfileError, BuildError, DockerUnavailable, ValueError) as exc:
-        return err(str(exc))
+    prof = _profile(args.profile)
+    ensure_docker()
+    for role, image in resolve_images(prof.platform.images).items():
+        print(f"{role}\t{image}")
     return 0
 
 
 def cmd_certify(args) -> int:
-    import pytest
-
-    from harness import profiles
-    from harness.images.cache import BuildError
-    from harness.platform.docker_engine import DockerUnavailable, ensure_docker
-    from harness.platform.images import resolve_images
-    from harness.results import exit_code
-    from harness.rundir import new_run_dir
-
+    from harness.certify import certify, choose
+    from harness.platform.docker_engine import ensure_docker
+    from harness.scenarios import UnknownScenario
+    prof = _profile(args.profile)
     try:
-        prof = profiles.load(args.profile)
-        prof.platform.images.update(profiles.images_from_env(os.environ.get("CHAOS_IMAGES")))
-    except profiles.ProfileError as exc:
-        return err(str(exc))
-    catalog = scenario_catalog()
-    chosen, left_out = (args.scenario, {}) if args.scenario else default_scenarios(catalog, prof.kind)
-    for name, reason in left_out.items():
-        print(f"[certify] {name} left out: {reason}", file=sys.stderr)
-    unknown = [s for s in chosen if s not in catalog]
-    if unknown:
-        return err(f"unknown scenario(s) {', '.join(unknown)}; `chaos list` shows them")
-    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(1, 2**31)
-    print(f"[certify] profile {prof.name} ({prof.kind}), seed {seed}, {len(chosen)} scenarios", file=sys.stderr)
+        choose(prof, args.scenario)
+    except UnknownScenario as exc:
+        raise UsageError(exc.args[0]) from None
+    _validate_schedule_env(prof)
+    ensure_docker()
+    result = certify(prof, args.scenario, args.seed, reports=Path(args.reports))
+    print(result.summary_table())
+    print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
+    if not result.complete:
+        print(f"error: the run is incomplete (missing: {', '.join(result.missing) or '-'}"
+              f"{'; ' + result.interrupted if result.interrupted else ''}): its verdict is unknown", file=sys.stderr)
+    return result.exit_code
+
+
+def _validate_schedule_env(prof) -> None:
+    """CHAOS_SCHEDULE is checked before anything starts (known faults, targets, times)."""
+    path = os.environ.get("CHAOS_SCHEDULE")
+    if not path:
+        return
+    from harness.faults import schedule
     try:
-        ensure_docker()
-        resolve_images(prof.platform.images)
-    except (BuildError, DockerUnavailable, ValueError, RuntimeError) as exc:
-        return err(str(exc))
-    run_dir = new_run_dir(prof.name, Path(args.reports))
-    rerun = (f"chaos certify --profile {args.profile} --seed {seed}"
-             + "".join(f" --scenario {s}" for s in (args.scenario or [])))
-    pytest_args = [*(str(catalog[s][0]) for s in chosen), "-p", "no:cacheprovider", "-s", "-q",
-                   "-W", "ignore::pytest.PytestAssertRewriteWarning",
-                   f"--rootdir={ROOT}", f"--chaos-profile={args.profile}", f"--chaos-seed={seed}",
-                   f"--chaos-run-dir={run_dir}", f"--chaos-command={rerun}",
-                   f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}"]
-    print(f"[certify] run directory {run_dir}", file=sys.stderr)
-    code = pytest.main(pytest_args)
-    results_path = run_dir / "results.json"
-    if not results_path.exists():
-        return err(f"no results were recorded (pytest exit {int(code)}): see the output above and {run_dir}")
-    results = json.loads(results_path.read_text())
-    print(summary_table(results))
-    print(f"report: {run_dir / 'report.html'}\nre-run: {results.get('command')}")
-    return exit_code(results)
-
-
-def summary_table(results: dict) -> str:
-    lines = [f"{results['profile']}: {results['overall'].upper()}"]
-    for s in results["scenarios"]:
-        cs = ", ".join(f"{c['contract']}={c['verdict']}" for c in s.get("contracts", []))
-        lines.append(f"  {s['name']:26s} {s['status']:9s} {cs}" + (f"  ({s['error']})" if s.get("error") else ""))
-    return "\n".join(lines)
+        specs = schedule.load(path)
+        validate = getattr(schedule, "validate", None)
+        if validate is not None:
+            validate(specs, tuple(prof.platform.zones))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"CHAOS_SCHEDULE: {exc}".replace("\n", " ")) from None
 
 
 def cmd_analyze(args) -> int:
-    from harness.recheck import recheck_run
-    from harness.results import exit_code
+    from harness.analyze import analyze_run, analyze_scenario, render_text
     run = Path(args.run)
-    if not (run / "results.json").exists() and not any(run.glob("*/history.jsonl")):
-        return err(f"{run} is not a run directory (no results.json and no */history.jsonl)")
-    results = recheck_run(run, write=args.write)
-    print(summary_table(results))
-    return exit_code(results)
+    if not run.is_dir():
+        raise UsageError(f"{run} is not a directory: give a run directory (reports/<time>-<profile>)")
+    if (run / "history.jsonl").exists():          # one scenario's directory (or a bare history)
+        scenario, verdicts = analyze_scenario(run)
+        print(scenario.summary())
+        if args.checkers:
+            print(render_text(verdicts))
+        return {"held": 0, "violated": 1}.get(scenario.status, EXIT_ERROR)
+    result = analyze_run(run)
+    if args.write:
+        result.write(run)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=1, default=str))
+    else:
+        print(result.summary_table())
+    return result.exit_code
 
 
 def cmd_report(args) -> int:
     from harness.report.render import render_report
     run = Path(args.run)
     if not (run / "results.json").exists():
-        return err(f"{run}/results.json not found: give a run directory (reports/<time>-<profile>)")
+        raise UsageError(f"{run}/results.json not found: give a run directory (reports/<time>-<profile>)")
     print(render_report(run))
     return 0
 
@@ -186,47 +165,78 @@ def cmd_compare(args) -> int:
     runs = [Path(r) for r in args.runs]
     missing = [str(r) for r in runs if not (r / "results.json").exists()]
     if missing:
-        return err(f"no results.json in {', '.join(missing)}")
+        raise UsageError(f"no results.json in {', '.join(missing)}: give run directories")
     out = Path(args.out) if args.out else runs[0].parent
     html, md = compare(runs, out)
     print(f"{html}\n{md}")
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-    ap = argparse.ArgumentParser(prog="chaos", description=__doc__.split("\n\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:      # usage errors exit 2 with one line, like every other error
+        self.exit(EXIT_ERROR, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="chaos", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--debug", action="store_true", help="show tracebacks and debug output")
+    sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     c = sub.add_parser("certify", help="run the certification scenarios against a profile")
     c.add_argument("--profile", default="kafka-3az", help="profile name or path (default kafka-3az)")
     c.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
     c.add_argument("--seed", type=int, help="seed for schedules and workloads (default random)")
     c.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     c.set_defaults(fn=cmd_certify)
-    a = sub.add_parser("analyze", help="re-check a stored run's histories without a cluster")
-    a.add_argument("run")
-    a.add_argument("--write", action="store_true", help="rewrite results.json with the new verdicts")
+    a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")
+    a.add_argument("run", help="a run directory, or one scenario's directory")
+    a.add_argument("--write", action="store_true", help="rewrite results.json with the recomputed results")
+    a.add_argument("--json", action="store_true", help="print the run result as JSON")
+    a.add_argument("--checkers", action="store_true", help="(one scenario) also print every checker's verdict")
     a.set_defaults(fn=cmd_analyze)
     r = sub.add_parser("report", help="render RUN/report.html from RUN/results.json and histories")
     r.add_argument("run")
     r.set_defaults(fn=cmd_report)
     m = sub.add_parser("compare", help="side-by-side table of runs (HTML and Markdown)")
     m.add_argument("runs", nargs="+")
-    m.add_argument("--out", help="directory for compare.html and compare.md (default: reports/)")
+    m.add_argument("--out", help="directory for compare.html and compare.md (default: beside the first run)")
     m.set_defaults(fn=cmd_compare)
     sub.add_parser("list", help="list scenarios and profiles").set_defaults(fn=cmd_list)
-    cl = sub.add_parser("clean", help="remove containers/networks of crashed runs")
+    cl = sub.add_parser("clean", help="remove containers, networks, volumes and disks of crashed runs")
     cl.add_argument("--all", action="store_true", help="also runs whose process is still alive")
     cl.set_defaults(fn=cmd_clean)
     b = sub.add_parser("build-images", help="build or find the platform images")
     b.add_argument("--profile", default="kafka-3az")
     b.set_defaults(fn=cmd_build_images)
-    args = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    args = parser().parse_args(argv)
+    setup_logging(args.debug)
     try:
         return args.fn(args)
-    except KeyboardInterrupt:
-        print("interrupted: cleaning up", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt as exc:
+        print(f"error: interrupted ({exc or 'Ctrl-C'}): faults healed and the platform removed", file=sys.stderr)
+        return EXIT_ERROR
+    except UsageError as exc:
+        return err(str(exc))
+    except Exception as exc:
+        if args.debug:
+            raise
+        return err(_one_line(exc))
+
+
+def _one_line(exc: BaseException) -> str:
+    """An error that is not a verdict, as one line (redacted); --debug shows the traceback."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    try:
+        from harness.redact import redact
+        text = redact(text)
+    except ImportError:
+        pass
+    hint = "" if "--debug" in text else " (re-run with --debug for the traceback)"
+    return f"{type(exc).__name__}: {text[:600]}{hint}"
 
 
 if __name__ == "__main__":

@@ -1,59 +1,89 @@
-"""One scenario execution: its own directory, history, topics and nemesis, and its result.
+"""A scenario, declared as data, and one execution of it.
 
-``ScenarioRun`` is what a scenario module drives: create topics, run a recorded
-workload with a fault schedule (or Flink lifecycle steps), then ``finish()`` runs the
-checkers on the stored history and writes ``<run_dir>/<name>/result.json`` with the
-contract verdicts (held / violated / unknown), figures and examples. A scenario that
-raises is recorded with status ``error`` (exit code 2 for the run), never as held.
+``Scenario`` is what the registry (:mod:`harness.scenarios`) holds: a name (the CLI name,
+the test id and the report label), the contracts it certifies, the platform capabilities
+it requires, the capabilities without which a full certification leaves it out, and its
+steps (a function of a :class:`ScenarioRun`).
+
+``run_scenario`` executes one: its own directory and history, a nemesis that heals every
+fault whatever happens; the steps create topics, run recorded workloads with fault
+schedules or Flink lifecycle steps, and record what they measure. Every fact the verdict
+depends on is an operation in the history (:mod:`harness.observe`), and the result comes
+from :func:`harness.analyze.analyze_scenario` over the stored history -- the same call
+``chaos analyze`` makes. A scenario that raises is recorded with status ``error``, never
+as held.
 """
 from __future__ import annotations
 
 import json
-import sys
+import logging
 import time
 import traceback
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from harness import checkers
-from harness.contracts import contract_results, figures, run_problems, settle
+from harness import observe
 from harness.faults import schedule as schedules
 from harness.faults.base import FaultSpec
 from harness.faults.nemesis import Nemesis
-from harness.history import History, iter_load
+from harness.history import History
 from harness.platform import topics
-from harness.platform.storage_figures import storage_figures
+from harness.results import ScenarioResult
 from harness.workload import Workload, WorkloadSpec
 
-
-def _say(msg: str) -> None:
-    print(f"[scenario] {msg}", file=sys.stderr, flush=True)
+log = logging.getLogger("chaos.scenario")
 
 
 class NotApplicable(RuntimeError):
-    """The scenario needs a feature this platform kind lacks; its result (contracts unknown,
-    with the reason) is already written."""
+    """The platform lacks a capability the scenario (or one of its faults) needs."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    doc: str                                   # first line: the title; the rest: contracts, fault, expectation
+    contracts: tuple[str, ...]
+    steps: Callable[["ScenarioRun"], None]
+    requires: tuple[str, ...] = ()             # capabilities it cannot run without (else: not applicable)
+    only_with: tuple[str, ...] = ()            # left out of a full certification without these
+    tags: tuple[str, ...] = ()                 # pytest markers: "flink", "fault", ...
+
+    @property
+    def title(self) -> str:
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
+
+    def not_applicable(self, flavor) -> str | None:
+        """Why this scenario cannot run on a platform kind (a flavor), or None."""
+        if flavor is None:
+            return None
+        return flavor.missing(*self.requires, *self.only_with)
 
 
 class ScenarioRun:
-    def __init__(self, platform, profile, run_dir: Path, seed: int, name: str, title: str, description: str,
-                 contracts: tuple[str, ...]):
-        self.platform, self.profile, self.seed = platform, profile, seed
-        self.name, self.title, self.description, self.contracts = name, title, description, contracts
-        self.dir = Path(run_dir) / name
+    """What a scenario's steps drive: topics, workloads, faults, measures, notes."""
+
+    def __init__(self, scenario: Scenario, platform, profile, run_dir: Path, seed: int):
+        self.scenario, self.platform, self.profile, self.seed = scenario, platform, profile, seed
+        self.name = scenario.name
+        self.dir = Path(run_dir) / scenario.name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.dir / "history.jsonl")
         self.nemesis = Nemesis(platform, self.history, seed=seed)
-        self.notes: dict[str, str] = {}
-        self.extra_figures: dict[str, Any] = {}
-        self.extra_verdicts: dict[str, checkers.Verdict] = {}
-        self.check_opts: dict[str, Any] = {}
         self.schedule: list[FaultSpec] = []
-        self.started = time.time()
-        self.result: dict[str, Any] | None = None
-        self._opts: dict[str, Any] = {}
-        _say(f"{name}: {title}")
+        self._workloads = 0
+
+    # ---- recording -------------------------------------------------------------------
+    def measure(self, name: str, value: Any) -> None:
+        observe.measure(self.history, name, value)
+
+    def note(self, contract: str, text: str) -> None:
+        """Why a contract cannot be decided on this platform (reported with 'unknown')."""
+        observe.note(self.history, contract, text)
+
+    def check_options(self, **options: Any) -> None:
+        observe.check_options(self.history, **options)
 
     # ---- building blocks ---------------------------------------------------------------
     def topic(self, suffix: str = "in", **overrides) -> str:
@@ -67,113 +97,110 @@ class ScenarioRun:
         schedules.save(self.dir / "schedule.json", self.schedule, self.seed)
         return self.schedule
 
+    def require_faults(self, faults: list[FaultSpec]) -> None:
+        """Raise NotApplicable when the platform kind lacks what one of the faults needs."""
+        flavor = getattr(self.platform, "flavor", None)
+        reasons = [f"fault {f.label()} is not applicable: {r}" for f in faults
+                   if flavor is not None and (r := flavor.fault_not_applicable(f))]
+        if reasons:
+            raise NotApplicable("; ".join(reasons))
+
+    def fault_window_wall(self, fault: str) -> tuple[float, float] | None:
+        """Wall-clock (start, stop) of the first completed window of ``fault`` in the history."""
+        from harness.history import iter_load
+        self.history.flush()
+        start = None
+        for op in iter_load(self.dir / "history.jsonl"):
+            if op.get("f") not in ("fault-start", "fault-stop") or op.get("type") != "ok":
+                continue
+            if (op.get("value") or {}).get("fault") != fault:
+                continue
+            if op["f"] == "fault-start":
+                start = op.get("wall")
+            elif start is not None:
+                return start, op.get("wall")
+        return None
+
     def workload(self, topic: str, spec: WorkloadSpec | None = None, faults: list[FaultSpec] = (),
                  during=None) -> dict:
-        self.check_applicable(faults=faults)
+        self.require_faults(list(faults))
         if faults:
             self.set_schedule(list(self.schedule) + list(faults))
-        self._workloads = getattr(self, "_workloads", 0) + 1
+        self._workloads += 1
         prefix = "" if self._workloads == 1 else f"w{self._workloads}-"
         w = Workload(self.platform, self.profile, self.history, topic, spec or WorkloadSpec(),
                      group=f"{self.name}-group", prefix=prefix)
-        out = w.run(self.nemesis, list(faults), during=during)
-        if out["errors"]:
-            _say(f"workload errors: {out['errors'][:3]}")
-        self.extra_figures["workload_errors"] = out["errors"]
-        if out.get("healthy_after_heal_s") is not None:
-            self.extra_figures["cluster_healthy_after_heal_s"] = round(out["healthy_after_heal_s"], 2)
-        return out
+        return w.run(self.nemesis, list(faults), during=during)
 
-    def note(self, contract: str, text: str) -> None:
-        """Why a contract cannot be decided on this platform (reported with 'unknown')."""
-        self.notes[contract] = text
 
-    def check_applicable(self, faults: list[FaultSpec] = (), needs: tuple[str, ...] = ()) -> None:
-        """Raise ``NotApplicable`` (after writing a result whose contracts are unknown, with
-        the reason) when the platform kind lacks a feature in ``needs`` or one the faults rely on."""
-        flavor = getattr(self.platform, "flavor", None)
-        if flavor is None:
-            return
-        reasons = [r for r in [flavor.missing(*needs)] if r]
-        reasons += [f"fault {f.label()} is not applicable: {r}" for f in faults
-                    if (r := flavor.fault_not_applicable(f))]
-        if not reasons:
-            return
-        reason = "; ".join(reasons)
-        for c in self.contracts:
-            self.note(c, reason)
-        self.finish_not_applicable(reason)
-        raise NotApplicable(reason)
+def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int) -> ScenarioResult:
+    """Run one scenario on a started platform; its result, also written to <run_dir>/<name>/."""
+    from harness.analyze import analyze_scenario
+    log.info("%s: %s", scenario.name, scenario.title)
+    run = ScenarioRun(scenario, platform, profile, run_dir, seed)
+    observe.scenario_started(run.history, name=scenario.name, title=scenario.title, description=scenario.doc.strip(),
+                             contracts=scenario.contracts, seed=seed, requires=scenario.requires)
+    run.check_options(**_budget_options(profile))
+    try:
+        reason = scenario.not_applicable(getattr(platform, "flavor", None))
+        if reason:
+            raise NotApplicable(reason)
+        scenario.steps(run)
+    except NotApplicable as exc:
+        log.info("%s: not applicable: %s", scenario.name, exc)
+        observe.not_applicable(run.history, str(exc))
+    except Exception as exc:
+        (run.dir / "error.txt").write_text(_redact("".join(traceback.format_exception(exc))))
+        observe.scenario_error(run.history, _redact(f"{type(exc).__name__}: {exc}"))
+        log.error("%s: error: %s: %s", scenario.name, type(exc).__name__, exc)
+    finally:
+        _close(run)
+    result, verdicts = analyze_scenario(run.dir)
+    (run.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
+                                                      indent=1, default=str))
+    result.write(run.dir)
+    log.info("%s: %s %s", scenario.name, result.status,
+             ", ".join(f"{c.contract}={c.verdict}" for c in result.contracts))
+    return result
 
-    def finish_not_applicable(self, reason: str) -> dict[str, Any]:
-        self.nemesis.close()
-        self.history.close()
-        contracts = [{"contract": c, "verdict": "unknown", "checkers": [], "reason": self.notes.get(c, reason),
-                      "anomalies": {}} for c in self.contracts]
-        _say(f"{self.name}: not applicable: {reason}")
-        return self._write("unknown", contracts, {**self.extra_figures, "not_applicable": reason})
 
-    # ---- verdicts ----------------------------------------------------------------------
-    def finish(self, **opts: Any) -> dict[str, Any]:
-        self.nemesis.close()
-        self.history.close()
-        opts = {"recovery_budget_s": self.profile.budgets["recovery_seconds"],
-                "max_redelivery": self.profile.budgets.get("max_redelivery"), **self.check_opts, **opts}
-        self._opts = opts
-        path = self.dir / "history.jsonl"
-        verdicts = checkers.check_all(checkers.HistoryIndex.from_path(path), **opts)
-        verdicts.update(self.extra_verdicts)
-        (self.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
-                                                           indent=1, default=str))
-        contracts = contract_results(verdicts, self.contracts, self.notes)
-        status = settle(contracts, run_problems(iter_load(path), self.extra_figures.get("workload_errors")))
-        figs = {**figures(verdicts), **self.storage_figures(), **self.extra_figures}
-        # Recovery: the slowest of clients succeeding again, the cluster fully replicated
-        # after heal, and the Flink job running again.
-        parts = [figs.get(k) for k in ("recovery_s", "cluster_healthy_after_heal_s", "flink_time_to_running_s")]
-        parts = [p for p in parts if isinstance(p, (int, float))]
-        figs["recovery_s"] = round(max(parts), 2) if parts else None
-        return self._write(status, contracts, figs)
-
-    def storage_figures(self) -> dict[str, Any]:
-        """Bytes on broker disks and in object storage at the end of the scenario (the side-by-side
-        figure); empty when the platform cannot be asked (a broker down, storage unreachable)."""
+def _close(run: ScenarioRun) -> None:
+    """Heal every fault, record the figures nobody else records, close the history."""
+    try:
+        run.nemesis.close()
+    finally:
         try:
-            return storage_figures(self.platform)
-        except Exception as exc:  # a figure, never a reason to lose the verdicts
-            _say(f"storage figures unavailable: {type(exc).__name__}: {exc}")
-            return {}
-
-    def fail_with_error(self, exc: BaseException) -> dict[str, Any]:
-        try:
-            self.nemesis.close()
+            for name, value in _storage_figures(run.platform).items():
+                run.measure(name, value)
+            observe.scenario_ended(run.history)
         finally:
-            self.history.close()
-        err = f"{type(exc).__name__}: {exc}"
-        (self.dir / "error.txt").write_text("".join(traceback.format_exception(exc)))
-        contracts = [{"contract": c, "verdict": "unknown", "checkers": [], "reason": f"scenario error: {err}",
-                      "anomalies": {}} for c in self.contracts]
-        return self._write("error", contracts, dict(self.extra_figures), error=err)
+            run.history.close()
 
-    def _write(self, status: str, contracts: list[dict], figs: dict, error: str | None = None) -> dict[str, Any]:
-        self.result = {"name": self.name, "title": self.title, "description": self.description, "status": status,
-                       "error": error, "duration_s": round(time.time() - self.started, 2),
-                       "history": f"{self.name}/history.jsonl",
-                       "schedule": f"{self.name}/schedule.json" if self.schedule else None,
-                       "contracts": contracts, "figures": figs, "seed": self.seed,
-                       "wanted_contracts": list(self.contracts), "notes": self.notes,
-                       "check_opts": {k: v for k, v in self._opts.items() if isinstance(v, (str, int, float))
-                                      or v is None}}
-        (self.dir / "result.json").write_text(json.dumps(self.result, indent=1, default=str))
-        _say(f"{self.name}: {status} " + ", ".join(f"{c['contract']}={c['verdict']}" for c in contracts))
-        return self.result
 
-    def summary(self) -> str:
-        r = self.result or {}
-        lines = [f"{self.name}: {r.get('status')}"]
-        for c in r.get("contracts", []):
-            if c["verdict"] != "held":
-                lines.append(f"  {c['contract']}: {c['verdict']} - {c['reason']}")
-                for kind, a in c.get("anomalies", {}).items():
-                    lines.append(f"    {kind}: {a['count']}, e.g. {json.dumps(a['examples'][:2], default=str)[:300]}")
-        return "\n".join(lines)
+def _budget_options(profile) -> dict[str, Any]:
+    b = profile.budgets
+    return {"recovery_budget_s": b.get("recovery_seconds"), "max_redelivery": b.get("max_redelivery"),
+            "backfill_p99_ratio": b.get("backfill_p99_ratio", 2.0)}
+
+
+def _storage_figures(platform) -> dict[str, Any]:
+    """Bytes on broker disks and in object storage at the end (the side-by-side figure);
+    nothing when the platform cannot be asked (a broker down, storage unreachable)."""
+    from harness.platform.storage_figures import storage_figures
+    try:
+        return storage_figures(platform)
+    except Exception as exc:  # a figure, never a reason to lose the verdicts
+        log.warning("storage figures unavailable: %s: %s", type(exc).__name__, exc)
+        return {}
+
+
+def _redact(text: str) -> str:
+    try:
+        from harness.redact import redact
+    except ImportError:   # the redaction module lands separately
+        return text
+    return redact(text)
+
+
+def elapsed(t0: float) -> float:
+    return round(time.monotonic() - t0, 2)

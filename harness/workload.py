@@ -3,15 +3,20 @@ committing, faults from a schedule in a nemesis thread; then heal, a quiet perio
 final read of every partition that closes the history.
 
 Every client operation and every fault goes into one History, so checkers can line
-anomalies up with fault windows.
+anomalies up with fault windows; so do the harness's own waits (``cluster-health`` after
+heal, the consumers' ``drain``) and any workload thread that failed (``harness-error``),
+see :mod:`harness.observe`.
 """
 from __future__ import annotations
 
-import sys
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from harness import observe
 from harness.clients import RecordingConsumer, RecordingProducer, final_read
 from harness.faults.base import FaultSpec
 from harness.platform.health import wait_healthy
@@ -32,8 +37,7 @@ class WorkloadSpec:
     extra_producer_config: dict = field(default_factory=dict)
 
 
-def _say(msg: str) -> None:
-    print(f"[workload] {msg}", file=sys.stderr, flush=True)
+log = logging.getLogger("chaos.workload")
 
 
 class Workload:
@@ -72,10 +76,11 @@ class Workload:
             p.close(timeout=30)
 
     def _consumer(self, i: int) -> None:
-        cfg = {"logger": RDKAFKA_LOGGER, "log.connection.close": False, "session.timeout.ms": 10000,
-               "heartbeat.interval.ms": 1000}
+        cfg = {"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000, **self.profile.consumer,
+               "logger": RDKAFKA_LOGGER, "log.connection.close": False}
+        isolation = cfg.pop("isolation.level", self.spec.isolation)
         c = RecordingConsumer(self.bootstrap, self.topic, self.group, self.history, f"{self.prefix}consumer-{i}",
-                              isolation=self.spec.isolation, config=cfg)
+                              isolation=isolation, config=cfg)
         try:
             c.open()
             last_commit = time.monotonic()
@@ -91,15 +96,8 @@ class Workload:
             c.close()
 
     def _nemesis(self, nemesis, schedule: list[FaultSpec], t0: float) -> None:
-        for spec in schedule:
-            wait = t0 + spec.start - time.monotonic()
-            if wait > 0 and self._stop.wait(wait):
-                return
-            try:
-                with nemesis.fault(spec):
-                    self._stop.wait(spec.duration)
-            except Exception as exc:
-                self.errors.append(f"fault {spec.label()}: {exc}")
+        """Each scheduled fault on its own timer: overlapping entries of a schedule overlap."""
+        self.errors.extend(nemesis.run_schedule(schedule, t0, self._stop))
 
     # ---- run ---------------------------------------------------------------------------
     def run(self, nemesis=None, schedule: list[FaultSpec] = (), during=None) -> dict:
@@ -107,7 +105,7 @@ class Workload:
         s = self.spec
         self._drained = threading.Event()
         t0 = time.monotonic()
-        _say(f"{s.producers} producers at {s.rate:.0f}/s and {s.consumers} consumers on {self.topic} for "
+        log.info(f"{s.producers} producers at {s.rate:.0f}/s and {s.consumers} consumers on {self.topic} for "
              f"{s.duration_s:.0f}s, {len(schedule)} faults")
         threads = [threading.Thread(target=self._producer, args=(i,), daemon=True) for i in range(s.producers)]
         consumers = [threading.Thread(target=self._consumer, args=(i,), daemon=True) for i in range(s.consumers)]
@@ -129,19 +127,34 @@ class Workload:
         self._producers_done.set()
         if nemesis is not None:
             nemesis.heal_all()
-        _say("heal done; waiting for a healthy cluster and a quiet period")
-        try:
-            healthy_s = wait_healthy(self.platform, timeout=180)
-        except Exception as exc:
-            healthy_s = None
-            self.errors.append(f"cluster not healthy after heal: {exc}")
+        log.info("heal done; waiting for a healthy cluster and a quiet period")
+        self._wait_healthy(timeout=180)
         time.sleep(s.quiet_s)
-        self._drain_consumers(timeout=30)
+        if consumers:
+            self._drain_consumers(timeout=30)
+        self._drained.set()
         for t in consumers:
             t.join(timeout=60)
         read = self._final_read()
-        _say(f"final read: {len(read['value']['records']) if 'value' in read else '?'} records")
-        return {"seconds": round(time.monotonic() - t0, 2), "healthy_after_heal_s": healthy_s, "errors": self.errors}
+        log.info(f"final read: {len(read['value']['records']) if 'value' in read else '?'} records")
+        for e in self.errors:
+            observe.harness_error(self.history, e)
+        if self.errors:
+            log.warning(f"workload errors: {self.errors[:3]}")
+        return {"seconds": round(time.monotonic() - t0, 2), "errors": self.errors}
+
+    def _wait_healthy(self, timeout: float) -> None:
+        """Every broker back and no partition under-replicated, as a ``cluster-health`` op."""
+        self.history.invoke(observe.PROCESS, "cluster-health", {})
+        t0 = time.monotonic()
+        try:
+            wait_healthy(self.platform, timeout=timeout)
+        except Exception as exc:
+            self.history.fail(observe.PROCESS, "cluster-health",
+                              {"waited_s": round(time.monotonic() - t0, 2), "error": f"{type(exc).__name__}: {exc}"})
+            self.errors.append(f"cluster not healthy after heal: {exc}")
+            return
+        self.history.ok(observe.PROCESS, "cluster-health", {"waited_s": round(time.monotonic() - t0, 2)})
 
     def _final_read(self, attempts: int = 3) -> dict:
         """Read every partition to its end; read again if the end offsets moved meanwhile.
@@ -161,7 +174,7 @@ class Workload:
             seen = {int(p): o for p, o in read.get("value", {}).get("end_offsets", {}).items()}
             if all(o <= seen.get(p, -1) for p, o in ends.items()):
                 return read
-            _say(f"end offsets moved during the final read ({seen} -> {ends}); reading again")
+            log.info(f"end offsets moved during the final read ({seen} -> {ends}); reading again")
         return read
 
     def _freshest_broker(self) -> tuple[str, dict[int, int]]:
@@ -172,20 +185,36 @@ class Workload:
             try:
                 views[addr] = high_watermarks(addr, self.topic)
             except Exception as exc:   # a broker still down after a fault: ask the others
-                _say(f"end offsets via {addr}: {type(exc).__name__}: {exc}")
+                log.info(f"end offsets via {addr}: {type(exc).__name__}: {exc}")
         if not views:
             return self.platform.bootstrap_servers, high_watermarks(self.platform.bootstrap_servers, self.topic)
         if len({tuple(sorted(v.items())) for v in views.values()}) > 1:
             value = {"topic": self.topic, "views": {a: {str(p): o for p, o in v.items()} for a, v in views.items()}}
             self.history.append({"process": "final-reader", "type": "info", "f": "end-offsets", "value": value})
-            _say(f"brokers disagree on end offsets: {value['views']}")
+            log.info(f"brokers disagree on end offsets: {value['views']}")
         best = max(views, key=lambda a: (sum(views[a].values()), a))
         return best, views[best]
 
     def _drain_consumers(self, timeout: float) -> None:
-        """Let live consumers catch up with the end offsets before they stop."""
-        time.sleep(min(timeout, 5.0))
-        self._drained.set()
+        """Wait until the group's committed offsets reach the end offsets of every partition (the
+        live consumers have read everything), at most ``timeout`` s; a ``drain`` op says how it went."""
+        t0 = time.monotonic()
+        state = {"ends": {}, "committed": {}}
+
+        def behind() -> bool:
+            state["ends"] = high_watermarks(self.platform.bootstrap_servers, self.topic)
+            state["committed"] = committed_offsets(self.platform.bootstrap_servers, self.topic, self.group)
+            return any(state["committed"].get(p, -1) < end for p, end in state["ends"].items())
+        retrying = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5), retry=retry_if_result(bool),
+                            retry_error_callback=lambda rs: rs.outcome.result())
+        try:
+            done = not retrying(behind)
+        except Exception as exc:   # the brokers cannot be asked: the final read still decides
+            done, state["error"] = False, f"{type(exc).__name__}: {exc}"
+        value = {"what": "consumers", "waited_s": round(time.monotonic() - t0, 2), "done": done,
+                 "detail": f"committed {state['committed']} of end offsets {state['ends']}"
+                 + (f"; {state['error']}" if "error" in state else "")}
+        (self.history.ok if done else self.history.fail)(observe.PROCESS, "drain", value)
 
 
 def high_watermarks(bootstrap: str, topic: str) -> dict[int, int]:
@@ -194,5 +223,17 @@ def high_watermarks(bootstrap: str, topic: str) -> dict[int, int]:
     try:
         parts = c.list_topics(topic, timeout=10).topics[topic].partitions
         return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+    finally:
+        c.close()
+
+
+def committed_offsets(bootstrap: str, topic: str, group: str) -> dict[int, int]:
+    """The group's committed offset per partition of ``topic`` (-1: none), without joining it."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        got = c.committed([TopicPartition(topic, p) for p in parts], timeout=10)
+        return {tp.partition: tp.offset for tp in got}
     finally:
         c.close()

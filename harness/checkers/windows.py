@@ -1,4 +1,4 @@
-"""Fault-window throughput, latency and recovery checker.
+"""Fault-window throughput and latency checker.
 
 Contract
 --------
@@ -10,18 +10,15 @@ start).  Per phase: ok sends/s (plain sends; committed txn sends count too),
 polled records/s and send latency p50/p95/p99/max in ms (invoke -> ok of sends
 whose ok falls in the phase).
 
-Recovery, per closed window, measured from the fault-stop completion:
-``send_recovery_s`` (first send ok), ``poll_recovery_s`` (first poll returning
-records), ``output_resume_s`` (first poll of ``output_topic`` returning
-records) and ``checkpoint_resume_s`` (first Flink ``checkpoint`` ok).
+Per closed window, measured from the fault-stop completion: ``send_recovery_s``
+(first send ok), ``poll_recovery_s`` (first poll returning records),
+``output_resume_s`` (first poll of ``output_topic`` returning records) and
+``checkpoint_resume_s`` (first Flink ``checkpoint`` ok).  Whether recovery was
+within budget is decided by :mod:`.recovery` from these rows.
 
-Anomalies (only with options): ``recovery_budget_s`` -- a send recovery (or
-output resume, when ``output_topic`` is given and polled) slower than the
-budget, or never happening although attempted, is ``slow-recovery``; an open
-window with a budget makes the verdict ``unknown``.  ``latency_ratio_budget``
--- a window whose ``during`` p99 exceeds ratio x ``before`` p99 is
-``latency-budget-exceeded``.  :func:`replay_isolation` compares any two
-windows' p99 the same way.
+Anomaly (only with the option): ``latency_ratio_budget`` -- a window whose
+``during`` p99 exceeds ratio x ``before`` p99 is ``latency-budget-exceeded``.
+:mod:`.isolation` compares a replay window with its baseline the same way.
 """
 from __future__ import annotations
 
@@ -101,30 +98,28 @@ def percentiles(samples_ns: list[int]) -> dict:
             "max": round(s[-1] / 1e6, 3)}
 
 
-def _series(idx: Any) -> Series:
+def series_of(idx: Any) -> Series:
     s = idx._cache.get("series")
     if s is None:
         s = idx._cache["series"] = Series(idx)
     return s
 
 
-def _first_after(times: list[int], t: int) -> int | None:
+def first_after(times: list[int], t: int) -> int | None:
     i = bisect_right(times, t)
     return times[i] if i < len(times) else None
 
 
-def check(history: Any, *, recovery_budget_s: float | None = None,
-          output_topic: str | None = None, baseline_s: float = 30.0,
+def check(history: Any, *, output_topic: str | None = None, baseline_s: float = 30.0,
           latency_ratio_budget: float | None = None, **_: Any) -> Verdict:
     idx = as_index(history)
     v = Verdict(NAME)
-    s = _series(idx)
+    s = series_of(idx)
     wins = idx.fault_windows
     start = idx.start_time if idx.start_time is not None else idx.end_time
     end = idx.end_time
     v.stats["overall"] = s.phase(start, end)
     v.stats["windows"] = out = []
-    unknown = []
     base = int(baseline_s * NS)
     for k, w in enumerate(wins):
         prev_end = max([x.end for x in wins[:k] if x.end <= w.start] + [start])
@@ -135,44 +130,23 @@ def check(history: Any, *, recovery_budget_s: float | None = None,
         row["after"] = s.phase(w.end, min(nxt, w.end + base)) if not w.open else None
         out.append(row)
         if w.open:
-            if recovery_budget_s is not None:
-                unknown.append(w.fault_id)
             continue
-        row["send_recovery_s"] = _delay(_first_after(s.send_t, w.end), w.end)
-        row["poll_recovery_s"] = _delay(_first_after(s.poll_t, w.end), w.end)
-        row["checkpoint_resume_s"] = _delay(_first_after(s.checkpoints, w.end), w.end)
+        row["send_recovery_s"] = delay(first_after(s.send_t, w.end), w.end)
+        row["poll_recovery_s"] = delay(first_after(s.poll_t, w.end), w.end)
+        row["checkpoint_resume_s"] = delay(first_after(s.checkpoints, w.end), w.end)
         if output_topic is not None and output_topic in s.topic_polls:
-            row["output_resume_s"] = _delay(
-                _first_after(s.topic_polls[output_topic], w.end), w.end)
-        if recovery_budget_s is not None:
-            _budget(idx, v, w, row, s, recovery_budget_s, output_topic)
+            row["output_resume_s"] = delay(
+                first_after(s.topic_polls[output_topic], w.end), w.end)
         if latency_ratio_budget is not None:
-            _ratio(idx, v, w, row["before"], row["during"], latency_ratio_budget)
-    return v.finish(f"open fault windows: {', '.join(unknown)}" if unknown else None)
+            ratio_anomaly(idx, v, w, row["before"], row["during"], latency_ratio_budget)
+    return v.finish()
 
 
-def _delay(t: int | None, t0: int) -> float | None:
+def delay(t: int | None, t0: int) -> float | None:
     return None if t is None else round((t - t0) / NS, 6)
 
 
-def _budget(idx: Any, v: Verdict, w: Any, row: dict, s: Series, budget: float,
-            output_topic: str | None) -> None:
-    rec = row["send_recovery_s"]
-    attempted = _first_after(s.send_invoke_t, w.end) is not None or rec is not None
-    if attempted and (rec is None or rec > budget):
-        v.add("slow-recovery", idx.example(
-            None, t0=w.start, t1=w.end, what="send", fault=w.fault, fault_id=w.fault_id,
-            recovery_s=rec, budget_s=budget, time=w.end, wall=w.end_wall))
-    if "output_resume_s" in row:
-        res = row["output_resume_s"]
-        if res is None or res > budget:
-            v.add("slow-recovery", idx.example(
-                None, t0=w.start, t1=w.end, what="output", topic=output_topic,
-                fault=w.fault, fault_id=w.fault_id, recovery_s=res, budget_s=budget,
-                time=w.end, wall=w.end_wall))
-
-
-def _ratio(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: float) -> bool:
+def ratio_anomaly(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: float) -> bool:
     b, x = base["latency_ms"]["p99"], win["latency_ms"]["p99"]
     if b is None or x is None:
         return True
@@ -183,38 +157,3 @@ def _ratio(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: float) ->
             fault_id=getattr(w, "fault_id", None), time=win["start"]))
         return False
     return True
-
-
-def replay_isolation(history: Any, window: Any, baseline: Any = None,
-                     ratio_budget: float = 2.0) -> Verdict:
-    """Compare send-latency p99 of ``window`` with ``baseline``.
-
-    ``window``/``baseline`` are ``(start_ns, end_ns)`` monotonic intervals or
-    a fault_id (that fault's window; its default baseline is the phase before
-    it).  ``latency-budget-exceeded`` if window p99 > ratio_budget x baseline
-    p99; ``unknown`` when either side has no latency samples."""
-    idx = as_index(history)
-    s = _series(idx)
-    v = Verdict("replay-isolation")
-    fw = None
-    if isinstance(window, str):
-        fw = next((w for w in idx.fault_windows if w.fault_id == window), None)
-        if fw is None:
-            return v.finish(f"no fault window {window!r}")
-        window = (fw.start, fw.end)
-    if isinstance(baseline, str):
-        bw = next((w for w in idx.fault_windows if w.fault_id == baseline), None)
-        if bw is None:
-            return v.finish(f"no fault window {baseline!r}")
-        baseline = (bw.start, bw.end)
-    if baseline is None:
-        baseline = (max(idx.start_time or 0, window[0] - (window[1] - window[0])), window[0])
-    b, x = s.phase(*baseline), s.phase(*window)
-    v.stats.update({"baseline": b, "window": x, "ratio_budget": ratio_budget})
-    if not _ratio(idx, v, fw, b, x, ratio_budget):
-        return v.finish()
-    if b["latency_ms"]["p99"] is None or x["latency_ms"]["p99"] is None:
-        return v.finish("no latency samples in baseline or window")
-    v.stats["ratio"] = round(x["latency_ms"]["p99"] / b["latency_ms"]["p99"], 3) \
-        if b["latency_ms"]["p99"] else None
-    return v.finish()

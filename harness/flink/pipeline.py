@@ -5,13 +5,15 @@ checker needs.
 """
 from __future__ import annotations
 
-import sys
+import json
+import logging
 import time
 import uuid
 from typing import Any
 
 from confluent_kafka import Consumer
 
+from harness import observe
 from harness.clients import final_read
 from harness.platform.kafka_config import client_config
 
@@ -22,8 +24,7 @@ from .rest import FlinkRest
 CHECKPOINT_MS = 2000
 
 
-def _say(msg: str) -> None:
-    print(f"[flink] {msg}", file=sys.stderr, flush=True)
+log = logging.getLogger("chaos.flink")
 
 
 class FlinkPipeline:
@@ -39,18 +40,19 @@ class FlinkPipeline:
             "bootstrap": platform.internal_bootstrap_servers, "input-topic": self.input_topic,
             "output-topic": self.output_topic, "group": f"{scenario.name}-{tag}", "txn-prefix": f"tx-{tag}",
             "checkpoint-interval-ms": checkpoint_ms, "job-name": f"{scenario.name}-{tag}"})
-        scenario.check_opts.update(input_topic=self.input_topic, output_topic=self.output_topic)
+        scenario.check_options(input_topic=self.input_topic, output_topic=self.output_topic)
 
     def deploy(self, variant: str = "good", **kw: Any):
         d = self.lifecycle.deploy(variant, **kw)
-        _say(f"{variant} job {d.job_id} running")
+        log.info(f"{variant} job {d.job_id} running")
         return d
 
     def wait_checkpoints(self, n: int = 1, timeout: float = 60.0) -> None:
         self.rest.wait_for_checkpoints(self.lifecycle.current.job_id, n, timeout)
 
     def drain(self, timeout: float = 120.0) -> float:
-        """Wait until the committed output holds one record per input record (or timeout)."""
+        """Wait until the committed output holds one record per input record (or timeout);
+        recorded as a ``drain`` operation and the ``output_drain_s`` figure."""
         t0 = time.monotonic()
         wanted = self._input_count()
         seen: set[str] = set()
@@ -62,12 +64,16 @@ class FlinkPipeline:
             while len(seen) < wanted and time.monotonic() - t0 < timeout:
                 for m in c.consume(1000, timeout=1.0):
                     if m.error() is None and m.value():
-                        import json
                         seen.add(json.loads(m.value())["id"])
         finally:
             c.close()
         waited = time.monotonic() - t0
-        _say(f"output has {len(seen)} of {wanted} inputs after {waited:.1f}s")
+        log.info(f"output has {len(seen)} of {wanted} inputs after {waited:.1f}s")
+        done = len(seen) >= wanted
+        value = {"what": "output", "waited_s": round(waited, 2), "done": done,
+                 "detail": f"{len(seen)} of {wanted} inputs in the committed output"}
+        (self.scenario.history.ok if done else self.scenario.history.fail)(observe.PROCESS, "drain", value)
+        self.scenario.measure("output_drain_s", round(waited, 2))
         return waited
 
     def _input_count(self) -> int:
@@ -103,9 +109,24 @@ class FlinkPipeline:
         return {"checkpoints_completed": stats.completed, "failed_checkpoints": stats.failed,
                 "restored": stats.restored}
 
+    def record_checkpoint_figures(self) -> None:
+        """Checkpoint counts of the current job and the records a failover redid, as measures."""
+        for name, value in self.checkpoint_counts().items():
+            self.scenario.measure(name, value)
+        self.scenario.measure("records_replayed", self.replayed_from_data())
+
+    def record_job_recovery(self) -> None:
+        """The job's state and time back to RUNNING after its fault, as a ``job-recovery`` op
+        (the recovery checker decides on it: a job that never runs again has not recovered)."""
+        m = self.lifecycle.recovery_metrics()
+        ttr = m.time_to_running_ms / 1000 if m.time_to_running_ms is not None else None
+        observe.job_recovery(self.scenario.history, job_id=m.job_id, state=m.state,
+                             all_tasks_running=m.all_tasks_running, time_to_running_s=ttr)
+        self.scenario.measure("source_records_since_restart", m.source_records_since_restart)
+
     def close(self) -> None:
         try:
             if self.lifecycle.current is not None:
                 self.lifecycle.cancel()
         except Exception as exc:
-            _say(f"cancel failed: {exc}")
+            log.info(f"cancel failed: {exc}")

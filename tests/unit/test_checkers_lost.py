@@ -84,4 +84,4 @@ def test_check_all_runs_on_plain_lists_and_topics_option():
     assert lost.check(b.ops).valid == "unknown"
     assert lost.check(b.ops, topics=["t"]).valid == "valid"
     assert set(check_all(b.ops)) == {"lost", "duplicate", "ordering", "offsets", "group",
-                                     "windows"}
+                                     "windows", "recovery"}

@@ -1,5 +1,5 @@
-"""Fault windows: throughput, latency, recovery and budgets."""
-from harness.checkers import replay_isolation, windows
+"""Fault windows (throughput, latency), recovery within budget, replay isolation."""
+from harness.checkers import isolation, recovery, windows
 from harness.checkers.synth import Builder
 
 
@@ -41,16 +41,47 @@ def test_phases_and_recovery_measured():
 
 
 def test_slow_recovery_budget():
-    v = windows.check(run(recover_ms=2000).ops, recovery_budget_s=1.0)
+    v = recovery.check(run(recover_ms=2000).ops, recovery_budget_s=1.0)
     assert v.counts() == {"slow-recovery": 1}
     ex = v.anomalies["slow-recovery"].examples[0]
     assert ex["fault_id"] == "f1" and ex["recovery_s"] > 1.0
-    assert windows.check(run(recover_ms=10).ops, recovery_budget_s=1.0).valid == "valid"
+    fast = recovery.check(run(recover_ms=10).ops, recovery_budget_s=1.0)
+    assert fast.valid == "valid" and 0.005 <= fast.stats["recovery_s"] <= 0.03
+    assert windows.check(run(recover_ms=2000).ops).counts() == {}      # windows only measures
 
 
 def test_open_window_with_budget_is_unknown():
-    v = windows.check(run(stop=False).ops, recovery_budget_s=1.0)
+    v = recovery.check(run(stop=False).ops, recovery_budget_s=1.0)
     assert v.valid == "unknown"
+
+
+def _harness_op(b, type_, f, value):
+    b.op("harness", type_, f, value)
+    return b
+
+
+def test_cluster_never_healthy_after_heal_is_a_violation():
+    b = _harness_op(run(), "invoke", "cluster-health", {})
+    _harness_op(b, "fail", "cluster-health", {"waited_s": 180.0, "error": "NotReady: 2 brokers"})
+    v = recovery.check(b.ops, recovery_budget_s=60)
+    assert v.valid == "invalid" and v.counts() == {"not-healthy-after-heal": 1}
+
+
+def test_cluster_health_counts_toward_recovery_and_its_budget():
+    b = _harness_op(run(), "invoke", "cluster-health", {})
+    _harness_op(b, "ok", "cluster-health", {"waited_s": 7.5})
+    v = recovery.check(b.ops, recovery_budget_s=60)
+    assert v.valid == "valid" and v.stats["recovery_s"] == 7.5
+    assert recovery.check(b.ops, recovery_budget_s=5).counts() == {"slow-recovery": 1}
+
+
+def test_a_flink_job_that_never_runs_again_has_not_recovered():
+    b = _harness_op(run(), "ok", "job-recovery", {"job_id": "j", "state": "FAILED", "time_to_running_s": None})
+    v = recovery.check(b.ops, recovery_budget_s=60)
+    assert v.valid == "invalid" and v.counts() == {"job-not-running": 1}
+    ok = _harness_op(run(), "ok", "job-recovery", {"job_id": "j", "state": "RUNNING", "time_to_running_s": 12.0})
+    v = recovery.check(ok.ops, recovery_budget_s=60)
+    assert v.valid == "valid" and v.stats["flink_time_to_running_s"] == 12.0 and v.stats["recovery_s"] == 12.0
 
 
 def test_output_resume():
@@ -66,12 +97,38 @@ def test_replay_isolation_ratio_budget():
     fault_end = next(o["time"] for o in ops if o["f"] == "fault-stop" and o["type"] == "ok")
     base_w = (first, fault_end - 25_000_000)
     slow_w = (fault_end + 1, last)
-    v = replay_isolation(ops, slow_w, base_w, ratio_budget=2.0)
+    v = isolation.compare_windows(ops, slow_w, base_w, ratio_budget=2.0)
     assert v.counts() == {"latency-budget-exceeded": 1}
-    assert replay_isolation(ops, slow_w, base_w, ratio_budget=1000).valid == "valid"
-    assert replay_isolation(ops, "nope").valid == "unknown"
+    assert isolation.compare_windows(ops, slow_w, base_w, ratio_budget=1000).valid == "valid"
+    assert isolation.check(ops).valid == "unknown"                      # no backfill window
     # no acks during the fault: nothing to compare, so not flagged
     assert windows.check(ops, latency_ratio_budget=1.5).valid == "valid"
+
+
+def _backfill_run(slow: bool):
+    b = Builder(step_ms=1)
+    n = 0
+    for i in range(60):                          # baseline: 60 sends, 1 ms latency
+        b.send(f"a{i}", seq=n, o=n)
+        n += 1
+    b.fault("bf", "backfill")
+    for i in range(60):                          # during the replay: 1 ms, or 6 ms when starved
+        send = {"topic": "t", "key": "k", "id": f"b{i}", "seq": n}
+        b.op("producer-0", "invoke", "send", send)
+        if slow:
+            b.sleep(5)
+        b.op("producer-0", "ok", "send", {**send, "partition": 0, "offset": n})
+        n += 1
+    b.fault("bf", "backfill", stop=True)
+    return b
+
+
+def test_replay_isolation_from_the_backfill_window_in_the_history():
+    slow = isolation.check(_backfill_run(True).ops, backfill_p99_ratio=2.0, gap_s=0)
+    assert slow.valid == "invalid" and slow.counts() == {"latency-budget-exceeded": 1}
+    assert slow.stats["replay_fault"] == "bf"
+    calm = isolation.check(_backfill_run(False).ops, backfill_p99_ratio=2.0, gap_s=0)
+    assert calm.valid == "valid" and calm.stats["baseline"]["send_ok"] > 0
 
 
 def test_latency_budget_during_fault():

@@ -151,7 +151,7 @@ def test_client_events_do_not_change_any_verdict_of_a_valid_history():
 
 
 def test_epoch_bumps_are_counted_and_become_a_figure():
-    from harness.contracts import figures
+    from harness.contracts import verdict_figures as figures
     with_bump = duplicate.check(_duplicated_write(True).ops)
     assert with_bump.stats["producer-epoch-bumps"] == 2          # to epoch 1, then to 2
     assert figures({"duplicate": with_bump})["producer_epoch_bumps"] == 2

@@ -217,20 +217,34 @@ def test_faults_a_kind_cannot_take_are_named_with_the_reason():
 
 
 def test_scenario_reports_contracts_unknown_when_its_fault_does_not_apply(tmp_path):
-    import json
     from harness.faults.base import FaultSpec
-    from harness.scenario import NotApplicable, ScenarioRun
-    plat = SimpleNamespace(flavor=TansuFlavor(), cfg=PlatformConfig(kind="tansu"))
-    run = ScenarioRun(plat, profiles.load("tansu-s3"), tmp_path, 1, "controller-failover", "title", "doc",
-                      ("durability", "recovery"))
-    with pytest.raises(NotApplicable, match="controller-quorum"):
+    from harness.scenario import Scenario, run_scenario
+    plat = SimpleNamespace(flavor=TansuFlavor(), cfg=PlatformConfig(kind="tansu"), zones=("a", "b", "c"))
+
+    def steps(run):
         run.workload("a-topic", faults=[FaultSpec("kill", "controller", start=8, duration=15)])
-    result = json.loads((tmp_path / "controller-failover" / "result.json").read_text())
-    assert result["status"] == "unknown" and result["figures"]["not_applicable"]
-    for c in result["contracts"]:
-        assert c["verdict"] == "unknown" and "no KRaft controller quorum" in c["reason"]
-    ok = ScenarioRun(SimpleNamespace(flavor=KafkaFlavor(), cfg=PlatformConfig()), profiles.load("kafka-3az"),
-                     tmp_path, 1, "other", "title", "doc", ("durability",))
-    ok.check_applicable(faults=[FaultSpec("kill", "controller")], needs=("transactions",))
-    ok.nemesis.close()
-    ok.history.close()
+    scenario = Scenario("controller-failover-by-fault", "Title.\n", ("durability", "recovery"), steps)
+    result = run_scenario(scenario, plat, profiles.load("tansu-s3"), tmp_path, 1)
+    assert result.status == "unknown" and "controller-quorum" in result.figures["not_applicable"]
+    for c in result.contracts:
+        assert c.verdict == "unknown" and "no KRaft controller quorum" in c.reason
+    stored = (tmp_path / "controller-failover-by-fault" / "result.json").read_text()
+    assert '"not_applicable"' in stored
+
+def test_tools_run_from_the_kinds_own_layout():
+    cmd = KafkaFlavor().tool_command("configs", ["--entity-name", "a b"])
+    assert cmd[:2] == ["sh", "-c"]
+    assert "-cp '/opt/kafka/libs/*' kafka.admin.ConfigCommand --entity-name 'a b' 2>&1" in cmd[2]
+    automq = AutoMQFlavor().tool_command("metadata-quorum", ["describe"])[2]
+    assert "'/opt/automq/kafka/libs/*' org.apache.kafka.tools.MetadataQuorumCommand describe" in automq
+    assert "org.example.Tool" in KafkaTieredFlavor().tool_command("org.example.Tool", [])[2]
+    with pytest.raises(FlavorError, match="unknown tool 'nope'"):
+        KafkaFlavor().tool_command("nope", [])
+    with pytest.raises(FlavorError, match="tansu lacks admin-tools"):
+        TansuFlavor().tool_command("configs", [])
+
+
+def test_one_registry_of_kinds_gives_kinds_and_image_roles():
+    assert flavors.KINDS == tuple(profiles.KINDS)
+    assert flavors.broker_image_roles() == images.BROKER_ROLES
+    assert flavors.public_only_roles() == images.NOT_BUILT

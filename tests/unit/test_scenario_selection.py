@@ -1,21 +1,52 @@
-"""Which scenarios a full certification of each platform kind runs (scenario modules read, not imported)."""
-from harness.cli import default_scenarios, module_constant, scenario_catalog
+"""The scenario registry: names, declared contracts, and applicability as capabilities."""
+import pytest
+
+from harness import scenarios
+from harness.certify import choose
+from harness.contracts import CONTRACTS
+from harness.platform.flavors import flavor_for
+from harness.scenario import Scenario
 
 
 def test_broker_storage_outage_is_left_out_of_broker_local_kafka_only():
-    catalog = scenario_catalog()
-    chosen, left = default_scenarios(catalog, "kafka")
+    chosen, left = scenarios.for_kind(flavor_for("kafka"))
     assert "broker-storage-outage" not in chosen and "local disks" in left["broker-storage-outage"]
     assert {"object-storage-outage", "object-storage-slowness", "kill-leader"} <= set(chosen)
     for kind in ("kafka-tiered", "tansu", "automq"):
-        chosen, left = default_scenarios(catalog, kind)
+        chosen, left = scenarios.for_kind(flavor_for(kind))
         assert "broker-storage-outage" in chosen and "object-storage-slowness" in chosen, kind
         assert "broker-storage-outage" not in left
 
 
-def test_every_scenario_declares_contracts_that_exist():
-    from harness.contracts import CONTRACTS
-    for name, (path, title) in scenario_catalog().items():
-        declared = module_constant(path, "CONTRACTS")
-        assert declared and set(declared) <= set(CONTRACTS), (name, declared)
-        assert title, name
+def test_every_scenario_declares_contracts_that_exist_and_a_title():
+    assert len(scenarios.REGISTRY) == 13
+    for name, s in scenarios.REGISTRY.items():
+        assert s.name == name and s.contracts and set(s.contracts) <= set(CONTRACTS), name
+        assert s.title and s.title != name and "Contracts:" in s.doc, name
+
+
+@pytest.mark.parametrize("kind, name, applies", [
+    ("kafka", "kill-leader", True), ("tansu", "kill-leader", False),
+    ("tansu", "controller-failover", False), ("tansu", "isolated-leader", False),
+    ("tansu", "flink-taskmanager-kill", False), ("tansu", "smoke", True),
+    ("kafka", "broker-storage-outage", False), ("kafka-tiered", "broker-storage-outage", True),
+])
+def test_applicability_is_requirements_against_capabilities(kind, name, applies):
+    reason = scenarios.get(name).not_applicable(flavor_for(kind))
+    assert (reason is None) == applies, reason
+    if not applies:
+        assert kind in reason
+
+
+def test_unknown_scenario_is_one_clear_error():
+    class P:
+        kind = "kafka"
+    with pytest.raises(scenarios.UnknownScenario, match="chaos list"):
+        choose(P, ["kill-leaderr"])
+    assert choose(P, ["smoke", "smoke"]) == (["smoke"], {})
+
+
+def test_a_scenario_is_plain_data():
+    s = Scenario("x", "Title line.\n\nMore.", ("durability",), steps=lambda run: None, requires=("transactions",))
+    assert s.title == "Title line." and s.not_applicable(flavor_for("tansu"))
+    assert s.not_applicable(flavor_for("kafka")) is None

@@ -11,18 +11,16 @@ load. Expected: tiered Kafka keeps accepting writes on local disks while segment
 and retry, then catches up; shared-storage brokers cannot persist, so sends fail or time out
 (never acknowledged) until storage is back, and nothing acknowledged before is lost.
 """
-import pytest
-
 from harness.faults.base import FaultSpec
+from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("durability", "ordering", "offset-continuity", "recovery")
-ONLY_WITH = ("log-in-object-storage",)   # left out of other kinds' certification
-pytestmark = [pytest.mark.scenario, pytest.mark.platform]
+
+def steps(run: ScenarioRun) -> None:
+    topic = run.topic()
+    run.workload(topic, WorkloadSpec(duration_s=50, rate=100),
+                 faults=[FaultSpec("s3-down", "all", start=10, duration=20)])
 
 
-def test_broker_storage_outage(scenario):
-    topic = scenario.topic()
-    scenario.workload(topic, WorkloadSpec(duration_s=50, rate=100),
-                      faults=[FaultSpec("s3-down", "all", start=10, duration=20)])
-    scenario.conclude()
+SCENARIO = Scenario("broker-storage-outage", __doc__, ("durability", "ordering", "offset-continuity", "recovery"),
+                    steps, only_with=("log-in-object-storage",), tags=("fault",))

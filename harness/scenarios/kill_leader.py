@@ -8,17 +8,16 @@ Fault: SIGKILL of the leader of partition 0, resolved when the fault starts; res
 15 s later. Expected recovery: leadership moves to an in-sync replica within seconds;
 producers retry and resume; the restarted broker catches up and rejoins the ISR.
 """
-import pytest
-
 from harness.faults.base import FaultSpec
+from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("durability", "ordering", "offset-continuity", "recovery")
-pytestmark = [pytest.mark.scenario, pytest.mark.platform]
+
+def steps(run: ScenarioRun) -> None:
+    topic = run.topic()
+    run.workload(topic, WorkloadSpec(duration_s=35),
+                 faults=[FaultSpec("kill", f"leader:{topic}:0", start=8, duration=15)])
 
 
-def test_kill_leader(scenario):
-    topic = scenario.topic()
-    scenario.workload(topic, WorkloadSpec(duration_s=35),
-                      faults=[FaultSpec("kill", f"leader:{topic}:0", start=8, duration=15)])
-    scenario.conclude()
+SCENARIO = Scenario("kill-leader", __doc__, ("durability", "ordering", "offset-continuity", "recovery"), steps,
+                    requires=("partition-leader",), tags=("fault",))

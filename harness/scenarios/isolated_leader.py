@@ -9,22 +9,21 @@ acknowledging writes that the majority never sees; after heal it truncates to th
 leader's log and those acknowledged writes are lost: this is the scenario that tells a
 safe configuration from an unsafe one.
 """
-import pytest
-
 from harness.faults.base import FaultSpec
 from harness.faults.targets import partition_leader, zone_of_node_id
+from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("durability", "ordering", "offset-continuity")
-NEEDS = ("partition-leader",)      # on a kind without one (Tansu), reported not applicable
-pytestmark = [pytest.mark.scenario, pytest.mark.platform]
 
-
-def test_isolated_leader(scenario, platform):
-    topic = scenario.topic()
+def steps(run: ScenarioRun) -> None:
+    platform = run.platform
+    topic = run.topic()
     zone = zone_of_node_id(platform, partition_leader(platform, topic, 0))
     others = [z for z in platform.zones if z != zone]
-    scenario.workload(topic, WorkloadSpec(duration_s=40), faults=[
+    run.workload(topic, WorkloadSpec(duration_s=40), faults=[
         FaultSpec("partition", f"zone:{zone}", start=8, duration=25,
                   params={"groups": [[zone], others], "cut_clients": False})])
-    scenario.conclude()
+
+
+SCENARIO = Scenario("isolated-leader", __doc__, ("durability", "ordering", "offset-continuity"), steps,
+                    requires=("partition-leader",), tags=("fault",))

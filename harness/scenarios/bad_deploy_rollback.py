@@ -11,36 +11,35 @@ processed once by the good job after rollback; every other record exactly once.
 """
 import time
 
-import pytest
-
+from harness.clients import RecordingProducer
 from harness.flink.pipeline import FlinkPipeline
+from harness.scenario import Scenario, ScenarioRun, elapsed
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("exactly-once", "recovery")
-pytestmark = [pytest.mark.scenario, pytest.mark.platform, pytest.mark.flink]
 
-
-def test_bad_deploy_rollback(scenario):
-    flink = FlinkPipeline(scenario)
+def steps(run: ScenarioRun) -> None:
+    flink = FlinkPipeline(run)
     flink.deploy("good")
     spec = WorkloadSpec(duration_s=12, rate=100, consumers=0, quiet_s=1)
     try:
-        scenario.workload(flink.input_topic, spec)
+        run.workload(flink.input_topic, spec)
         flink.drain(timeout=90)
         bad = flink.lifecycle.upgrade("crash", args={"restart-attempts": 1, "restart-delay-ms": 500})
-        from harness.clients import RecordingProducer
-        with RecordingProducer(scenario.platform.bootstrap_servers, flink.input_topic, scenario.history,
+        with RecordingProducer(run.platform.bootstrap_servers, flink.input_topic, run.history,
                                "producer-poison") as p:
             p.send("poison")
         t0 = time.monotonic()
         flink.rest.wait_for_state(bad.job_id, ("FAILED",), timeout=90)
-        scenario.extra_figures["bad_version_failed_after_s"] = round(time.monotonic() - t0, 2)
+        run.measure("bad_version_failed_after_s", elapsed(t0))
         t1 = time.monotonic()
         flink.lifecycle.rollback()
-        scenario.extra_figures["rollback_s"] = round(time.monotonic() - t1, 2)
-        scenario.workload(flink.input_topic, spec)
-        scenario.extra_figures["output_drain_s"] = round(flink.drain(timeout=120), 2)
+        run.measure("rollback_s", elapsed(t1))
+        run.workload(flink.input_topic, spec)
+        flink.drain(timeout=120)
         flink.final_read_output()
     finally:
         flink.close()
-    scenario.conclude()
+
+
+SCENARIO = Scenario("bad-deploy-rollback", __doc__, ("exactly-once", "recovery"), steps,
+                    requires=("transactions",), tags=("flink", "fault"))

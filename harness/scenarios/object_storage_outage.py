@@ -8,26 +8,25 @@ the reference job checkpoints every 2 s to s3:// on MinIO. Expected: checkpoints
 restarts from the last completed checkpoint once S3 answers again; transactions of
 failed checkpoints are aborted, so read_committed output stays exact.
 """
-import pytest
-
 from harness.faults.base import FaultSpec
 from harness.flink.pipeline import FlinkPipeline
+from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("exactly-once", "recovery")
-pytestmark = [pytest.mark.scenario, pytest.mark.platform, pytest.mark.flink]
 
-
-def test_object_storage_outage(scenario):
-    flink = FlinkPipeline(scenario)
+def steps(run: ScenarioRun) -> None:
+    flink = FlinkPipeline(run)
     flink.deploy("good")
     try:
         flink.wait_checkpoints(1, timeout=60)
-        scenario.workload(flink.input_topic, WorkloadSpec(duration_s=40, rate=100, consumers=0),
-                          faults=[FaultSpec("s3-down", "all", start=10, duration=20)])
-        scenario.extra_figures["output_drain_s"] = round(flink.drain(timeout=180), 2)
-        scenario.extra_figures.update(flink.checkpoint_counts(), records_replayed=flink.replayed_from_data())
+        run.workload(flink.input_topic, WorkloadSpec(duration_s=40, rate=100, consumers=0),
+                     faults=[FaultSpec("s3-down", "all", start=10, duration=20)])
+        flink.drain(timeout=180)
+        flink.record_checkpoint_figures()
         flink.final_read_output()
     finally:
         flink.close()
-    scenario.conclude()
+
+
+SCENARIO = Scenario("object-storage-outage", __doc__, ("exactly-once", "recovery"), steps,
+                    requires=("transactions",), tags=("flink", "fault"))

@@ -12,35 +12,31 @@ out (10 s) and the job fails over from the last completed one with exact output.
 platform without Kafka transactions the Flink part cannot run and exactly-once is unknown,
 with the reason.
 """
-import pytest
-
 from harness.faults.base import FaultSpec
 from harness.flink.pipeline import FlinkPipeline
+from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("durability", "ordering", "exactly-once", "recovery")
-pytestmark = [pytest.mark.scenario, pytest.mark.platform]
 SLOW = FaultSpec("s3-latency", "all", start=10, duration=25, params={"latency_ms": 400, "jitter_ms": 100})
 
 
-def test_object_storage_slowness(scenario, platform):
-    lacking = platform.flavor.missing("transactions")
-    flink = None
+def steps(run: ScenarioRun) -> None:
+    lacking = run.platform.flavor.missing("transactions")
     if lacking:
-        scenario.note("exactly-once", f"the Flink job cannot run: {lacking}")
-    else:
-        flink = FlinkPipeline(scenario)
-        flink.deploy("good")
+        run.note("exactly-once", f"the Flink job cannot run: {lacking}")
+        run.workload(run.topic(), WorkloadSpec(duration_s=45, rate=100), faults=[SLOW])
+        return
+    flink = FlinkPipeline(run)
+    flink.deploy("good")
     try:
-        if flink:
-            flink.wait_checkpoints(1, timeout=60)
-        topic = flink.input_topic if flink else scenario.topic()
-        scenario.workload(topic, WorkloadSpec(duration_s=45, rate=100), faults=[SLOW])
-        if flink:
-            scenario.extra_figures["output_drain_s"] = round(flink.drain(timeout=180), 2)
-            scenario.extra_figures.update(flink.checkpoint_counts(), records_replayed=flink.replayed_from_data())
-            flink.final_read_output()
+        flink.wait_checkpoints(1, timeout=60)
+        run.workload(flink.input_topic, WorkloadSpec(duration_s=45, rate=100), faults=[SLOW])
+        flink.drain(timeout=180)
+        flink.record_checkpoint_figures()
+        flink.final_read_output()
     finally:
-        if flink:
-            flink.close()
-    scenario.conclude()
+        flink.close()
+
+
+SCENARIO = Scenario("object-storage-slowness", __doc__, ("durability", "ordering", "exactly-once", "recovery"),
+                    steps, tags=("flink", "fault"))

@@ -11,15 +11,13 @@ failure here means the platform (or the harness's integration with it) is broken
 fault scenarios of that profile cannot be trusted either. Its figures (throughput, p99,
 bytes on broker disks and in object storage) are the baseline of the side-by-side table.
 """
-import pytest
-
+from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-CONTRACTS = ("durability", "ordering", "offset-continuity")
-pytestmark = [pytest.mark.scenario, pytest.mark.platform]
+
+def steps(run: ScenarioRun) -> None:
+    topic = run.topic()
+    run.workload(topic, WorkloadSpec(duration_s=20, rate=100, producers=1))
 
 
-def test_smoke(scenario):
-    topic = scenario.topic()
-    scenario.workload(topic, WorkloadSpec(duration_s=20, rate=100, producers=1))
-    scenario.conclude()
+SCENARIO = Scenario("smoke", __doc__, ("durability", "ordering", "offset-continuity"), steps)

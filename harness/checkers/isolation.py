@@ -1,0 +1,55 @@
+"""Replay-isolation checker: a backfill must not starve live traffic.
+
+Contract
+--------
+The replay window is the window of the ``backfill`` fault in the history (from its
+fault-start invoke to its fault-stop completion; ``replay_fault`` names another load
+fault). The baseline is the ``baseline_s`` seconds (default 11) ending ``gap_s``
+(default 1) before the replay starts, or the time from the history's start if that is
+shorter. Live send-latency p99 during the replay above ``backfill_p99_ratio`` (default
+2.0) x the baseline p99 is ``latency-budget-exceeded``. ``unknown`` when the history
+has no replay window, when it never closed, or when either side has no latency
+samples. :func:`compare_windows` compares any two intervals the same way.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .index import as_index
+from .verdict import Verdict
+from .windows import NS, ratio_anomaly, series_of
+
+NAME = "replay-isolation"
+
+
+def check(history: Any, *, backfill_p99_ratio: float = 2.0, replay_fault: str = "backfill",
+          baseline_s: float = 11.0, gap_s: float = 1.0, **_: Any) -> Verdict:
+    idx = as_index(history)
+    w = next((x for x in idx.fault_windows if x.fault == replay_fault), None)
+    if w is None:
+        return Verdict(NAME).finish(f"no {replay_fault} window in the history")
+    if w.open:
+        return Verdict(NAME).finish(f"the {replay_fault} window {w.fault_id} never closed")
+    start = idx.start_time or 0
+    end = w.start - int(gap_s * NS)
+    baseline = (max(start, end - int(baseline_s * NS)), end)
+    v = compare_windows(idx, (w.start, w.end), baseline, backfill_p99_ratio, fault=w)
+    v.stats["replay_fault"] = w.fault_id
+    return v
+
+
+def compare_windows(history: Any, window: tuple[int, int], baseline: tuple[int, int],
+                    ratio_budget: float = 2.0, fault: Any = None) -> Verdict:
+    """Send-latency p99 in ``window`` against ``baseline`` (monotonic ns intervals)."""
+    idx = as_index(history)
+    s = series_of(idx)
+    v = Verdict(NAME)
+    b, x = s.phase(*baseline), s.phase(*window)
+    v.stats.update({"baseline": b, "window": x, "ratio_budget": ratio_budget})
+    if not ratio_anomaly(idx, v, fault, b, x, ratio_budget):
+        return v.finish()
+    bp, xp = b["latency_ms"]["p99"], x["latency_ms"]["p99"]
+    if bp is None or xp is None:
+        return v.finish("no latency samples in baseline or window")
+    v.stats["ratio"] = round(xp / bp, 3) if bp else None
+    return v.finish()
