@@ -36,6 +36,28 @@ from harness.workload import Workload, WorkloadSpec
 log = logging.getLogger("chaos.scenario")
 
 
+#: capabilities that come from a profile's configuration rather than its platform kind
+CONFIG_CAPABILITIES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "bounded-broker-disks": (lambda cfg: bool(getattr(cfg, "broker_disk_mb", 0)),
+                             "the brokers' log directories are not bounded disks: set platform.broker_disk_mb "
+                             "(e.g. 512) in the profile"),
+}
+
+
+def missing_capability(flavor, cfg, *features: str) -> str | None:
+    """Why the platform (its kind's flavor and its configuration) lacks one of ``features``, or None."""
+    for f in features:
+        if f in CONFIG_CAPABILITIES:
+            has, why = CONFIG_CAPABILITIES[f]
+            if cfg is not None and not has(cfg):
+                return f"{f}: {why}"
+        elif flavor is not None:
+            reason = flavor.missing(f)
+            if reason:
+                return reason
+    return None
+
+
 class NotApplicable(RuntimeError):
     """The platform lacks a capability the scenario (or one of its faults) needs."""
 
@@ -54,11 +76,9 @@ class Scenario:
     def title(self) -> str:
         return self.doc.strip().splitlines()[0] if self.doc.strip() else self.name
 
-    def not_applicable(self, flavor) -> str | None:
-        """Why this scenario cannot run on a platform kind (a flavor), or None."""
-        if flavor is None:
-            return None
-        return flavor.missing(*self.requires, *self.only_with)
+    def not_applicable(self, flavor, cfg=None) -> str | None:
+        """Why this scenario cannot run on a platform kind (a flavor) with configuration ``cfg``, or None."""
+        return missing_capability(flavor, cfg, *self.requires, *self.only_with)
 
 
 class ScenarioRun:
@@ -67,6 +87,7 @@ class ScenarioRun:
     def __init__(self, scenario: Scenario, platform, profile, run_dir: Path, seed: int):
         self.scenario, self.platform, self.profile, self.seed = scenario, platform, profile, seed
         self.name = scenario.name
+        self.group = f"{scenario.name}-group"          # the consumer group of the scenario's workloads
         self.dir = Path(run_dir) / scenario.name
         self.dir.mkdir(parents=True, exist_ok=True)
         self.history = History(self.dir / "history.jsonl")
@@ -126,10 +147,11 @@ class ScenarioRun:
         self.require_faults(list(faults))
         if faults:
             self.set_schedule(list(self.schedule) + list(faults))
+            self.nemesis.reopen()          # a previous workload's heal closed it
         self._workloads += 1
         prefix = "" if self._workloads == 1 else f"w{self._workloads}-"
         w = Workload(self.platform, self.profile, self.history, topic, spec or WorkloadSpec(),
-                     group=f"{self.name}-group", prefix=prefix)
+                     group=self.group, prefix=prefix)
         return w.run(self.nemesis, list(faults), during=during)
 
 
@@ -142,7 +164,7 @@ def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int
                              contracts=scenario.contracts, seed=seed, requires=scenario.requires)
     run.check_options(**_budget_options(profile))
     try:
-        reason = scenario.not_applicable(getattr(platform, "flavor", None))
+        reason = scenario.not_applicable(getattr(platform, "flavor", None), getattr(platform, "cfg", None))
         if reason:
             raise NotApplicable(reason)
         scenario.steps(run)

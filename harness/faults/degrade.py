@@ -20,6 +20,7 @@ from typing import Any
 
 from .base import Fault, FaultError
 from .netrules import Rules, netem_available
+from .package import PALETTE, FaultPackage
 from harness.platform.toxiproxy import Toxic
 
 # A Kafka ApiVersions v0 request (client id "p"), in octal for sh's printf.
@@ -163,3 +164,23 @@ class ZoneBandwidth(ZoneLoss):
         shown = {n.name: n.exec(["tc", "qdisc", "show", "dev", "eth0"], user="root", check=False)[1].strip()
                  for n in self.members}
         return {"detail": "qdiscs removed", "proof": {"qdisc": shown}}
+
+
+def check_probability(params: dict, zones) -> str | None:
+    p = params.get("probability", 0.3)
+    if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p <= 1:
+        return f"params.probability must be a number in (0, 1], got {p!r}"
+    return None
+
+
+def _degrade(cls: type[Fault], targets: tuple[str, ...], menu: tuple[str, ...] = (), check=None) -> FaultPackage:
+    # They act on replication and quorum traffic between zones (repl-/ctrl- proxies, zone members).
+    return FaultPackage(cls, targets, menu, needs=("replication",), colour=PALETTE["network"], family="network",
+                        check_params=check)
+
+
+PACKAGES = (
+    _degrade(ZoneLatency, ("{pair}", "zone:{zone}"), ("{pair}", "zone:{zone}")),
+    _degrade(ZoneLoss, ("zone:{zone}",), ("zone:{zone}",), check=check_probability),
+    _degrade(ZoneBandwidth, ("zone:{zone}",)),
+)

@@ -14,6 +14,7 @@ from typing import Any
 from harness.platform.health import wait_broker_listed
 
 from .base import FaultError
+from .package import BROKER_TARGETS, PALETTE, FaultPackage
 from .process import BrokerFault
 
 FILL = "/var/lib/kafka/chaos-fill"
@@ -68,3 +69,6 @@ class DiskFull(BrokerFault):
         for n in self.nodes:
             if n.running():
                 n.exec(["sh", "-c", f"rm -f {FILL} {FILL}.tail"], user="root", check=False)
+
+
+PACKAGES = (FaultPackage(DiskFull, BROKER_TARGETS, colour=PALETTE["storage"], family="storage"),)

@@ -16,6 +16,7 @@ from confluent_kafka import Consumer, TopicPartition
 from harness.platform.kafka_config import client_config
 
 from .base import Fault, FaultError
+from .package import PALETTE, FaultPackage
 
 
 class Backfill(Fault):
@@ -74,3 +75,6 @@ class Backfill(Fault):
     def teardown(self) -> None:
         if hasattr(self, "_stop"):
             self._stop.set()
+
+
+PACKAGES = (FaultPackage(Backfill, ("{topic}",), colour=PALETTE["load"], family="load"),)

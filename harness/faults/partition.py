@@ -27,6 +27,7 @@ from harness.platform.config import S3_PORT
 
 from .base import Fault, FaultError
 from .netrules import Rules, probe_tcp
+from .package import PALETTE, FaultPackage
 
 
 class ZoneCut(Fault):
@@ -172,3 +173,31 @@ class IsolateObjectStorage(Fault):
 
     def teardown(self) -> None:
         self.rules.remove_all()
+
+
+def check_groups(params: dict, zones) -> str | None:
+    """``partition``'s params.groups: two or more disjoint, non-empty lists of zones."""
+    groups = params.get("groups")
+    shape_ok = isinstance(groups, (list, tuple)) and len(groups) >= 2 and all(
+        isinstance(g, (list, tuple)) and g and all(isinstance(z, str) for z in g) for g in groups)
+    if not shape_ok:
+        return 'params.groups must be two or more non-empty lists of zones, e.g. [["a"], ["b", "c"]]'
+    flat = [z for g in groups for z in g]
+    if len(set(flat)) != len(flat):
+        return f"params.groups {groups}: a zone is in more than one group"
+    unknown = sorted(set(flat) - set(zones)) if zones is not None else []
+    if unknown:
+        return f"params.groups: unknown zone(s) {unknown}; zones are {list(zones)}"
+    return None
+
+
+def _cut(cls: type[Fault], targets: tuple[str, ...], menu: tuple[str, ...] = (), check=None) -> FaultPackage:
+    return FaultPackage(cls, targets, menu, colour=PALETTE["partition"], family="partition", check_params=check)
+
+
+PACKAGES = (
+    _cut(ZoneCut, ("zone:{zone}",), check=check_groups),        # the target is a label; params.groups cut
+    _cut(IsolateZone, ("zone:{zone}",), ("zone:{zone}",)),
+    _cut(OneWay, ("zone:{zone}",), ("zone:{zone}",)),
+    _cut(IsolateObjectStorage, ("brokers", "flink", "zone:{zone}")),
+)

@@ -22,6 +22,7 @@ from harness.platform.waits import Wait
 
 from . import targets
 from .base import Fault, FaultError
+from .package import BROKER_TARGETS, PALETTE, FaultPackage
 
 
 class BrokerFault(Fault):
@@ -184,3 +185,18 @@ class FlinkKill(Fault):
                       node=self.node).until_ready()
         return {"detail": f"started {self.node.name}",
                 "proof": {"seconds_until_registered": round(waited, 2), "container_status": self.node.state()}}
+
+
+def _broker(cls: type[Fault], menu: tuple[str, ...] = ()) -> FaultPackage:
+    return FaultPackage(cls, BROKER_TARGETS, menu, colour=PALETTE["process"], family="process")
+
+
+PACKAGES = (
+    _broker(Kill, ("random", "controller", "zone:{zone}")),
+    _broker(Pause, ("random", "controller")),
+    _broker(Freeze),
+    _broker(CleanRestart, ("random",)),
+    _broker(RollingRestart),
+    FaultPackage(FlinkKill, ("taskmanager", "jobmanager"), ("taskmanager",), colour=PALETTE["flink"],
+                 family="flink"),
+)

@@ -1,23 +1,66 @@
-"""Every fault by name: the name is the test id, the CLI/schedule name and the report label."""
+"""Every fault by name: the name is the test id, the CLI/schedule name and the report label.
+
+One registry of fault packages (``harness.faults.package``), collected from the modules
+that declare them next to their fault classes. It answers, per fault name: the class
+(``create``), the targets it accepts and a random schedule's menu (``package``), the
+platform capabilities a spec needs (``requirements``) and the report colour (``colour``).
+No fault is injected here.
+"""
 from __future__ import annotations
 
-from .base import Fault, FaultError, FaultSpec
-from .disk import DiskFull
-from .load import Backfill
-from .degrade import ZoneBandwidth, ZoneLatency, ZoneLoss
-from .partition import IsolateObjectStorage, IsolateZone, OneWay, ZoneCut
-from .process import CleanRestart, FlinkKill, Freeze, Kill, Pause, RollingRestart
-from .replace import ReplaceBroker
-from .toxics import TOXIC_FAULTS
+from typing import Sequence
 
-FAULTS: dict[str, type[Fault]] = {cls.name: cls for cls in (
-    Kill, Pause, Freeze, CleanRestart, RollingRestart, ReplaceBroker, DiskFull, FlinkKill,
-    ZoneCut, IsolateZone, OneWay, IsolateObjectStorage,
-    ZoneLatency, ZoneLoss, ZoneBandwidth, Backfill, *TOXIC_FAULTS)}
+from . import degrade, disk, load, partition, process, replace, toxics
+from .base import Fault, FaultError, FaultSpec
+from .package import DEFAULT_COLOUR, FaultPackage
+
+_MODULES = (process, replace, disk, partition, degrade, load, toxics)
+
+PACKAGES: dict[str, FaultPackage] = {}
+for _module in _MODULES:
+    for _pkg in _module.PACKAGES:
+        if _pkg.name in PACKAGES:
+            raise RuntimeError(f"fault {_pkg.name!r} is declared twice ({_module.__name__})")
+        PACKAGES[_pkg.name] = _pkg
+
+# Name -> class, as before packages existed.
+FAULTS: dict[str, type[Fault]] = {name: pkg.cls for name, pkg in PACKAGES.items()}
+
+
+def known() -> list[str]:
+    return sorted(PACKAGES)
+
+
+def package(name: str) -> FaultPackage:
+    pkg = PACKAGES.get(name)
+    if pkg is None:
+        raise FaultError(f"unknown fault {name!r}; known: {', '.join(known())}")
+    return pkg
 
 
 def create(platform, spec: FaultSpec, rng) -> Fault:
-    cls = FAULTS.get(spec.fault)
-    if cls is None:
-        raise FaultError(f"unknown fault {spec.fault!r}; known: {', '.join(sorted(FAULTS))}")
-    return cls(platform, spec, rng)
+    return package(spec.fault).cls(platform, spec, rng)
+
+
+def colour(fault_name: str) -> str:
+    """The report colour (``#rrggbb``) of a fault's windows; unknown names get the default."""
+    pkg = PACKAGES.get(fault_name)
+    return pkg.colour if pkg is not None else DEFAULT_COLOUR
+
+
+def requirements(spec: FaultSpec) -> tuple[str, ...]:
+    """Platform capabilities a spec relies on (the fault's own, then its target role's).
+    An unknown fault needs nothing here; creating it fails with the list of known ones."""
+    pkg = PACKAGES.get(spec.fault)
+    return pkg.requirements(spec.target) if pkg is not None else ()
+
+
+def default_menu() -> list[str]:
+    """Faults a random schedule draws from when no menu is given."""
+    return sorted(name for name, pkg in PACKAGES.items() if pkg.menu)
+
+
+def menu_targets(name: str, zones: Sequence[str]) -> list[str]:
+    """The targets a random schedule may give ``name`` ([""] when it has no menu: the default)."""
+    pkg = PACKAGES.get(name)
+    return (pkg.menu_targets(zones) if pkg is not None and pkg.menu else None) or [""]

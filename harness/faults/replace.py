@@ -14,28 +14,33 @@ from typing import Any
 from harness.platform.health import wait_broker_listed, wait_fully_replicated
 
 from .base import FaultError
+from .package import BROKER_TARGETS, PALETTE, FaultPackage
 from .process import BrokerFault
 
 
-def data_bytes(node) -> int:
-    code, out = node.exec(["du", "-sb", "/var/lib/kafka/data"], check=False)
+def data_bytes(node, path: str = "/var/lib/kafka/data") -> int:
+    code, out = node.exec(["du", "-sb", path], check=False)
     return int(out.split()[0]) if code == 0 and out.split() and out.split()[0].isdigit() else 0
 
 
 class ReplaceBroker(BrokerFault):
     name = "replace-broker"
 
+    def _bytes(self, node) -> int:
+        """Bytes in the broker's data directory, where the platform kind keeps it."""
+        return data_bytes(node, self.platform.flavor.data_dirs[0])
+
     def start(self) -> dict[str, Any]:
         if len(self.nodes) != 1:
             raise FaultError("replace-broker: target exactly one broker")
         node, node_id = self.nodes[0], self.ids()[0]
         old_id = node._c.id
-        before = data_bytes(node)
+        before = self._bytes(node)
         node._c.remove(force=True, v=True)
         wait_broker_listed(self.platform, node_id, listed=False, timeout=60)
         self.t0 = time.monotonic()
         node.create_and_start()
-        fresh = data_bytes(node)
+        fresh = self._bytes(node)
         if node._c.id == old_id:
             raise FaultError("replace-broker: the container was not replaced")
         return {"target": self.zones, "detail": f"{node.name} replaced by an empty broker with id {node_id}",
@@ -48,9 +53,14 @@ class ReplaceBroker(BrokerFault):
         wait_fully_replicated(self.platform, timeout=float(self.params.get("isr_timeout", 300)))
         return {"detail": f"{node.name} fully re-replicated",
                 "proof": {"seconds_to_full_isr": round(time.monotonic() - self.t0, 2),
-                          "bytes_re_replicated": data_bytes(node)}}
+                          "bytes_re_replicated": self._bytes(node)}}
 
     def teardown(self) -> None:
         node = self.nodes[0]
         if node.status() in ("removed",):
             node.create_and_start()
+
+
+# Measures re-replication of the lost broker's replicas: needs broker-to-broker replication.
+PACKAGES = (FaultPackage(ReplaceBroker, BROKER_TARGETS, needs=("replication",), colour=PALETTE["storage"],
+                         family="storage"),)

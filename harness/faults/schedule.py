@@ -1,40 +1,42 @@
-"""Fault schedules from a seed: the same seed and options give the same schedule.
+"""Fault schedules from a seed: the same seed, options and zones give the same schedule.
 
 A schedule is a list of ``FaultSpec`` (fault, target role, start, duration), written as
-schedule.json into the run directory; a run can be repeated from that file.
+schedule.json into the run directory; a run can be repeated from that file
+(``load`` checks it first and raises one ``ScheduleError`` line on a bad file). Which
+targets each fault may be given comes from its package (``harness.faults.registry``),
+expanded for the platform's zones. No fault is injected here.
 """
 from __future__ import annotations
 
 import json
 import random
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
+from . import registry
 from .base import FaultSpec
+from .validation import ScheduleError, validate, load_file
 
-TARGETS: dict[str, list[str]] = {
-    "kill": ["random", "controller", "zone:a", "zone:b", "zone:c"],
-    "pause": ["random", "controller"],
-    "clean-restart": ["random"],
-    "isolate-zone": ["zone:a", "zone:b", "zone:c"],
-    "one-way": ["zone:a", "zone:b", "zone:c"],
-    "zone-latency": ["a-b", "b-c", "a-c", "zone:a", "zone:b", "zone:c"],
-    "zone-loss": ["zone:a", "zone:b", "zone:c"],
-    "flink-kill": ["taskmanager"],
-    "s3-down": ["all"],
-    "s3-latency": ["all"],
-    "client-latency": ["all"],
-}
+__all__ = ["generate", "save", "load", "validate", "ScheduleError", "menu"]
+
+DEFAULT_ZONES = ("a", "b", "c")
 
 
-def generate(seed: int, faults: list[str] | None = None, *, total_s: float = 120.0, fault_s: tuple[float, float] = (5, 20),
-             gap_s: tuple[float, float] = (5, 15),
+def menu(faults: Sequence[str] | None = None, zones: Sequence[str] = DEFAULT_ZONES,
+         applicable: Callable[[FaultSpec], bool] | None = None) -> dict[str, list[str]]:
+    """fault name -> the targets a schedule may draw for it (only those ``applicable`` accepts)."""
+    return {n: [t for t in registry.menu_targets(n, zones) if applicable is None or applicable(FaultSpec(n, t, 0, 0))]
+            for n in sorted(faults or registry.default_menu())}
+
+
+def generate(seed: int, faults: Sequence[str] | None = None, *, zones: Sequence[str] = DEFAULT_ZONES,
+             total_s: float = 120.0, fault_s: tuple[float, float] = (5, 20), gap_s: tuple[float, float] = (5, 15),
              applicable: Callable[[FaultSpec], bool] | None = None) -> list[FaultSpec]:
     """Sequential, non-overlapping faults within total_s seconds, drawn only from the (fault,
-    target) pairs ``applicable`` accepts (e.g. no controller kill on a kind without a quorum)."""
+    target) pairs ``applicable`` accepts (e.g. no controller kill on a kind without a quorum).
+    ``faults`` is the menu of fault names (default: every fault with a schedule menu)."""
     rng = random.Random(seed)
-    targets = {n: [t for t in TARGETS.get(n, [""]) if applicable is None or applicable(FaultSpec(n, t, 0, 0))]
-               for n in sorted(faults or TARGETS)}
+    targets = menu(faults, tuple(zones), applicable)
     names = [n for n, ts in targets.items() if ts]
     if not names:
         return []
@@ -55,6 +57,7 @@ def save(path: Path, specs: list[FaultSpec], seed: int | None = None) -> Path:
     return path
 
 
-def load(path: Path) -> list[FaultSpec]:
-    data = json.loads(Path(path).read_text())
-    return [FaultSpec.from_json(d) for d in data["faults"]]
+def load(path: str | Path, zones: Sequence[str] | None = None) -> list[FaultSpec]:
+    """A schedule file's specs, checked (ScheduleError names the file, the entry and the fix).
+    Without ``zones`` the zone names in targets are checked for shape only."""
+    return load_file(path, zones)

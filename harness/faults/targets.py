@@ -1,16 +1,12 @@
 """Resolve a fault target role to concrete brokers, at the moment the fault starts.
 
 Roles: ``leader:<topic>:<partition>`` (that partition's leader), ``controller`` (the
-active KRaft controller, from the metadata quorum), ``random`` (a running broker),
-``zone:<z>`` / ``broker:<z>`` (the broker of zone z), ``all`` (every broker).
+active KRaft controller, as ``Platform.controller_id`` finds it), ``random`` (a
+running broker), ``zone:<z>`` / ``broker:<z>`` (the broker of zone z), ``all`` (every broker).
 """
 from __future__ import annotations
 
-import re
-
 from .base import FaultError
-
-QUORUM_TOOL = "org.apache.kafka.tools.MetadataQuorumCommand"
 
 
 def zone_of_node_id(platform, node_id: int) -> str:
@@ -32,18 +28,11 @@ def partition_leader(platform, topic: str, partition: int) -> int:
 
 
 def active_controller(platform) -> int:
-    """The KRaft quorum leader, asked of a running broker with kafka-metadata-quorum."""
-    for z in platform.zones:
-        node = platform.brokers[z]
-        if not node.running():
-            continue
-        code, out = node.exec(["sh", "-c", f"java -Xmx128m -cp '/opt/kafka/libs/*' {QUORUM_TOOL} "
-                                           f"--bootstrap-controller localhost:{platform.cfg.controller_port(z)} "
-                                           "describe --status 2>/dev/null"], check=False)
-        m = re.search(r"LeaderId:\s+(\d+)", out)
-        if code == 0 and m:
-            return int(m.group(1))
-    raise FaultError("target controller: no running broker could describe the metadata quorum")
+    """The KRaft quorum leader, as the platform asks its metadata quorum."""
+    try:
+        return platform.controller_id()
+    except Exception as exc:   # not running, no quorum on this kind, tool failed
+        raise FaultError(f"target controller: {exc}") from None
 
 
 def resolve(platform, target: str, rng) -> list[str]:

@@ -20,6 +20,7 @@ from harness.platform.config import S3_PORT
 from harness.platform.toxiproxy import Toxic
 
 from .base import Fault, FaultError
+from .package import PALETTE, FaultPackage
 
 KINDS = ("latency", "timeout", "reset", "bandwidth", "down")
 
@@ -114,3 +115,9 @@ def _make(path: str, kind: str) -> type[ProxyToxic]:
 
 
 TOXIC_FAULTS = [_make(path, kind) for path in ("client", "s3") for kind in KINDS]
+
+# Drawn by random schedules: the outage and slowness of object storage, slow clients.
+IN_MENU = ("s3-down", "s3-latency", "client-latency")
+
+PACKAGES = tuple(FaultPackage(cls, ("all", "zone:{zone}"), ("all",) if cls.name in IN_MENU else (),
+                              colour=PALETTE[cls.path], family=cls.path) for cls in TOXIC_FAULTS)

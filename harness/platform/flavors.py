@@ -10,7 +10,10 @@ ports, so clients, faults and checkers work unchanged. A flavor says, for its ki
 - ``buckets(cfg)``: buckets that must exist in MinIO before the brokers start;
 - ``data_dirs``: where a broker keeps data on its own disk (for storage figures);
 - ``lacks``: Kafka features this kind does not have, each with the reason, so that a
-  scenario that needs one reports its contracts as unknown instead of failing.
+  scenario that needs one reports its contracts as unknown instead of failing; its
+  ``capabilities`` are the other ``FEATURES`` (``capabilities(kind)`` without an instance);
+- ``tool_libs`` / ``tools``: where the broker image keeps Kafka's JVM tools and the class
+  of each tool by short name (``tool_command``), so faults never assume Kafka's layout;
 - ``preflight(cfg, images)``: checks that must pass before anything is started.
 
 Kinds: ``kafka`` (Apache Kafka, KRaft, local disks), ``kafka-tiered`` (the same plus
@@ -44,6 +47,23 @@ class FlavorError(RuntimeError):
     """A platform kind cannot be started here; the message is one line saying why and what to do."""
 
 
+# Every capability a kind may have; a flavor has all but those in its ``lacks``.
+FEATURES = (
+    "replication",            # broker-to-broker replication (ISR, re-replication, repl-/ctrl- proxies)
+    "controller-quorum",      # a KRaft controller quorum with an active controller to target
+    "partition-leader",       # one broker leads each partition
+    "transactions",           # KIP-98 transactions (Flink's exactly-once sink)
+    "log-in-object-storage",  # the brokers' log (or part of it) lives in object storage
+    "admin-tools",            # Kafka's JVM command-line tools inside the broker image
+)
+
+# Kafka's JVM tools by short name (``Platform.run_tool``), as the Apache Kafka image has them.
+KAFKA_TOOLS = {
+    "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
+    "configs": "kafka.admin.ConfigCommand",
+}
+
+
 @dataclass(frozen=True)
 class BrokerContext:
     """What a flavor needs to know to launch the broker of one zone."""
@@ -75,6 +95,26 @@ class Flavor:
     mem_limit: ClassVar[str] = "1536m"
     data_dirs: ClassVar[tuple[str, ...]] = ("/var/lib/kafka/data",)
     lacks: ClassVar[dict[str, str]] = {}
+    image_built: ClassVar[bool] = True          # False: a public image only, never built here
+    tool_libs: ClassVar[str] = "/opt/kafka/libs"
+    tools: ClassVar[dict[str, str]] = KAFKA_TOOLS
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return frozenset(FEATURES) - frozenset(self.lacks)
+
+    def tool_command(self, tool: str, args: list[str]) -> list[str]:
+        """The command that runs a Kafka tool (short name or class name) inside a broker
+        container of this kind, its stderr merged into the output."""
+        reason = self.missing("admin-tools")
+        if reason:
+            raise FlavorError(f"cannot run {tool}: {reason}")
+        cls = self.tools.get(tool, tool)
+        if "." not in cls:
+            raise FlavorError(f"unknown tool {tool!r} for {self.kind}; tools are {', '.join(self.tools)} "
+                              "or a fully qualified class name")
+        words = " ".join(shlex.quote(a) for a in args)
+        return ["sh", "-c", f"java -Xmx128m -cp '{self.tool_libs}/*' {cls} {words} 2>&1"]
 
     def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
         return ()
@@ -103,26 +143,15 @@ class Flavor:
         return None
 
     def fault_not_applicable(self, spec) -> str | None:
-        """Why a fault (a ``FaultSpec``) cannot apply to this kind, or None."""
+        """Why a fault (a ``FaultSpec``) cannot apply to this kind, or None: the capabilities
+        its package (``harness.faults.registry``) requires for that target."""
         return self.missing(*fault_needs(spec))
 
 
-# Kafka features a fault relies on, by fault name and by target role.
-FAULT_NEEDS: dict[str, tuple[str, ...]] = {
-    "replace-broker": ("replication",),      # measures re-replication of a lost broker's replicas
-    "zone-latency": ("replication",),        # act on the repl-/ctrl- proxies between zones
-    "zone-loss": ("replication",),
-    "zone-bandwidth": ("replication",),
-}
-TARGET_NEEDS: dict[str, tuple[str, ...]] = {
-    "controller": ("controller-quorum",),
-    "leader": ("partition-leader",),
-}
-
-
 def fault_needs(spec) -> tuple[str, ...]:
-    role = (spec.target or "").partition(":")[0]
-    return FAULT_NEEDS.get(spec.fault, ()) + TARGET_NEEDS.get(role, ())
+    """The capabilities a fault spec relies on, as its fault package declares them."""
+    from harness.faults import registry   # the faults import the platform, not the reverse
+    return registry.requirements(spec)
 
 
 class KafkaFlavor(Flavor):
@@ -223,6 +252,8 @@ class TansuFlavor(Flavor):
                             "partition leader to target",
         "transactions": "Tansu 0.6 answers EndTxn (KIP-98) as unsupported: a transactional producer can begin "
                         "but never commit or abort, so Flink's exactly-once Kafka sink cannot run",
+        "admin-tools": "the Tansu image holds one Rust binary and no JVM, so Kafka's command-line tools "
+                       "(metadata quorum, client quotas) cannot run in it",
     }
 
     def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
@@ -296,8 +327,10 @@ class AutoMQFlavor(Flavor):
     image, which is never built here."""
     kind = "automq"
     image_role = "automq"
+    image_built = False
     mem_limit = "2g"
     data_dirs = ("/var/lib/kafka/data",)
+    tool_libs = f"{AUTOMQ_HOME}/libs"
 
     def buckets(self, cfg: PlatformConfig) -> tuple[str, ...]:
         return (AUTOMQ_DATA_BUCKET, AUTOMQ_OPS_BUCKET)
@@ -321,7 +354,24 @@ class AutoMQFlavor(Flavor):
                                  "KAFKA_HEAP_OPTS": ctx.cfg.kafka_heap, "CLUSTER_ID": ctx.cluster_id})
 
 
+# The one registry of platform kinds: kind -> flavor class (image role, capabilities, tools).
 FLAVORS: dict[str, type[Flavor]] = {f.kind: f for f in (KafkaFlavor, KafkaTieredFlavor, TansuFlavor, AutoMQFlavor)}
+KINDS: tuple[str, ...] = tuple(FLAVORS)
+
+
+def capabilities(kind: str) -> frozenset[str]:
+    """What a platform kind can do (``FEATURES`` minus its ``lacks``), without starting it."""
+    return flavor_for(kind).capabilities
+
+
+def broker_image_roles() -> tuple[str, ...]:
+    """Image roles that replace ``kafka`` for some kind (``images.BROKER_ROLES``)."""
+    return tuple(dict.fromkeys(f.image_role for f in FLAVORS.values() if f.image_role != "kafka"))
+
+
+def public_only_roles() -> tuple[str, ...]:
+    """Broker image roles never built here (``images.NOT_BUILT``)."""
+    return tuple(f.image_role for f in FLAVORS.values() if not f.image_built)
 
 
 def flavor_for(kind: str) -> Flavor:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from harness.images import versions
 from harness.images.build import build_all
 from harness.images.cache import IMAGE_REPO
+from harness.platform import flavors
 
 ROLES = ("kafka", "flink", "minio", "toxiproxy")
-BROKER_ROLES = ("kafka-tiered", "tansu", "automq")   # one of them replaces kafka, per platform kind
-NOT_BUILT = ("automq",)                               # public image only, never built here
+BROKER_ROLES = flavors.broker_image_roles()   # one of them replaces kafka, per platform kind
+NOT_BUILT = flavors.public_only_roles()        # public image only, never built here
 
 PUBLIC_DEFAULTS = {
     "kafka": "apache/kafka:4.1.1",

@@ -10,9 +10,10 @@ Topology and listeners: see ``harness.platform.config``.
 from __future__ import annotations
 
 import base64
+import logging
+import re
 import secrets
 import uuid
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,9 +23,11 @@ from confluent_kafka.admin import AdminClient
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from harness.redact import redact as redact_text, register_secret
+
 from . import cleanup, disks, probes
-from .config import (EXTERNAL_PORT, FLINK_REST_PORT, PROXIED_PORT, S3_PORT, TOXIPROXY_API_PORT, PlatformConfig,
-                     broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
+from .config import (EXTERNAL_PORT, FLINK_REST_PORT, INTERNAL_PORT, PROXIED_PORT, S3_PORT, TOXIPROXY_API_PORT,
+                     PlatformConfig, broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
 from .docker_engine import ensure_docker
 from .flavors import BrokerContext, FlavorError, flavor_for
 from .kafka_config import client_config
@@ -32,7 +35,7 @@ from .images import ROLES, minio_command, resolve_images, toxiproxy_command
 from .node import Node
 from .ports import PortPlan
 from .toxiproxy import ToxiproxyClient
-from .waits import Wait
+from .waits import NotReady, Wait
 
 
 def new_cluster_id() -> str:
@@ -48,8 +51,7 @@ class PlatformError(RuntimeError):
     pass
 
 
-def _say(msg: str) -> None:
-    print(f"[platform] {msg}", file=sys.stderr, flush=True)
+log = logging.getLogger("chaos.platform")
 
 
 class Platform:
@@ -61,6 +63,8 @@ class Platform:
         self.network_name = f"chaos-{self.run_id}"
         self.s3_access_key = "chaos" + secrets.token_hex(6)
         self.s3_secret_key = secrets.token_hex(20)
+        for key in (self.s3_access_key, self.s3_secret_key):
+            register_secret(key)        # masked in logs, errors and reports from now on
         # One KRaft cluster id for all brokers, fixed before the parallel broker starts.
         self.cluster_id = new_cluster_id()
         self.brokers: dict[str, Node] = {}
@@ -143,7 +147,53 @@ class Platform:
         return [n for n in self.nodes() if n.zone == zone]
 
     def redact(self, text: str) -> str:
-        return text.replace(self.s3_secret_key, "***").replace(self.s3_access_key, "***")
+        return redact_text(text)
+
+    # ---- tools: what faults and scenarios ask of the brokers, whatever the kind ----------
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return self.flavor.capabilities
+
+    def run_tool(self, tool: str, args: list[str], zone: str | None = None) -> tuple[int, str]:
+        """Run a Kafka tool (short name such as ``configs`` or a class name) in the broker of
+        ``zone``, or in the first running broker; returns (exit code, output with stderr)."""
+        try:
+            cmd = self.flavor.tool_command(tool, args)
+        except FlavorError as exc:
+            raise PlatformError(str(exc)) from None
+        zones = [zone] if zone is not None else list(self.zones)
+        node = next((self.brokers[z] for z in zones if z in self.brokers and self.brokers[z].running()), None)
+        if node is None:
+            where = f"the broker of zone {zone}" if zone is not None else "any broker"
+            raise NotReady(f"cannot run {tool}: {where} is not running")
+        return node.exec(cmd, check=False)
+
+    def controller_id(self) -> int:
+        """The node id of the active KRaft controller (the metadata quorum's leader)."""
+        reason = self.flavor.missing("controller-quorum", "admin-tools")
+        if reason:
+            raise PlatformError(f"no active controller to ask for: {reason}")
+        for z in self.zones:
+            if z not in self.brokers or not self.brokers[z].running():
+                continue
+            code, out = self.run_tool("metadata-quorum", ["--bootstrap-controller",
+                                                          f"localhost:{self.cfg.controller_port(z)}",
+                                                          "describe", "--status"], zone=z)
+            m = re.search(r"LeaderId:\s+(\d+)", out)
+            if code == 0 and m:
+                return int(m.group(1))
+        raise PlatformError("no running broker could describe the metadata quorum")
+
+    def apply_quota(self, client_id: str, settings: dict[str, int]) -> str:
+        """Set a client quota (KIP-13), e.g. {"consumer_byte_rate": n}; returns what was set."""
+        conf = ",".join(f"{k}={int(v)}" for k, v in settings.items())
+        code, out = self.run_tool("configs", ["--bootstrap-server", f"localhost:{INTERNAL_PORT}", "--alter",
+                                              "--entity-type", "clients", "--entity-name", client_id,
+                                              "--add-config", conf])
+        if code != 0:
+            raise PlatformError(f"client quota {client_id}: {conf} was not applied (exit {code}): "
+                                f"{out.strip()[-300:]}")
+        return f"{client_id}: {conf}"
 
     # ---- lifecycle -------------------------------------------------------------------
     def __enter__(self) -> "Platform":
@@ -168,7 +218,7 @@ class Platform:
             self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
             self._network.name = self.network_name
             self._network.create()
-            _say(f"run {self.run_id}: network {self.network_name}")
+            log.info(f"run {self.run_id}: network {self.network_name}")
             self._phase("minio + toxiproxy", [self._start_minio] + [lambda z=z: self._start_toxiproxy(z)
                                                                    for z in self.zones])
             for bucket in self.flavor.buckets(self.cfg):
@@ -182,11 +232,12 @@ class Platform:
             self.stop()
             raise
         self.timings["total"] = time.monotonic() - started
-        _say("ready in " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
+        log.info("ready in " + ", ".join(f"{k} {v:.1f}s" for k, v in self.timings.items()))
         return self
 
     def stop(self) -> None:
         """Remove every container and the network of this run. Idempotent."""
+        self._stopping = True           # bring-up threads create no more containers
         if self._unregister:
             self._unregister()
             self._unregister = None
@@ -195,19 +246,19 @@ class Platform:
             if self.cfg.broker_disk_mb:
                 removed += disks.remove_disks(self.run_id)
         except docker.errors.DockerException as exc:
-            _say(f"cleanup of run {self.run_id} failed: {exc}; run `chaos clean`")
+            log.warning(f"cleanup of run {self.run_id} failed: {exc}; run `chaos clean`")
             return
         if removed:
-            _say(f"run {self.run_id}: removed {len(removed)} containers/networks")
+            log.info(f"run {self.run_id}: removed {len(removed)} containers/networks")
 
     def _save_logs_after_failure(self) -> None:
         import tempfile
         directory = self.log_dir or Path(tempfile.mkdtemp(prefix=f"chaos-{self.run_id}-logs-"))
         try:
             self.save_logs(directory)
-            _say(f"bring-up failed: container logs saved in {directory}")
+            log.warning(f"bring-up failed: container logs saved in {directory}")
         except Exception as exc:
-            _say(f"bring-up failed and logs could not be saved: {exc}")
+            log.error(f"bring-up failed and logs could not be saved: {exc}")
 
     def save_logs(self, directory: Path) -> None:
         for n in self.nodes():
@@ -216,15 +267,22 @@ class Platform:
     # ---- components ------------------------------------------------------------------
     def _phase(self, name: str, starters: list) -> None:
         t0 = time.monotonic()
-        with ThreadPoolExecutor(max_workers=len(starters)) as pool:
-            futures = [pool.submit(s) for s in starters]
+        pool = ThreadPoolExecutor(max_workers=len(starters))
+        futures = [pool.submit(s) for s in starters]
+        try:
             errors = [f.exception() for f in futures if f.exception()]
+        except BaseException:           # e.g. cleanup.Interrupted: stop without waiting for the others
+            self._stopping = True
+            raise
+        finally:
+            pool.shutdown(wait=not getattr(self, "_stopping", False), cancel_futures=True)
         if errors:
             raise errors[0]
         self.timings[name] = time.monotonic() - t0
 
     def _container(self, name: str, role: str, zone: str | None, image: str, ports: list[int],
                    net_admin: bool = False, **kwargs) -> Node:
+        self._refuse_if_stopping(name)
         if net_admin:
             kwargs["cap_add"] = ["NET_ADMIN"]
         c = DockerContainer(image, name=f"chaos-{self.run_id}-{name}", hostname=name,
@@ -236,12 +294,20 @@ class Platform:
             c.ports[f"{p}/tcp"] = ("127.0.0.1", node.ports[p])
         return node
 
+    def _refuse_if_stopping(self, name: str) -> None:
+        if getattr(self, "_stopping", False):
+            raise PlatformError(f"{name}: not started because the platform is stopping")
+
     def _run(self, node: Node, wait: Wait) -> None:
         t0 = time.monotonic()
+        self._refuse_if_stopping(node.name)
         try:
             node.create_and_start()
         except docker.errors.APIError as exc:
             raise PlatformError(f"{node.name}: docker could not start the container: {exc.explanation}") from None
+        if getattr(self, "_stopping", False):       # stop() ran during the create and may have missed it
+            cleanup.remove_run(self.run_id)
+            self._refuse_if_stopping(node.name)
         wait.node = node
         wait.until_ready()
         self.timings[node.name] = time.monotonic() - t0

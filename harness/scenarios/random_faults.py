@@ -21,7 +21,7 @@ def plan(run: ScenarioRun) -> list:
     """The stored schedule named by CHAOS_SCHEDULE, or one generated from the seed."""
     platform = run.platform
     if os.environ.get("CHAOS_SCHEDULE"):
-        return schedule.load(os.environ["CHAOS_SCHEDULE"])
+        return schedule.load(os.environ["CHAOS_SCHEDULE"], zones=tuple(platform.zones))
     return schedule.generate(run.seed, MENU, zones=tuple(platform.zones), total_s=60, fault_s=(5, 12),
                              gap_s=(4, 8), applicable=lambda f: platform.flavor.fault_not_applicable(f) is None)
 

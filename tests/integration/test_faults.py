@@ -214,3 +214,29 @@ def test_replace_broker_with_empty_disk_re_replicates(platform, nemesis, tmp_pat
     assert start["data_bytes_at_start"] < start["data_bytes_before"]
     assert stop["bytes_re_replicated"] > 0 and stop["seconds_to_full_isr"] > 0
     assert_healthy(platform, new_topic)
+
+
+def test_overlapping_scheduled_faults_really_overlap_and_heal(platform, history, tmp_path, new_topic):
+    import threading
+    import time
+    schedule = [FaultSpec("pause", "zone:c", start=0.5, duration=8),
+                FaultSpec("client-latency", "all", start=2, duration=3, params={"latency_ms": 100})]
+    with Nemesis(platform, history) as nemesis:
+        errors = nemesis.run_schedule(schedule, time.monotonic(), threading.Event())
+        assert errors == [] and nemesis.active == {}
+    ops = [op for op in load(tmp_path / "history.jsonl") if op["f"].startswith("fault-")]
+    at = {(op["value"]["fault"], op["f"], op["type"]): op["index"] for op in ops}
+    assert at[("pause", "fault-start", "ok")] < at[("client-latency", "fault-start", "invoke")]
+    assert at[("client-latency", "fault-stop", "ok")] < at[("pause", "fault-stop", "invoke")]
+    assert not platform.brokers["c"].exec(["ps", "-o", "stat=", "-p", "1"])[1].strip().startswith("T")
+    assert platform.toxiproxy["a"].get("client-a").toxics == ()
+    assert_healthy(platform, new_topic)
+
+
+def test_platform_tools_controller_and_quota(platform):
+    assert platform.controller_id() in [platform.cfg.node_id(z) for z in platform.zones]
+    assert platform.apply_quota("chaos-probe", {"consumer_byte_rate": 1048576}) == \
+        "chaos-probe: consumer_byte_rate=1048576"
+    code, out = platform.run_tool("configs", ["--bootstrap-server", "localhost:9092", "--describe",
+                                              "--entity-type", "clients", "--entity-name", "chaos-probe"])
+    assert code == 0 and "consumer_byte_rate=1048576" in out
