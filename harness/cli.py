@@ -79,9 +79,13 @@ def cmd_clean(args) -> int:
     from harness.platform.docker_engine import ensure_docker
     ensure_docker(install=False)
     report = cleanup.clean_dead_runs(all_runs=args.all)
-    print("\n".join(report.removed) if report.removed else "nothing to clean")
+    print("\n".join(f"removed {r}" for r in report.removed) if report.removed else "nothing to clean")
+    for line in report.kept:
+        print(f"kept (its run is alive; --all removes it): {line}")
+    for line in report.foreign:
+        print(f"left alone (another host's): {line}")
     for line in report.failed:
-        print(f"could not remove: {line}", file=sys.stderr)
+        print(f"error: could not remove {line}", file=sys.stderr)
     return EXIT_ERROR if report.failed else 0
 
 
@@ -229,12 +233,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _one_line(exc: BaseException) -> str:
     """An error that is not a verdict, as one line (redacted); --debug shows the traceback."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    try:
-        from harness.redact import redact
-        text = redact(text)
-    except ImportError:
-        pass
+    from harness.redact import redact
+    text = redact(" ".join(str(exc).split()) or type(exc).__name__)
     hint = "" if "--debug" in text else " (re-run with --debug for the traceback)"
     return f"{type(exc).__name__}: {text[:600]}{hint}"
 

@@ -102,4 +102,5 @@ def _latency_figures(verdicts: dict[str, Verdict]) -> dict[str, Any]:
     if ri is not None and ri.stats.get("window") is not None:
         f["live_p99_ms_during_fault"] = (ri.stats.get("window") or {}).get("latency_ms", {}).get("p99")
         f["baseline_p99_ms"] = (ri.stats.get("baseline") or {}).get("latency_ms", {}).get("p99")
+        f["replay_records_per_s"] = (ri.stats.get("replay_read") or {}).get("records_per_s")
     return f

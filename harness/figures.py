@@ -52,6 +52,7 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("live_p99_ms_during_fault", "live p99 during fault", "ms", "verdict"),
     Figure("baseline_p99_ms", "baseline p99", "ms", "verdict"),
     Figure("throughput_ok_per_s", "throughput (ok sends)", "rate", "verdict"),
+    Figure("replay_records_per_s", "backfill read rate", "rate", "verdict", "records per second the replay read"),
     Figure("cluster_healthy_after_heal_s", "cluster healthy after heal", "s", "verdict"),
     Figure("flink_time_to_running_s", "Flink job running again after", "s", "verdict"),
     # measured by the harness and recorded as `measure` operations
@@ -69,6 +70,8 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("quotas", "client quotas applied", "list"),
     Figure("backfill_fault", "backfill fault id", "str"),
     Figure("workload_errors", "workload errors", "list"),
+    Figure("client_config", "effective client configuration", "json",
+           doc="the producer and consumer settings the workload's clients ran with"),
     Figure("not_applicable", "not applicable", "str"),
 )
 

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.redact import redact_data
+
 __all__ = ["ContractResult", "ScenarioResult", "RunResult", "overall", "EXIT_CODES", "WORDS"]
 
 WORDS = {"valid": "held", "invalid": "violated", "unknown": "unknown"}
@@ -85,7 +87,7 @@ class ScenarioResult:
 
     def write(self, directory: Path) -> Path:
         path = Path(directory) / "result.json"
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
+        path.write_text(json.dumps(redact_data(self.to_dict()), indent=1, default=str))
         return path
 
     def summary(self) -> str:
@@ -155,7 +157,7 @@ class RunResult:
     def write(self, run_dir: Path) -> Path:
         self.finished = self.finished or time.time()
         path = Path(run_dir) / "results.json"
-        path.write_text(json.dumps(self.to_dict(), indent=1, default=str))
+        path.write_text(json.dumps(redact_data(self.to_dict()), indent=1, default=str))
         return path
 
     def summary_table(self) -> str:

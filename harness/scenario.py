@@ -217,10 +217,7 @@ def _storage_figures(platform) -> dict[str, Any]:
 
 
 def _redact(text: str) -> str:
-    try:
-        from harness.redact import redact
-    except ImportError:   # the redaction module lands separately
-        return text
+    from harness.redact import redact
     return redact(text)
 
 

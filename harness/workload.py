@@ -50,12 +50,33 @@ class Workload:
         self.errors: list[str] = []
         self.prefix = prefix  # distinguishes the processes (and so the record ids) of successive workloads
 
+    # ---- client settings -----------------------------------------------------------------
+    def producer_settings(self) -> dict:
+        """The profile's producer settings with the workload's own on top (what every producer gets)."""
+        return {"acks": "all", "enable.idempotence": "true", **self.profile.producer_config(),
+                **self.spec.extra_producer_config}
+
+    def consumer_settings(self) -> dict:
+        """Group timeouts the workload picks, then the profile's consumer settings (they win)."""
+        return {"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000, "isolation.level": self.spec.isolation,
+                **self.profile.consumer}
+
+    def record_settings(self) -> None:
+        """The effective client configuration, as a measure (secret values masked)."""
+        def shown(cfg: dict) -> dict:
+            return {k: ("***" if any(w in k for w in ("password", "secret", "jaas", "key.pem")) else v)
+                    for k, v in sorted(cfg.items())}
+        settings = {"producer": shown(self.producer_settings())}
+        if self.spec.consumers:
+            settings["consumer"] = shown(self.consumer_settings())
+        observe.measure(self.history, "client_config", settings)
+
     # ---- threads -----------------------------------------------------------------------
     def _producer(self, i: int) -> None:
-        cfg = dict(self.profile.producer_config())
-        acks = cfg.pop("acks", "all")
-        idem = str(cfg.pop("enable.idempotence", "true")).lower() == "true"
-        cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False, **self.spec.extra_producer_config})
+        cfg = self.producer_settings()
+        acks = cfg.pop("acks")
+        idem = str(cfg.pop("enable.idempotence")).lower() == "true"
+        cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False})
         p = RecordingProducer(self.bootstrap, self.topic, self.history, f"{self.prefix}producer-{i}", acks=acks,
                               idempotence=idem, config=cfg)
         interval = self.spec.producers / self.spec.rate
@@ -76,9 +97,8 @@ class Workload:
             p.close(timeout=30)
 
     def _consumer(self, i: int) -> None:
-        cfg = {"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000, **self.profile.consumer,
-               "logger": RDKAFKA_LOGGER, "log.connection.close": False}
-        isolation = cfg.pop("isolation.level", self.spec.isolation)
+        cfg = {**self.consumer_settings(), "logger": RDKAFKA_LOGGER, "log.connection.close": False}
+        isolation = cfg.pop("isolation.level")
         c = RecordingConsumer(self.bootstrap, self.topic, self.group, self.history, f"{self.prefix}consumer-{i}",
                               isolation=isolation, config=cfg)
         try:
@@ -104,6 +124,7 @@ class Workload:
         """Run the workload with the schedule (and an optional callable run in parallel)."""
         s = self.spec
         self._drained = threading.Event()
+        self.record_settings()
         t0 = time.monotonic()
         log.info(f"{s.producers} producers at {s.rate:.0f}/s and {s.consumers} consumers on {self.topic} for "
              f"{s.duration_s:.0f}s, {len(schedule)} faults")

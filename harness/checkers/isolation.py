@@ -9,7 +9,9 @@ fault). The baseline is the ``baseline_s`` seconds (default 11) ending ``gap_s``
 shorter. Live send-latency p99 during the replay above ``backfill_p99_ratio`` (default
 2.0) x the baseline p99 is ``latency-budget-exceeded``. ``unknown`` when the history
 has no replay window, when it never closed, or when either side has no latency
-samples. :func:`compare_windows` compares any two intervals the same way.
+samples. ``stats["replay_read"]`` is what the replay read (records, bytes, records/s), from
+the proof its fault-stop recorded. :func:`compare_windows` compares any two intervals the
+same way.
 """
 from __future__ import annotations
 
@@ -35,7 +37,18 @@ def check(history: Any, *, backfill_p99_ratio: float = 2.0, replay_fault: str = 
     baseline = (max(start, end - int(baseline_s * NS)), end)
     v = compare_windows(idx, (w.start, w.end), baseline, backfill_p99_ratio, fault=w)
     v.stats["replay_fault"] = w.fault_id
+    v.stats["replay_read"] = _read_rate(idx, w.fault_id)
     return v
+
+
+def _read_rate(idx: Any, fault_id: str) -> dict | None:
+    """What the replay read (records, bytes, rate), from its fault-stop completion's proof."""
+    for op in idx.get("fault-stop"):
+        val = op.get("value") or {}
+        if op.get("type") == "ok" and val.get("fault_id") == fault_id:
+            proof = val.get("proof")
+            return proof if isinstance(proof, dict) else None
+    return None
 
 
 def compare_windows(history: Any, window: tuple[int, int], baseline: tuple[int, int],

@@ -7,13 +7,14 @@ exists for the current hash.
 """
 from __future__ import annotations
 
+import logging
+
 import contextlib
 import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -89,7 +90,7 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
 
     def say(msg: str) -> None:
         if not quiet:
-            print(f"[flink-job] {msg}", file=sys.stderr, flush=True)
+            logging.getLogger("chaos.flink-job").info(msg)
 
     if target.is_file() and not force:
         say(f"using cached jar {target}")

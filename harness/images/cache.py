@@ -8,10 +8,10 @@ therefore mean nothing is downloaded or built twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Iterable
@@ -43,7 +43,7 @@ def fingerprint(*parts: object, files: Iterable[Path] = ()) -> str:
 
 
 def progress(msg: str) -> None:
-    print(f"[images] {msg}", file=sys.stderr, flush=True)
+    logging.getLogger("chaos.images").info(msg)
 
 
 def run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None,

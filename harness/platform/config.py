@@ -84,6 +84,11 @@ class PlatformConfig:
         return 9200 + self.node_id(zone)
 
 
+def host_port_count(zones: int, broker_ports: int) -> int:
+    """How many host ports a platform maps: MinIO's, two per Toxiproxy, each broker's and Flink REST."""
+    return 1 + 2 * zones + broker_ports * zones + 1
+
+
 def broker_host(zone: str) -> str:
     return f"kafka-{zone}"
 

@@ -1,13 +1,15 @@
 """Makes sure a Docker daemon answers: installs Debian's docker.io and starts dockerd if needed."""
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
-import sys
-import time
 
 import docker
+from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+log = logging.getLogger("chaos.platform")
 
 
 class DockerUnavailable(RuntimeError):
@@ -34,7 +36,7 @@ def ensure_docker(install: bool = True, timeout: float = 60.0) -> None:
         if not install or os.geteuid() != 0:
             raise DockerUnavailable("no Docker daemon answers and dockerd is not installed: "
                                     "run `apt-get install -y docker.io` as root (or install Docker), then retry")
-        print("[docker] installing docker.io from Debian ...", file=sys.stderr, flush=True)
+        log.info("[docker] installing docker.io from Debian ...")
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "docker.io"]):
             if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode:
@@ -42,18 +44,19 @@ def ensure_docker(install: bool = True, timeout: float = 60.0) -> None:
                                         "reachable, or install Docker by hand")
     if os.geteuid() != 0:
         raise DockerUnavailable("no Docker daemon answers: start it (`sudo dockerd &` or your service manager)")
-    print("[docker] starting dockerd in the background ...", file=sys.stderr, flush=True)
-    log = open("/var/log/chaos-dockerd.log", "ab")
-    subprocess.Popen(["dockerd"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if _answers():
-            return
-        time.sleep(0.5)
-    raise DockerUnavailable(f"dockerd did not answer within {timeout:.0f}s: see /var/log/chaos-dockerd.log")
+    log.info("[docker] starting dockerd in the background ...")
+    with open("/var/log/chaos-dockerd.log", "ab") as out:
+        subprocess.Popen(["dockerd"], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    retrying = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5), retry=retry_if_result(lambda ok: not ok))
+    try:
+        retrying(_answers)
+    except RetryError:
+        raise DockerUnavailable(f"dockerd did not answer within {timeout:.0f}s: "
+                                "see /var/log/chaos-dockerd.log") from None
 
 
 if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         ensure_docker()
         print("docker: ready")

@@ -2,7 +2,8 @@
 
 A timeout raises ``NotReady`` whose single message names the component, what was
 awaited, the last probe answer, the container status and the tail of its log, and a
-hint. Retrying lives here (tenacity), never around assertions.
+hint, with credentials masked (``harness.redact``). Retrying lives here (tenacity),
+never around assertions.
 """
 from __future__ import annotations
 
@@ -12,11 +13,16 @@ from typing import Callable
 
 from tenacity import RetryError, Retrying, retry_if_result, stop_after_delay, wait_fixed
 
+from harness.redact import redact
+
 from .node import Node
 
 
 class NotReady(RuntimeError):
-    pass
+    """Something did not become ready in time; its message never holds a registered secret."""
+
+    def __init__(self, message: str):
+        super().__init__(redact(str(message)))
 
 
 @dataclass
@@ -56,7 +62,7 @@ class Wait:
         msg = (f"{who}: {'container stopped' if early else f'not ready after {waited:.0f}s'} "
                f"waiting for {self.what} (last answer: {detail})")
         if self.node is not None:
-            tail = self.node.logs(tail=25).rstrip()
+            tail = redact(self.node.logs(tail=25).rstrip())
             msg += f"; container status: {self.node.state()}; last log lines:\n{tail}"
         if self.hint:
             msg += f"\nhint: {self.hint}"

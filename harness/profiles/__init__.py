@@ -1,11 +1,15 @@
 """Platform profiles: YAML files that describe a platform, its topics, clients and budgets.
 
 A profile is found by name among the shipped ones (this folder), in ``./profiles/``, or
-by path. Unknown or mistyped keys are rejected with an error that names the key.
+by path. A profile is checked completely before anything starts (``schema`` for keys and
+types, ``rules`` for values); each problem is one ``ProfileError`` line naming the file and
+the key. ``secrets_env`` lists environment variables whose values are masked in all output.
 Scenarios read only the profile, so other Kafka-compatible platforms fit by adding a
 ``platform.kind`` and a file, not by changing scenarios.
 """
 from __future__ import annotations
+
+from harness.platform import flavors
 
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,14 +17,17 @@ from typing import Any
 
 import yaml
 
+from harness import redact
 from harness.platform.config import FlinkSettings, PlatformConfig
 
+from .rules import SAFE_NAME, check_all, check_images
+from .schema import SCHEMA, ProfileError, validate
+
+__all__ = ["Profile", "ProfileError", "SCHEMA", "available", "find", "from_dict", "images_from_env", "load"]
+
 SHIPPED = Path(__file__).parent
-KINDS = ("kafka", "kafka-tiered", "tansu", "automq")
-
-
-class ProfileError(ValueError):
-    pass
+KINDS = flavors.KINDS        # the one registry of platform kinds
+MAX_BYTES = 256 * 1024
 
 
 @dataclass
@@ -53,37 +60,11 @@ class Profile:
         return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in self.producer.items()}
 
 
-SCHEMA: dict[str, Any] = {
-    "name": str, "description": str,
-    "platform": {"kind": str, "zones": list, "images": dict, "broker_config": dict, "kafka_heap": str,
-                 "flink": {"taskmanagers": int, "slots": int, "jobmanager_memory": str,
-                           "taskmanager_memory": str, "bucket": str, "extra": dict},
-                 "flink_zone": str, "port_base": int, "broker_disk_mb": int, "startup_timeout": (int, float), "image_hint": str},
-    "topic": {"partitions": int, "replication_factor": int, "config": dict},
-    "quotas": dict,
-    "clients": {"producer": dict, "consumer": dict},
-    "budgets": {"recovery_seconds": (int, float), "backfill_p99_ratio": (int, float),
-                "max_redelivery": int},
-}
-
-
-def _validate(data: Any, schema: dict, where: str, src: str) -> None:
-    if not isinstance(data, dict):
-        raise ProfileError(f"{src}: `{where or 'top level'}` must be a mapping")
-    for key, value in data.items():
-        path = f"{where}.{key}" if where else key
-        if key not in schema:
-            raise ProfileError(f"{src}: unknown key `{path}`; allowed here: {', '.join(schema)}")
-        expected = schema[key]
-        if isinstance(expected, dict):
-            _validate(value, expected, path, src)
-        elif not isinstance(value, expected) or isinstance(value, bool) and expected in (int, (int, float)):
-            name = expected.__name__ if isinstance(expected, type) else "number"
-            raise ProfileError(f"{src}: `{path}` must be a {name}, got {value!r}")
-
-
 def find(name_or_path: str) -> Path:
     p = Path(name_or_path)
+    if p.suffix not in (".yaml", ".yml") and not SAFE_NAME.fullmatch(name_or_path):
+        raise ProfileError(f"profile `{name_or_path}` is neither a profile name nor a .yaml path; "
+                           f"known profiles: {', '.join(available())}")
     candidates = [p] if p.suffix in (".yaml", ".yml") else [
         Path("profiles") / f"{name_or_path}.yaml", SHIPPED / f"{name_or_path}.yaml"]
     for c in candidates:
@@ -101,26 +82,50 @@ def available() -> list[str]:
 
 
 def load(name_or_path: str) -> Profile:
+    """Find, read and check a profile; registers the secrets it names with the redactor."""
     path = find(name_or_path)
+    profile = from_dict(read_document(path), str(path), path)
+    register_secrets(profile)
+    return profile
+
+
+def read_document(path: Path) -> Any:
+    """The parsed YAML of a profile file, or one ProfileError line."""
     try:
-        data = yaml.safe_load(path.read_text()) or {}
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot be read ({exc.strerror}); check the path and its permissions") from None
+    if len(raw) > MAX_BYTES:
+        raise ProfileError(f"{path}: is {len(raw)} bytes, too large for a profile; give a YAML file under "
+                           f"{MAX_BYTES // 1024} KiB")
+    if b"\0" in raw:
+        raise ProfileError(f"{path}: is a binary file, not UTF-8 YAML text; give a .yaml text file saved as UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+                           "save the file as UTF-8") from None
+    try:
+        doc = yaml.safe_load(text)
+        return {} if doc is None else doc
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        what = "; ".join(filter(None, (exc.context, exc.problem)))
+        raise ProfileError(f"{path}: not valid YAML: {what}{where}; fix the syntax there") from None
+    except RecursionError:
+        raise ProfileError(f"{path}: not valid YAML: nested too deeply; a profile needs a few levels only") from None
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
-    return from_dict(data, str(path), path)
+        raise ProfileError(f"{path}: not valid YAML ({type(exc).__name__}); fix the syntax") from None
 
 
-def from_dict(data: dict, src: str = "<profile>", path: Path | None = None) -> Profile:
-    _validate(data, SCHEMA, "", src)
-    for required in ("name", "platform"):
-        if required not in data:
-            raise ProfileError(f"{src}: missing key `{required}`")
+def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Profile:
+    validate(data, SCHEMA, "", src)
+    kind = data.get("platform", {}).get("kind", "kafka")
+    if "platform" in data and kind not in KINDS:
+        raise ProfileError(f"{src}: `platform.kind` is {kind!r}; use one of {', '.join(KINDS)}")
+    zones = check_all(data, kind, src)
     plat = data["platform"]
-    kind = plat.get("kind", "kafka")
-    if kind not in KINDS:
-        raise ProfileError(f"{src}: `platform.kind` is {kind!r}; one of {', '.join(KINDS)}")
-    zones = tuple(str(z) for z in plat.get("zones", ("a", "b", "c")))
-    if len(zones) != len(set(zones)) or not zones:
-        raise ProfileError(f"{src}: `platform.zones` must be distinct zone names, got {list(zones)}")
     cfg = PlatformConfig(name=data["name"], kind=kind, zones=zones, images=dict(plat.get("images", {})),
                          broker_config=dict(plat.get("broker_config", {})),
                          flink=FlinkSettings(**plat.get("flink", {})),
@@ -128,8 +133,6 @@ def from_dict(data: dict, src: str = "<profile>", path: Path | None = None) -> P
     for key in ("kafka_heap", "port_base", "startup_timeout", "broker_disk_mb"):
         if key in plat:
             setattr(cfg, key, plat[key])
-    if cfg.flink_zone not in zones:
-        raise ProfileError(f"{src}: `platform.flink_zone` {cfg.flink_zone!r} is not one of the zones {list(zones)}")
     clients = data.get("clients", {})
     budgets = {"recovery_seconds": 60.0, "backfill_p99_ratio": 2.0, "max_redelivery": 100000,
                **data.get("budgets", {})}
@@ -139,12 +142,28 @@ def from_dict(data: dict, src: str = "<profile>", path: Path | None = None) -> P
                    quotas={str(k): dict(v) for k, v in data.get("quotas", {}).items()}, source=path, raw=data)
 
 
+def register_secrets(profile: Profile) -> None:
+    """Values of secret-looking client and broker settings, and of the env vars in ``secrets_env``."""
+    redact.register_env(profile.raw.get("secrets_env", []))
+    plat = profile.platform
+    for settings in (profile.producer, profile.consumer, plat.broker_config, plat.flink.extra, profile.topic_config):
+        for key, value in settings.items():
+            if redact.is_secret_key(key):
+                redact.register_secret(value)
+
+
 def images_from_env(value: str | None) -> dict[str, str]:
-    """Parse CHAOS_IMAGES, e.g. ``kafka=apache/kafka:4.1.1,flink=public``."""
+    """Parse CHAOS_IMAGES, e.g. ``kafka=apache/kafka:4.1.1,flink=public``; roles must be known."""
     out: dict[str, str] = {}
-    for item in filter(None, (value or "").split(",")):
-        role, sep, image = item.partition("=")
-        if not sep or not image:
+    for item in filter(None, (part.strip() for part in (value or "").split(","))):
+        role, sep, image = (p.strip() for p in item.partition("="))
+        if not sep or not role or not image:
             raise ProfileError(f"CHAOS_IMAGES: `{item}` must look like role=image (e.g. kafka=apache/kafka:4.1.1)")
-        out[role.strip()] = image.strip()
+        try:
+            check_images({role: image}, "images", "CHAOS_IMAGES")
+        except ProfileError as exc:
+            raise ProfileError(str(exc).replace("CHAOS_IMAGES: `images.", "CHAOS_IMAGES: `", 1)) from None
+        if role in out:
+            raise ProfileError(f"CHAOS_IMAGES: role `{role}` is given twice; keep one role=image per role")
+        out[role] = image
     return out

@@ -14,7 +14,7 @@ from harness.scenario import Scenario
 
 MODULES = ("smoke", "kill_leader", "controller_failover", "isolated_leader", "zone_isolation", "rolling_restart",
            "random_faults", "flink_taskmanager_kill", "object_storage_outage", "object_storage_slowness",
-           "bad_deploy_rollback", "backfill_isolation", "broker_storage_outage")
+           "bad_deploy_rollback", "backfill_isolation", "broker_storage_outage", "zone_lost_with_disk", "disk_full")
 
 
 class UnknownScenario(KeyError):
@@ -41,13 +41,15 @@ def get(name: str) -> Scenario:
         raise UnknownScenario(f"unknown scenario {name!r}; `chaos list` shows them") from None
 
 
-def for_kind(flavor) -> tuple[list[str], dict[str, str]]:
-    """The scenarios of a full certification of a platform kind, and those left out with the reason
-    (a scenario whose ``only_with`` capability the kind lacks: an S3 outage under broker-local
-    Kafka cannot touch the brokers). A left-out scenario still runs when asked for by name."""
+def for_kind(flavor, cfg=None) -> tuple[list[str], dict[str, str]]:
+    """The scenarios of a full certification of a platform kind (and its configuration), and
+    those left out with the reason (a scenario whose ``only_with`` capability the platform
+    lacks: an S3 outage under broker-local Kafka cannot touch the brokers; a disk-full fault
+    needs bounded disks). A left-out scenario still runs when asked for by name."""
+    from harness.scenario import missing_capability
     chosen, left = [], {}
     for name, s in REGISTRY.items():
-        reason = flavor.missing(*s.only_with) if s.only_with else None
+        reason = missing_capability(flavor, cfg, *s.only_with) if s.only_with else None
         if reason:
             left[name] = reason
         else:

@@ -62,10 +62,10 @@ def test_shipped_profiles_load():
 
 @pytest.mark.parametrize("data, message", [
     ({"name": "x", "platform": {"zonez": ["a"]}}, "unknown key `platform.zonez`"),
-    ({"name": "x", "platform": {"kind": "kafka"}, "topic": {"partitions": "3"}}, "`topic.partitions` must be a int"),
+    ({"name": "x", "platform": {"kind": "kafka"}, "topic": {"partitions": "3"}}, "`topic.partitions` must be an integer"),
     ({"name": "x", "platform": {"kind": "pulsar"}}, "`platform.kind` is 'pulsar'"),
     ({"platform": {}}, "missing key `name`"),
-    ({"name": "x", "platform": {"zones": ["a", "a"]}}, "distinct zone names"),
+    ({"name": "x", "platform": {"zones": ["a", "a"]}}, "more than once; give every zone a distinct name"),
     ({"name": "x", "platform": {"flink_zone": "z"}}, "`platform.flink_zone`"),
 ])
 def test_bad_profile_names_the_key(data, message):

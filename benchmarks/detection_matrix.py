@@ -1,0 +1,60 @@
+"""Run the detection matrix (harness/detection.py) against the real platform and print
+"N of M caught, K false alarms".
+
+    python benchmarks/detection_matrix.py [--seed 11] [--only NAME-SUBSTRING] [--no-twins]
+
+Each weakened profile is certified with the scenario that must catch it; each safe twin
+(profile, scenario) pair once. Long: one platform bring-up per certification (about 2-5
+minutes each on 2 cores). The run directories stay under reports/detection/ for `chaos
+analyze` and `chaos compare`.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from harness import profiles                       # noqa: E402
+from harness.certify import certify                # noqa: E402
+from harness.cli import setup_logging              # noqa: E402
+from harness.detection import MATRIX               # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--only", help="run only entries whose name contains this")
+    ap.add_argument("--no-twins", action="store_true", help="skip the safe twins")
+    ap.add_argument("--reports", default=str(ROOT / "reports" / "detection"))
+    a = ap.parse_args(argv)
+    setup_logging()
+    entries = [e for e in MATRIX if not a.only or a.only in e.name]
+    rows, alarms, cache = [], 0, {}
+    for e in entries:
+        t0 = time.monotonic()
+        weak = certify(profiles.load(e.weak), [e.scenario], a.seed, reports=Path(a.reports))
+        caught = e.fires(weak)
+        twin = None
+        if not a.no_twins:
+            key = (e.safe, e.scenario)
+            if key not in cache:
+                cache[key] = certify(profiles.load(e.safe), [e.scenario], a.seed, reports=Path(a.reports))
+            twin = e.fires(cache[key])
+            alarms += bool(twin)
+        rows.append((e, caught, twin, round(time.monotonic() - t0)))
+        print(f"{'CAUGHT' if caught else 'MISSED'} {e.contract:18s} {e.scenario:24s} {e.weak}", flush=True)
+    print(f"\n{'entry':48s} {'contract':18s} {'scenario':24s} caught  twin   s")
+    for e, caught, twin, secs in rows:
+        tw = "-" if twin is None else ("ALARM" if twin else "quiet")
+        print(f"{e.name[:48]:48s} {e.contract:18s} {e.scenario:24s} {'yes' if caught else 'NO':6s} {tw:6s} {secs}")
+    caught_n = sum(1 for _, c, _, _ in rows if c)
+    print(f"\n{caught_n} of {len(rows)} caught, {alarms} false alarms")
+    return 0 if caught_n == len(rows) and not alarms else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
