@@ -58,8 +58,11 @@ class Certification:
 
 
 def render_all(run_dir: Path, result: RunResult) -> None:
-    """Every rendering of a run; one that fails is logged, the raw results stay."""
+    """Every rendering of a run, from redacted results (no secret reaches a report, JUnit or
+    Allure); one that fails is logged, the raw results stay."""
+    from harness.redact import redact_data
     from harness.report import render
+    result = RunResult.from_dict(redact_data(result.to_dict()))
     steps = [("report.html", lambda: render.render_report(run_dir))]
     try:
         from harness.report.junit import write_junit
@@ -83,7 +86,7 @@ def choose(profile, names: list[str] | None) -> tuple[list[str], dict[str, str]]
         for n in names:
             registry.get(n)
         return list(dict.fromkeys(names)), {}
-    return registry.for_kind(flavor_for(profile.kind))
+    return registry.for_kind(flavor_for(profile.kind), profile.platform)
 
 
 def rerun_command(profile: str, seed: int, scenarios: list[str] | None) -> str:
