@@ -163,6 +163,7 @@ def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int
     observe.scenario_started(run.history, name=scenario.name, title=scenario.title, description=scenario.doc.strip(),
                              contracts=scenario.contracts, seed=seed, requires=scenario.requires)
     run.check_options(**_budget_options(profile))
+    interrupted = False
     try:
         reason = scenario.not_applicable(getattr(platform, "flavor", None), getattr(platform, "cfg", None))
         if reason:
@@ -175,8 +176,11 @@ def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int
         (run.dir / "error.txt").write_text(_redact("".join(traceback.format_exception(exc))))
         observe.scenario_error(run.history, _redact(f"{type(exc).__name__}: {exc}"))
         log.error("%s: error: %s: %s", scenario.name, type(exc).__name__, exc)
+    except BaseException:           # Ctrl-C, SIGTERM: heal and close, no result (the run is incomplete)
+        interrupted = True
+        raise
     finally:
-        _close(run)
+        _close(run, measure=not interrupted)
     result, verdicts = analyze_scenario(run.dir)
     (run.dir / "verdicts.json").write_text(json.dumps({k: v.to_dict() for k, v in verdicts.items()},
                                                       indent=1, default=str))
@@ -186,15 +190,17 @@ def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int
     return result
 
 
-def _close(run: ScenarioRun) -> None:
-    """Heal every fault, record the figures nobody else records, close the history."""
+def _close(run: ScenarioRun, measure: bool = True) -> None:
+    """Heal every fault, record the figures nobody else records (not when interrupted), close
+    the history."""
     try:
         run.nemesis.close()
     finally:
         try:
-            for name, value in _storage_figures(run.platform).items():
-                run.measure(name, value)
-            observe.scenario_ended(run.history)
+            if measure:
+                for name, value in _storage_figures(run.platform).items():
+                    run.measure(name, value)
+                observe.scenario_ended(run.history)
         finally:
             run.history.close()
 

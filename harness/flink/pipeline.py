@@ -18,7 +18,7 @@ from harness.clients import final_read
 from harness.platform.kafka_config import client_config
 
 from .jobjar import build_job_jar
-from .lifecycle import JobLifecycle
+from .lifecycle import TERMINAL_STATES, JobLifecycle
 from .rest import FlinkRest
 
 CHECKPOINT_MS = 2000
@@ -43,6 +43,9 @@ class FlinkPipeline:
         scenario.check_options(input_topic=self.input_topic, output_topic=self.output_topic)
 
     def deploy(self, variant: str = "good", **kw: Any):
+        """Deploy the reference job; "good" is the profile's production variant (``flink.job_variant``)."""
+        if variant == "good":
+            variant = self.platform.cfg.flink.job_variant
         d = self.lifecycle.deploy(variant, **kw)
         log.info(f"{variant} job {d.job_id} running")
         return d
@@ -61,7 +64,7 @@ class FlinkPipeline:
             "enable.auto.commit": False, "isolation.level": "read_committed"}))
         c.subscribe([self.output_topic])
         try:
-            while len(seen) < wanted and time.monotonic() - t0 < timeout:
+            while len(seen) < wanted and time.monotonic() - t0 < timeout and not self._job_ended():
                 for m in c.consume(1000, timeout=1.0):
                     if m.error() is None and m.value():
                         seen.add(json.loads(m.value())["id"])
@@ -75,6 +78,16 @@ class FlinkPipeline:
         (self.scenario.history.ok if done else self.scenario.history.fail)(observe.PROCESS, "drain", value)
         self.scenario.measure("output_drain_s", round(waited, 2))
         return waited
+
+    def _job_ended(self) -> bool:
+        """The current job reached a terminal state (FAILED with no restart left): no output will come."""
+        cur = self.lifecycle.current
+        if cur is None or not cur.job_id:
+            return False
+        try:
+            return self.rest.job_state(cur.job_id) in TERMINAL_STATES
+        except Exception:      # REST briefly unreachable (a JobManager fault): keep waiting
+            return False
 
     def _input_count(self) -> int:
         lo_hi = 0

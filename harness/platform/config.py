@@ -55,6 +55,7 @@ class FlinkSettings:
     taskmanager_memory: str = "1600m"
     bucket: str = "flink"
     extra: dict[str, Any] = field(default_factory=dict)
+    job_variant: str = "good"   # the reference job's variant the scenarios deploy as the production job
 
 
 @dataclass

@@ -65,6 +65,11 @@ def check_images(images: dict, path: str, src: str) -> None:
                        "write e.g. apache/kafka:4.1.1, or `public` for the public default")
 
 
+#: reference-job variants a profile may run as its production job ("at-least-once": the sink without
+#: Kafka transactions, a weakened delivery guarantee the exactly-once contract must catch)
+PRODUCTION_VARIANTS = ("good", "at-least-once", "slow")
+
+
 def check_flink(flink: dict, src: str) -> None:
     at_least(flink, "taskmanagers", 1, "platform.flink", src, "the Flink job needs at least 1 TaskManager")
     at_least(flink, "slots", 1, "platform.flink", src, "give each TaskManager at least 1 slot")
@@ -72,6 +77,9 @@ def check_flink(flink: dict, src: str) -> None:
         if key in flink and not MEMORY.fullmatch(flink[key].strip()):
             raise fail(src, f"platform.flink.{key}", f"is {flink[key]!r}, not a memory size",
                        "write e.g. 1024m or 2g")
+    if flink.get("job_variant", "good") not in PRODUCTION_VARIANTS:
+        raise fail(src, "platform.flink.job_variant", f"is {flink['job_variant']!r}",
+                   f"use one of {', '.join(PRODUCTION_VARIANTS)} (the reference job as the scenarios deploy it)")
     if "bucket" in flink and not BUCKET.fullmatch(flink["bucket"]):
         raise fail(src, "platform.flink.bucket", f"is {flink['bucket']!r}, not an S3 bucket name",
                    "use 3-63 lowercase letters, digits, '.' and '-'")

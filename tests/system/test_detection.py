@@ -1,0 +1,44 @@
+"""A representative subset of the detection matrix (harness/detection.py), against the real
+platform: a weakened profile must be caught by its contract in its scenario. The safe twins of
+these entries (smoke and flink-taskmanager-kill on kafka-3az) hold in the safe certification of
+test_certification.py; the whole matrix with every twin is benchmarks/detection_matrix.py."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.detection import MATRIX
+from harness.results import RunResult
+
+pytestmark = [pytest.mark.platform, pytest.mark.scenario]
+ROOT = Path(__file__).resolve().parents[2]
+SUBSET = ["new consumer group on auto.offset.reset=latest", "Flink restart strategy none"]
+
+
+@pytest.mark.parametrize("name", SUBSET)
+def test_weakened_profile_is_caught(name, tmp_path):
+    entry = next(e for e in MATRIX if e.name == name)
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--profile", entry.weak,
+                           "--scenario", entry.scenario, "--seed", "11", "--reports", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=1800)
+    sys.stderr.write(proc.stderr[-3000:])
+    run_dir = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
+    run = RunResult.from_dict(json.loads((run_dir / "results.json").read_text()))
+    assert entry.fires(run), run.summary_table()
+    assert proc.returncode == 1
+    result = run.scenarios[0]
+    contract = next(c for c in result.contracts if c.contract == entry.contract)
+    assert contract.anomalies and all(a["examples"] for a in contract.anomalies.values()), contract
+
+
+def test_matrix_has_an_entry_per_contract():
+    from harness.contracts import CONTRACTS
+    from harness.profiles import load
+    from harness.scenarios import get
+    assert {e.contract for e in MATRIX} == set(CONTRACTS)
+    for e in MATRIX:
+        assert get(e.scenario) and load(e.safe) and load(e.weak)

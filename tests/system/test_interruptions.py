@@ -1,0 +1,110 @@
+"""Interrupted and killed certifications, against the real platform.
+
+- SIGKILL of the harness in the middle of a disk-full fault (bounded loop-mounted disks) and
+  of a zone isolation, then `chaos clean`: no container, network, volume, loop device, disk
+  image or host iptables rule of that run is left.
+- SIGINT and SIGTERM in the middle of a fault: the fault is healed, the platform removed,
+  and the process exits 2 (an interrupted run is never held) within 30 s.
+"""
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import docker
+import pytest
+
+from harness.platform.disks import disks_dir, loop_devices
+from harness.platform.owners import LABEL_PID, LABEL_RUN
+
+pytestmark = [pytest.mark.platform, pytest.mark.scenario]
+ROOT = Path(__file__).resolve().parents[2]
+SAFE = (ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text()
+
+
+def disk_profile(tmp_path: Path) -> str:
+    p = tmp_path / "kafka-3az-disks.yaml"
+    p.write_text(SAFE.replace("name: kafka-3az", "name: kafka-3az-disks")
+                 .replace("  kind: kafka\n", "  kind: kafka\n  broker_disk_mb: 256\n"))
+    return str(p)
+
+
+def start_certify(tmp_path: Path, profile: str, *scenarios: str) -> subprocess.Popen:
+    names = [a for s in scenarios for a in ("--scenario", s)]
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--profile", profile, *names,
+                             "--seed", "5", "--reports", str(tmp_path / "reports")],
+                            cwd=ROOT, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_line(proc: subprocess.Popen, needle: str, timeout: float = 600) -> list[str]:
+    seen, deadline = [], time.monotonic() + timeout
+    for line in proc.stderr:
+        seen.append(line)
+        if needle in line or time.monotonic() > deadline:
+            break
+    assert any(needle in line for line in seen), "".join(seen[-30:])
+    return seen
+
+
+def left_of(pid: int) -> dict[str, list[str]]:
+    client = docker.from_env()
+    label = f"{LABEL_PID}={pid}"
+    return {"containers": [c.name for c in client.containers.list(all=True, filters={"label": label})],
+            "networks": [n.name for n in client.networks.list(filters={"label": label})],
+            "volumes": [v.name for v in client.volumes.list(filters={"label": label})]}
+
+
+def run_ids_of(pid: int) -> set[str]:
+    client = docker.from_env()
+    return {c.labels.get(LABEL_RUN) for c in client.containers.list(all=True, filters={"label": f"{LABEL_PID}={pid}"})}
+
+
+def host_rules() -> list[str]:
+    out = subprocess.run(["iptables-save"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "chaos" in line]
+
+
+@pytest.mark.parametrize("scenario, fault", [("disk-full", "disk-full"), ("zone-isolation", "isolate-zone")])
+def test_sigkill_mid_fault_then_clean_leaves_nothing(tmp_path, scenario, fault):
+    rules_before = host_rules()
+    profile = disk_profile(tmp_path) if scenario == "disk-full" else "kafka-3az"
+    proc = start_certify(tmp_path, profile, scenario)
+    try:
+        wait_for_line(proc, f"[nemesis] started {fault}")
+        runs = run_ids_of(proc.pid)
+        proc.kill()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    assert left_of(proc.pid)["containers"], "the killed run should have left its containers for clean"
+    clean = subprocess.run([sys.executable, "-m", "harness.cli", "clean"], cwd=ROOT, capture_output=True,
+                           text=True, timeout=300)
+    assert clean.returncode == 0, clean.stderr[-2000:]
+    assert left_of(proc.pid) == {"containers": [], "networks": [], "volumes": []}
+    for run in filter(None, runs):
+        assert loop_devices(run) == [] and not disks_dir(run).exists(), run
+    assert host_rules() == rules_before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupt_mid_fault_heals_cleans_and_exits_2_within_30s(tmp_path, sig):
+    proc = start_certify(tmp_path, "kafka-3az", "kill-leader", "smoke")
+    try:
+        wait_for_line(proc, "[nemesis] started kill")
+        t0 = time.monotonic()
+        proc.send_signal(sig)
+        _, rest = proc.communicate(timeout=120)
+        took = time.monotonic() - t0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2, rest[-2000:]
+    assert took < 30, (took, rest[-2000:])
+    assert "healed kill" in rest, rest[-2000:]
+    assert "[scenario] smoke" not in rest, rest[-2000:]       # the next scenario never started
+    assert left_of(proc.pid) == {"containers": [], "networks": [], "volumes": []}
