@@ -134,7 +134,8 @@ def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.
     duration = round(facts.ended - facts.started, 2) if facts.started and facts.ended else None
     schedule = f"{directory.name}/schedule.json" if (directory / "schedule.json").exists() else None
     return ScenarioResult(name=facts.name, status=status, contracts=contracts, figures=figures, title=facts.title,
-                          description=facts.description, error=facts.error, duration_s=duration, seed=facts.seed,
+                          description=facts.description, error=facts.error, duration_s=duration, started=facts.started,
+                          seed=facts.seed,
                           history=f"{directory.name}/history.jsonl", schedule=schedule,
                           wanted_contracts=list(facts.contracts), notes=facts.notes,
                           check_opts={k: v for k, v in facts.options.items()

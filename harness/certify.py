@@ -63,14 +63,11 @@ def render_all(run_dir: Path, result: RunResult) -> None:
     from harness.redact import redact_data
     from harness.report import render
     result = RunResult.from_dict(redact_data(result.to_dict()))
-    steps = [("report.html", lambda: render.render_report(run_dir))]
-    try:
-        from harness.report.junit import write_junit
-        steps.append(("junit.xml", lambda: write_junit(result, run_dir / "junit.xml")))
-        from harness.report.allure import write_allure
-        steps.append(("allure-results", lambda: write_allure(result, run_dir / "allure-results")))
-    except ImportError:
-        pass
+    from harness.report.allure import write_allure
+    from harness.report.junit import write_junit
+    steps = [("report.html", lambda: render.render_report(run_dir)),
+             ("junit.xml", lambda: write_junit(result, run_dir / "junit.xml")),
+             ("allure-results", lambda: write_allure(result, run_dir / "allure-results", run_dir=run_dir))]
     for what, step in steps:
         try:
             step()

@@ -225,16 +225,22 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except UsageError as exc:
         return err(str(exc))
+    except ValueError as exc:       # bad input files (ReportError, HistoryError, ...): their message is the line
+        if args.debug:
+            raise
+        return err(_one_line(exc, with_type=False))
     except Exception as exc:
         if args.debug:
             raise
         return err(_one_line(exc))
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException, with_type: bool = True) -> str:
     """An error that is not a verdict, as one line (redacted); --debug shows the traceback."""
     from harness.redact import redact
     text = redact(" ".join(str(exc).split()) or type(exc).__name__)
+    if not with_type:
+        return text[:800]
     hint = "" if "--debug" in text else " (re-run with --debug for the traceback)"
     return f"{type(exc).__name__}: {text[:600]}{hint}"
 

@@ -35,6 +35,14 @@ def overall(statuses: list[str]) -> str:
     return "held"
 
 
+def _list(d: dict[str, Any], key: str) -> list:
+    """``d[key]`` as a list (missing: empty); anything else is a TypeError naming the field."""
+    value = d.get(key) or []
+    if not isinstance(value, list):
+        raise TypeError(f"{key} is a {type(value).__name__}, not a list")
+    return value
+
+
 @dataclass
 class ContractResult:
     contract: str
@@ -49,8 +57,11 @@ class ContractResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ContractResult":
+        anomalies = d.get("anomalies") or {}
+        if not isinstance(anomalies, dict):
+            raise TypeError(f"contract {d.get('contract')!r}: anomalies is a {type(anomalies).__name__}, not a mapping")
         return cls(str(d.get("contract", "?")), str(d.get("verdict", "unknown")), list(d.get("checkers") or []),
-                   str(d.get("reason") or ""), dict(d.get("anomalies") or {}), list(d.get("informational") or []))
+                   str(d.get("reason") or ""), anomalies, list(d.get("informational") or []))
 
 
 @dataclass
@@ -63,6 +74,7 @@ class ScenarioResult:
     description: str = ""
     error: str | None = None
     duration_s: float | None = None
+    started: float | None = None                 # wall clock of the scenario's first operation
     seed: int | None = None
     history: str | None = None
     schedule: str | None = None
@@ -77,10 +89,10 @@ class ScenarioResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ScenarioResult":
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "contracts"}
-        return cls(**{"name": str(d.get("name", "?")), "status": str(d.get("status", "unknown")), **known},
-                   contracts=[ContractResult.from_dict(c) for c in d.get("contracts") or []
-                              if isinstance(c, dict)])
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in ("contracts", "name", "status")}
+        contracts = _list(d, "contracts")
+        return cls(name=str(d.get("name", "?")), status=str(d.get("status", "unknown")), **known,
+                   contracts=[ContractResult.from_dict(c) for c in contracts if isinstance(c, dict)])
 
     def verdict_of(self, contract: str) -> str | None:
         return next((c.verdict for c in self.contracts if c.contract == contract), None)
@@ -96,8 +108,10 @@ class ScenarioResult:
         for c in self.contracts:
             if c.verdict != "held":
                 lines.append(f"  {c.contract}: {c.verdict} - {c.reason}")
-                for kind, a in c.anomalies.items():
-                    ex = json.dumps((a.get("examples") or [])[:2], default=str)[:300]
+                for kind, a in (c.anomalies.items() if isinstance(c.anomalies, dict) else ()):
+                    a = a if isinstance(a, dict) else {}
+                    examples = a.get("examples") if isinstance(a.get("examples"), list) else []
+                    ex = json.dumps(examples[:2], default=str)[:300]
                     lines.append(f"    {kind}: {a.get('count')}, e.g. {ex}")
         return "\n".join(lines)
 
@@ -149,10 +163,10 @@ class RunResult:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunResult":
-        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k != "scenarios"}
-        scenarios = [ScenarioResult.from_dict(s) for s in d.get("scenarios") or [] if isinstance(s, dict)]
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d and k not in ("scenarios", "profile")}
+        scenarios = [ScenarioResult.from_dict(s) for s in _list(d, "scenarios") if isinstance(s, dict)]
         known.setdefault("chosen", [s.name for s in scenarios])
-        return cls(**{"profile": str(d.get("profile", "?")), **known}, scenarios=scenarios)
+        return cls(profile=str(d.get("profile", "?")), **known, scenarios=scenarios)
 
     def write(self, run_dir: Path) -> Path:
         self.finished = self.finished or time.time()

@@ -1,16 +1,18 @@
 """Compare several run directories side by side: ``compare.html`` and ``compare.md``.
 
-:func:`compare` reads each run's ``results.json`` and writes one table to
-``out_dir/compare.html`` (self-contained, inline CSS) and the same table as a
-GitHub-flavoured Markdown table to ``out_dir/compare.md``:
+:func:`compare` loads each run's ``results.json`` as a :class:`harness.results.RunResult`
+and writes one table to ``out_dir/compare.html`` (self-contained, inline CSS, from the
+jinja2 template ``templates/compare.html.j2``) and the same table as a GitHub-flavoured
+Markdown table to ``out_dir/compare.md``:
 
 * rows: one per (scenario, contract), scenarios in first-seen order across
   the runs, contracts in first-seen order within a scenario (a scenario with
   no contract in any run gets one row, contract ``—``, showing its status);
 * one column group per run, labelled with its profile and run directory name:
-  the contract's verdict, then that run's per-scenario figures: lost,
-  duplicates, recovery_s, records_replayed, live p99 during fault, bytes on
-  broker disks / in object storage, saturated_first.  Figures belong to the
+  the contract's verdict, then that run's per-scenario figures (:data:`COLUMNS`:
+  lost, duplicates, recovery, records replayed, live p99 during fault, bytes on
+  broker disks / in object storage, saturated first, producer epoch bumps), headed
+  by the labels of :mod:`harness.figures`.  Figures belong to the
   scenario, so the HTML spans them over the scenario's rows and the Markdown
   gives them on the scenario's first row only;
 * a scenario missing from a run shows ``—`` in all of that run's cells; a
@@ -23,62 +25,71 @@ the scenario's status with the anomalies of its violated contracts (``violated:
 durability (lost 3)``), or ``held; recovery 3.5 s`` (:func:`glance_cell`).
 
 Above the tables both files list the runs (label, kind, seed, overall verdict,
-re-run command).  All text is escaped (HTML: :func:`html.escape`; Markdown:
+re-run command).  All text is escaped (HTML: the template autoescapes; Markdown:
 ``|``, ``<``, ``>`` and line breaks).
 """
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
-from html import escape
 from pathlib import Path
 from typing import Any
 
-from .render import CSS, fmt_figure, load_results, verdict_cell, verdict_class
+from harness.figures import figure
+from harness.results import RunResult, ScenarioResult
 
-__all__ = ["compare", "load_runs", "Run", "COLUMNS", "build_rows", "glance_rows", "glance_cell"]
+from .source import ReportError, load_run, one_line
+from .templating import render, verdict_class
+
+__all__ = ["compare", "load_runs", "Run", "COLUMNS", "column_header", "build_rows", "glance_rows",
+           "glance_cell", "md_cell", "md_code"]
+
+log = logging.getLogger("chaos.report")
 
 MISSING = "—"
-#: per-run columns after the verdict: (header, figure key(s))
-COLUMNS: list[tuple[str, tuple[str, ...]]] = [
-    ("lost", ("lost",)),
-    ("duplicates", ("duplicates",)),
-    ("recovery", ("recovery_s",)),
-    ("records replayed", ("records_replayed",)),
-    ("live p99 during fault", ("live_p99_ms_during_fault",)),
-    ("broker disks / object storage", ("bytes_on_broker_disks", "bytes_in_object_storage")),
-    ("saturated first", ("saturated_first",)),
-    ("producer epoch bumps", ("producer_epoch_bumps",)),
+#: per-run columns after the verdict: the figure key(s) shown in each; headers are the
+#: figures' registered labels (:func:`column_header`)
+COLUMNS: list[tuple[str, ...]] = [
+    ("lost",),
+    ("duplicates",),
+    ("recovery_s",),
+    ("records_replayed",),
+    ("live_p99_ms_during_fault",),
+    ("bytes_on_broker_disks", "bytes_in_object_storage"),
+    ("saturated_first",),
+    ("producer_epoch_bumps",),
 ]
+
+
+def column_header(keys: tuple[str, ...]) -> str:
+    """A column's header: its figures' labels, ``" / "``-joined."""
+    return " / ".join(figure(k).label for k in keys)
 
 
 @dataclass
 class Run:
     dir: Path
-    results: dict
+    result: RunResult
 
     @property
     def label(self) -> str:
-        return f"{self.results.get('profile')} ({self.dir.name})"
+        return f"{self.result.profile} ({self.dir.name})"
 
-    def scenario(self, name: str) -> dict | None:
-        for sc in self.results.get("scenarios") or []:
-            if sc.get("name") == name:
-                return sc
-        return None
+    def scenario(self, name: str) -> ScenarioResult | None:
+        return next((sc for sc in self.result.scenarios if sc.name == name), None)
 
 
 def load_runs(run_dirs: list[Path]) -> list[Run]:
-    return [Run(Path(d), load_results(d)) for d in run_dirs]
+    """Each run directory's results (:class:`ReportError` if one cannot be read)."""
+    return [Run(Path(d), load_run(d)) for d in run_dirs]
 
 
-def _figure_cells(sc: dict | None) -> list[str]:
+def _figure_cells(sc: ScenarioResult | None) -> list[str]:
     if sc is None:
         return [MISSING] * len(COLUMNS)
-    figs = sc.get("figures") or {}
     out = []
-    for _, keys in COLUMNS:
-        vals = [fmt_figure(k, figs.get(k)) for k in keys]
+    for keys in COLUMNS:
+        vals = [figure(k).fmt(sc.figures.get(k)) for k in keys]
         out.append(MISSING if all(v == MISSING for v in vals) else " / ".join(vals))
     return out
 
@@ -87,10 +98,19 @@ def scenario_names(runs: list[Run]) -> list[str]:
     """Every scenario of the runs, in first-seen order."""
     names: list[str] = []
     for r in runs:
-        for sc in r.results.get("scenarios") or []:
-            if sc.get("name") not in names:
-                names.append(sc.get("name"))
+        names += [sc.name for sc in r.result.scenarios if sc.name not in names]
     return names
+
+
+def _verdict(sc: ScenarioResult | None, contract: str | None) -> tuple[str, str | None]:
+    """One run's verdict cell of a (scenario, contract) row, and its tooltip."""
+    if sc is None:
+        return MISSING, None
+    c = next((c for c in sc.contracts if c.contract == contract), None) if contract else None
+    if c is not None:
+        return c.verdict or "unknown", c.reason
+    st = sc.status
+    return (st if (contract is None or st == "error") and st else MISSING), sc.error
 
 
 def build_rows(runs: list[Run]) -> list[dict]:
@@ -102,30 +122,14 @@ def build_rows(runs: list[Run]) -> list[dict]:
         scs = [r.scenario(name) for r in runs]
         contracts: list[str] = []
         for sc in scs:
-            for c in (sc or {}).get("contracts") or []:
-                if c.get("contract") not in contracts:
-                    contracts.append(c.get("contract"))
+            contracts += [c.contract for c in (sc.contracts if sc else []) if c.contract not in contracts]
         figures = [_figure_cells(sc) for sc in scs]
         block = []
         for contract in contracts or [None]:
-            verdicts, reasons = [], []
-            for sc in scs:
-                if sc is None:
-                    verdicts.append(MISSING)
-                    reasons.append(None)
-                    continue
-                c = next((c for c in sc.get("contracts") or []
-                          if c.get("contract") == contract), None) if contract else None
-                if c is not None:
-                    verdicts.append(c.get("verdict") or "unknown")
-                    reasons.append(c.get("reason"))
-                else:
-                    st = sc.get("status")
-                    verdicts.append(st if (contract is None or st == "error") and st else MISSING)
-                    reasons.append(sc.get("error"))
+            verdicts, reasons = zip(*(_verdict(sc, contract) for sc in scs))
             present = {v for v in verdicts if v != MISSING}
-            block.append({"scenario": name, "contract": contract or MISSING, "verdicts": verdicts,
-                          "reasons": reasons, "figures": figures,
+            block.append({"scenario": name, "contract": contract or MISSING, "verdicts": list(verdicts),
+                          "reasons": list(reasons), "figures": figures,
                           "same": len(present) <= 1 and MISSING not in verdicts})
         for i, row in enumerate(block):
             row["first"], row["nrows"] = i == 0, len(block)
@@ -133,32 +137,36 @@ def build_rows(runs: list[Run]) -> list[dict]:
     return rows
 
 
-def glance_cell(sc: dict | None) -> str:
-    """One scenario of one run in a few words: its status, and what broke or how fast it recovered."""
+def _violations(sc: ScenarioResult) -> str:
+    parts = []
+    for c in sc.contracts:
+        if c.verdict == "violated":
+            info = set(c.informational)
+            an = ", ".join(f"{k} {a.get('count') if isinstance(a, dict) else a}"
+                           for k, a in c.anomalies.items() if k not in info)
+            parts.append(c.contract + (f" ({an})" if an else ""))
+    return "violated: " + "; ".join(parts)
+
+
+def glance_cell(sc: ScenarioResult | dict | None) -> str:
+    """One scenario of one run in a few words: its status, and what broke or how fast it
+    recovered. A dict is read as a stored ``result.json``."""
     if sc is None:
         return MISSING
-    status = sc.get("status") or "unknown"
-    figs = sc.get("figures") or {}
-    if figs.get("not_applicable"):
+    if isinstance(sc, dict):
+        sc = ScenarioResult.from_dict(sc)
+    if sc.figures.get("not_applicable"):
         return "not applicable"
-    if status == "error":
-        return f"error: {sc.get('error') or '?'}"
-    if status == "violated":
-        parts = []
-        for c in sc.get("contracts") or []:
-            if c.get("verdict") == "violated":
-                info = set(c.get("informational") or ())
-                an = ", ".join(f"{k} {a.get('count')}" for k, a in (c.get("anomalies") or {}).items()
-                               if k not in info)
-                parts.append(f"{c.get('contract')}" + (f" ({an})" if an else ""))
-        return "violated: " + "; ".join(parts)
-    if status == "unknown":
-        unk = [c.get("contract") for c in sc.get("contracts") or [] if c.get("verdict") == "unknown"]
-        return "unknown: " + ", ".join(str(u) for u in unk)
-    rec = figs.get("recovery_s")
+    if sc.status == "error":
+        return f"error: {sc.error or '?'}"
+    if sc.status == "violated":
+        return _violations(sc)
+    if sc.status == "unknown":
+        return "unknown: " + ", ".join(c.contract for c in sc.contracts if c.verdict == "unknown")
+    rec = sc.figures.get("recovery_s")
     # a recovery under 0.05 s means no client noticed the fault: say just "held"
-    return f"held; recovery {fmt_figure('recovery_s', rec)}" if isinstance(rec, (int, float)) and rec >= 0.05 \
-        else status
+    held = isinstance(rec, (int, float)) and not isinstance(rec, bool) and rec >= 0.05
+    return f"held; recovery {figure('recovery_s').fmt(rec)}" if held else sc.status
 
 
 def glance_rows(runs: list[Run]) -> list[tuple[str, list[str]]]:
@@ -166,69 +174,14 @@ def glance_rows(runs: list[Run]) -> list[tuple[str, list[str]]]:
 
 
 # -- HTML ---------------------------------------------------------------------
-_COMPARE_CSS = """
-body{max-width:none}
-table.compare{font-size:13px}
-table.compare th.run{text-align:center;border-left:3px solid #8c959f}
-table.compare td.group-start,table.compare th.group-start{border-left:3px solid #8c959f}
-table.compare tr.differs th.contract,table.compare tr.differs td.same{background:#fff8c5}
-table.compare td{white-space:nowrap}
-"""
-
-
-def _e(x: Any) -> str:
-    return escape("" if x is None else str(x), quote=True)
+def _glance_class(text: str) -> str:
+    return verdict_class(text.split(":")[0].split(";")[0])
 
 
 def _html(runs: list[Run], rows: list[dict]) -> str:
-    out = ["<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-           f"<title>chaos compare: {_e(', '.join(r.label for r in runs))}</title>",
-           f"<style>{CSS}{_COMPARE_CSS}</style></head><body>",
-           f"<h1>Comparison of {len(runs)} runs</h1>",
-           "<table><tr><th>run</th><th>kind</th><th>seed</th><th>overall</th><th>command</th></tr>"]
-    for r in runs:
-        res = r.results
-        out.append(f"<tr><td>{_e(r.label)}</td><td>{_e(res.get('kind'))}</td>"
-                   f"<td>{_e(res.get('seed'))}</td>{verdict_cell(res.get('overall'))}"
-                   f"<td><code>{_e(res.get('command'))}</code></td></tr>")
-    out.append("</table>")
-    out.append('<h2>At a glance</h2><table id="glance-table"><tr><th>scenario</th>'
-               + "".join(f"<th>{_e(r.results.get('profile'))}</th>" for r in runs) + "</tr>")
-    for name, cells in glance_rows(runs):
-        out.append(f"<tr><th>{_e(name)}</th>" + "".join(
-            f'<td class="verdict {verdict_class(c.split(":")[0].split(";")[0])}">{_e(c)}</td>' for c in cells)
-            + "</tr>")
-    out.append("</table><h2>Every contract and figure</h2>")
-    span = 1 + len(COLUMNS)
-    out.append('<table class="compare" id="compare-table"><colgroup><col><col></colgroup>')
-    out += [f'<colgroup class="run" span="{span}"></colgroup>' for _ in runs]
-    out.append('<colgroup><col></colgroup><thead><tr><th rowspan="2">scenario</th>'
-               '<th rowspan="2">contract</th>')
-    for r in runs:
-        out.append(f'<th class="run" colspan="{span}">{_e(r.results.get("profile"))}<br>'
-                   f'<small class="muted">{_e(r.dir.name)}</small></th>')
-    out.append('<th rowspan="2">same</th></tr><tr>')
-    for _ in runs:
-        out.append('<th class="group-start">verdict</th>'
-                   + "".join(f"<th>{_e(h)}</th>" for h, _ in COLUMNS))
-    out.append("</tr></thead><tbody>")
-    for row in rows:
-        cls = "" if row["same"] else ' class="differs"'
-        out.append(f'<tr{cls} data-scenario="{_e(row["scenario"])}" '
-                   f'data-contract="{_e(row["contract"])}">')
-        if row["first"]:
-            out.append(f'<th rowspan="{row["nrows"]}">{_e(row["scenario"])}</th>')
-        out.append(f'<th class="contract">{_e(row["contract"])}</th>')
-        for i, _ in enumerate(runs):
-            out.append(verdict_cell(row["verdicts"][i], row["reasons"][i])
-                       .replace('class="verdict', 'class="group-start verdict', 1))
-            if row["first"]:
-                out += [f'<td class="num" rowspan="{row["nrows"]}">{_e(c)}</td>'
-                        for c in row["figures"][i]]
-        out.append(f'<td class="same">{"yes" if row["same"] else "no"}</td></tr>')
-    out.append("</tbody></table>")
-    out.append("</body></html>\n")
-    return "\n".join(out)
+    glance = [(name, [(c, _glance_class(c)) for c in cells]) for name, cells in glance_rows(runs)]
+    return render("compare.html.j2", runs=runs, rows=rows, glance=glance,
+                  headers=[column_header(keys) for keys in COLUMNS])
 
 
 # -- Markdown -------------------------------------------------------------------
@@ -253,11 +206,11 @@ def md_code(x: Any) -> str:
 def _markdown(runs: list[Run], rows: list[dict]) -> str:
     out = [f"# Comparison of {len(runs)} runs", ""]
     for r in runs:
-        res = r.results
-        out.append(f"- **{md_cell(r.label)}**: kind {md_cell(res.get('kind'))}, "
-                   f"seed {md_cell(res.get('seed'))}, overall **{md_cell(res.get('overall'))}**; "
-                   f"re-run: {md_code(res.get('command'))}")
-    out += ["", "## At a glance", "", "| scenario | " + " | ".join(md_cell(r.results.get("profile")) for r in runs)
+        res = r.result
+        out.append(f"- **{md_cell(r.label)}**: kind {md_cell(res.kind)}, "
+                   f"seed {md_cell(res.seed)}, overall **{md_cell(res.overall)}**; "
+                   f"re-run: {md_code(res.command)}")
+    out += ["", "## At a glance", "", "| scenario | " + " | ".join(md_cell(r.result.profile) for r in runs)
             + " |", "|" + "|".join(["---"] * (len(runs) + 1)) + "|"]
     for name, cells in glance_rows(runs):
         out.append("| " + " | ".join(md_cell(c) for c in [name, *[
@@ -266,7 +219,7 @@ def _markdown(runs: list[Run], rows: list[dict]) -> str:
     header = ["scenario", "contract"]
     for r in runs:
         header.append(f"{r.label} verdict")
-        header += [h for h, _ in COLUMNS]
+        header += [column_header(keys) for keys in COLUMNS]
     header.append("same")
     out.append("| " + " | ".join(md_cell(h) for h in header) + " |")
     out.append("|" + "|".join(["---"] * len(header)) + "|")
@@ -284,26 +237,25 @@ def _markdown(runs: list[Run], rows: list[dict]) -> str:
 
 
 def compare(run_dirs: list[Path], out_dir: Path) -> tuple[Path, Path]:
-    """Write ``out_dir/compare.html`` and ``out_dir/compare.md``; returns both paths."""
+    """Write ``out_dir/compare.html`` and ``out_dir/compare.md``; returns both paths.
+
+    Raises :class:`ReportError` (one line, naming the file) if a run's results.json
+    cannot be read or an output cannot be written; never anything else."""
     runs = load_runs([Path(d) for d in run_dirs])
-    rows = build_rows(runs)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        rows = build_rows(runs)
+        html, md = _html(runs, rows), _markdown(runs, rows)
+    except Exception as e:   # the contract: a ReportError naming the files, whatever the input
+        log.error("comparing %s failed", ", ".join(map(str, run_dirs)), exc_info=True)
+        raise ReportError(f"{', '.join(str(Path(d) / 'results.json') for d in run_dirs)}: cannot "
+                          f"compare: {type(e).__name__}: {one_line(e)}") from e
     html_path, md_path = out_dir / "compare.html", out_dir / "compare.md"
-    html_path.write_text(_html(runs, rows), encoding="utf-8")
-    md_path.write_text(_markdown(runs, rows), encoding="utf-8")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        html_path.write_text(html, encoding="utf-8", errors="replace")
+        md_path.write_text(md, encoding="utf-8", errors="replace")
+    except OSError as e:
+        raise ReportError(f"{out_dir}: cannot write the comparison: {one_line(e.strerror or e)}") from None
+    log.info("wrote %s and %s", html_path, md_path)
     return html_path, md_path
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) < 2:
-        print("usage: python -m harness.report.compare OUT_DIR RUN_DIR...", file=sys.stderr)
-        return 2
-    for p in compare([Path(a) for a in args[1:]], Path(args[0])):
-        print(p)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -22,6 +22,13 @@ during the pass; Flink lifecycle ops (``deploy``, ``upgrade``, ``rollback``,
 idempotent producers' epoch bumps, id resets and fatal errors
 (``producer_events``; ``f`` is the event, ``value`` carries the process).
 Work is O(n) plus sorting each second's latencies once.
+
+Hostile histories never crash the pass or blow up memory: an op that is not an
+object with an integer ``time`` and string ``f``/``type`` is counted in
+``malformed`` and skipped; an op timed more than :data:`EARLY_TOLERANCE_S` before
+the first op, or more than :data:`MAX_SECONDS` after it, is counted in
+``out_of_range`` and skipped (so one far-off timestamp cannot allocate a slot per
+second); an op up to a second before the first op counts in second 0.
 """
 from __future__ import annotations
 
@@ -37,12 +44,16 @@ from harness.checkers.faults import FaultWindow, fault_windows
 from harness.history import CLIENT_EVENT_F, FAULT_FS, correlation_key
 
 __all__ = ["Series", "Event", "compute_series", "series_from_path", "iter_ops", "percentile",
-           "FLINK_FS"]
+           "FLINK_FS", "MAX_SECONDS"]
 
 FLINK_FS = ("deploy", "upgrade", "rollback", "restore", "checkpoint")
 #: client events drawn on the timeline (see harness.clients.idempotence)
 PRODUCER_EVENTS = ("epoch-bump", "pid-reset", "fatal")
 NS = 1_000_000_000
+#: the longest span plotted: ops later than this after the first op are left out
+MAX_SECONDS = 86_400
+#: ops this much before the first op count in second 0; earlier ones are left out
+EARLY_TOLERANCE_S = 1
 
 
 @dataclass
@@ -70,6 +81,8 @@ class Series:
     events: list[Event] = field(default_factory=list)
     producer_events: list[Event] = field(default_factory=list)   # epoch bumps, fatal
     unmatched_sends: int = 0            # send completions with no invoke
+    malformed: int = 0                  # ops without an integer time or string f/type
+    out_of_range: int = 0               # ops timed outside the plotted span
 
     @property
     def seconds(self) -> int:
@@ -103,114 +116,148 @@ def _grow(lst: list, i: int, fill: Any) -> None:
         lst.extend([fill] * (i + 1 - len(lst)))
 
 
-def compute_series(ops: Iterable[dict]) -> Series:
-    """Single pass over ``ops`` (history order) → :class:`Series`."""
-    s = Series()
-    sends_ok: list[int] = []
-    sends_err: list[int] = []
-    polled: list[int] = []
-    lats: list[list[float] | None] = []
-    pending: dict[tuple, Any] = {}   # key -> invoke time, or deque of them
-    fault_ops: list[dict] = []
-    flink: list[dict] = []
-    client: list[dict] = []
-    t0 = None
-    last_t = None
-    last_wall = None
-    n = 0
-    for op in ops:
-        n += 1
-        t = op["time"]
-        if t0 is None:
-            t0, s.t0_wall = t, op.get("wall")
-        if last_t is None or t >= last_t:
-            last_t = t
-            w = op.get("wall")
-            if w is not None:
-                last_wall = w
-        f = op["f"]
-        typ = op["type"]
-        if f == "send":
-            key = correlation_key(op)
-            if typ == "invoke":
-                prev = pending.get(key)
-                if prev is None:
-                    pending[key] = t
-                elif isinstance(prev, deque):
-                    prev.append(t)
-                else:
-                    pending[key] = deque((prev, t))
-                continue
+def _op_time(op: Any) -> int | None:
+    """The op's time in ns if the op is well-formed enough to place, else None."""
+    if not isinstance(op, dict):
+        return None
+    t = op.get("time")
+    if isinstance(t, bool) or not isinstance(op.get("f"), str) or not isinstance(op.get("type"), str):
+        return None
+    if isinstance(t, int):
+        return t
+    if isinstance(t, float) and math.isfinite(t):
+        return int(t)
+    return None
+
+
+class _Pass:
+    """The state of one :func:`compute_series` pass."""
+
+    def __init__(self) -> None:
+        self.s = Series()
+        self.sends_ok: list[int] = []
+        self.sends_err: list[int] = []
+        self.polled: list[int] = []
+        self.lats: list[list[float] | None] = []
+        self.pending: dict[tuple, Any] = {}   # key -> invoke time, or deque of them
+        self.fault_ops: list[dict] = []
+        self.flink: list[dict] = []
+        self.client: list[dict] = []
+        self.last_t: int | None = None
+        self.last_wall: Any = None
+
+    def bucket(self, t: int) -> int:
+        return max(0, (t - self.s.t0) // NS)
+
+    def send(self, op: dict, t: int, typ: str) -> None:
+        key = correlation_key(op)
+        pending = self.pending
+        if typ == "invoke":
             prev = pending.get(key)
             if prev is None:
-                s.unmatched_sends += 1
-                t_inv = None
+                pending[key] = t
             elif isinstance(prev, deque):
-                t_inv = prev.popleft()
-                if not prev:
-                    del pending[key]
+                prev.append(t)
             else:
-                t_inv = prev
+                pending[key] = deque((prev, t))
+            return
+        prev = pending.get(key)
+        if prev is None:
+            self.s.unmatched_sends += 1
+            t_inv = None
+        elif isinstance(prev, deque):
+            t_inv = prev.popleft()
+            if not prev:
                 del pending[key]
-            i = (t - t0) // NS
-            if typ == "ok":
-                if i >= len(sends_ok):
-                    _grow(sends_ok, i, 0)
-                sends_ok[i] += 1
-                if t_inv is not None:
-                    j = (t_inv - t0) // NS
-                    if j >= len(lats):
-                        _grow(lats, j, None)
-                    bucket = lats[j]
-                    if bucket is None:
-                        bucket = lats[j] = []
-                    bucket.append((t - t_inv) / 1e6)
-            else:
-                if i >= len(sends_err):
-                    _grow(sends_err, i, 0)
-                sends_err[i] += 1
+        else:
+            t_inv = prev
+            del pending[key]
+        i = self.bucket(t)
+        counts = self.sends_ok if typ == "ok" else self.sends_err
+        if i >= len(counts):
+            _grow(counts, i, 0)
+        counts[i] += 1
+        if typ == "ok" and t_inv is not None:
+            j = self.bucket(t_inv)
+            if j >= len(self.lats):
+                _grow(self.lats, j, None)
+            bucket = self.lats[j]
+            if bucket is None:
+                bucket = self.lats[j] = []
+            bucket.append((t - t_inv) / 1e6)
+
+    def poll(self, op: dict, t: int) -> None:
+        v = op.get("value")
+        recs = v.get("records") if isinstance(v, dict) else None
+        if recs and isinstance(recs, list):
+            i = self.bucket(t)
+            if i >= len(self.polled):
+                _grow(self.polled, i, 0)
+            self.polled[i] += len(recs)
+
+    def add(self, op: Any) -> None:
+        s = self.s
+        s.ops += 1
+        t = _op_time(op)
+        if t is None:
+            s.malformed += 1
+            return
+        if s.t0 is None:
+            s.t0, s.t0_wall = t, op.get("wall")
+        elif not -EARLY_TOLERANCE_S * NS <= t - s.t0 <= MAX_SECONDS * NS:
+            s.out_of_range += 1
+            return
+        if self.last_t is None or t >= self.last_t:
+            self.last_t = t
+            if op.get("wall") is not None:
+                self.last_wall = op.get("wall")
+        f, typ = op["f"], op["type"]
+        if f == "send":
+            try:
+                self.send(op, t, typ)
+            except (KeyError, TypeError):     # no process, or an unhashable id
+                s.malformed += 1
         elif f == "poll":
-            if typ != "ok":
-                continue
-            v = op.get("value")
-            recs = v.get("records") if isinstance(v, dict) else None
-            if recs:
-                i = (t - t0) // NS
-                if i >= len(polled):
-                    _grow(polled, i, 0)
-                polled[i] += len(recs)
+            if typ == "ok":
+                self.poll(op, t)
         elif f in FAULT_FS:
-            fault_ops.append(op)
+            self.fault_ops.append(dict(op, time=t))
         elif f in FLINK_FS:
-            flink.append(op)
+            self.flink.append(dict(op, time=t))
         elif f == CLIENT_EVENT_F:
             v = op.get("value")
             if isinstance(v, dict) and v.get("event") in PRODUCER_EVENTS:
-                client.append(op)
-    s.ops = n
-    s.t0, s.end = t0, last_t
-    if t0 is None:
+                self.client.append(dict(op, time=t))
+
+    def finish(self) -> Series:
+        s = self.s
+        s.end = self.last_t
+        if s.t0 is None:
+            return s
+        nsec = int((self.last_t - s.t0) // NS) + 1
+        for lst, fill in ((self.sends_ok, 0), (self.sends_err, 0), (self.polled, 0), (self.lats, None)):
+            _grow(lst, nsec - 1, fill)
+        s.sends_ok, s.sends_err, s.polled = self.sends_ok, self.sends_err, self.polled
+        s.lat_p50, s.lat_p99 = [], []
+        for b in self.lats:
+            if b:
+                b.sort()
+            s.lat_p50.append(percentile(b, 0.50) if b else None)
+            s.lat_p99.append(percentile(b, 0.99) if b else None)
+        s.faults = fault_windows(self.fault_ops, self.last_t, self.last_wall)
+        s.events = _events(self.flink, s.t0)
+        s.producer_events = [Event((op["time"] - s.t0) / NS, op["value"]["event"], op["type"],
+                                   {"process": op.get("process"), **op["value"]})
+                             for op in self.client]
         return s
-    nsec = int((last_t - t0) // NS) + 1
-    for lst, fill in ((sends_ok, 0), (sends_err, 0), (polled, 0), (lats, None)):
-        _grow(lst, nsec - 1, fill)
-    s.sends_ok, s.sends_err, s.polled = sends_ok, sends_err, polled
-    p50: list[float | None] = []
-    p99: list[float | None] = []
-    for b in lats:
-        if b:
-            b.sort()
-            p50.append(percentile(b, 0.50))
-            p99.append(percentile(b, 0.99))
-        else:
-            p50.append(None)
-            p99.append(None)
-    s.lat_p50, s.lat_p99 = p50, p99
-    s.faults = fault_windows(fault_ops, last_t, last_wall)
-    s.events = _events(flink, t0)
-    s.producer_events = [Event((op["time"] - t0) / NS, op["value"]["event"], op["type"],
-                               {"process": op["process"], **op["value"]}) for op in client]
-    return s
+
+
+def compute_series(ops: Iterable[Any]) -> Series:
+    """Single pass over ``ops`` (history order) → :class:`Series`."""
+    p = _Pass()
+    for op in ops:
+        p.add(op)
+    return p.finish()
 
 
 def _events(flink_ops: list[dict], t0: int) -> list[Event]:
@@ -218,7 +265,7 @@ def _events(flink_ops: list[dict], t0: int) -> list[Event]:
     out: list[Event] = []
     open_: dict[tuple, list[dict]] = {}
     for op in flink_ops:
-        key = (op["process"], op["f"])
+        key = (str(op.get("process")), op["f"])
         if op["type"] == "invoke":
             open_.setdefault(key, []).append(op)
             continue

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from harness.report import compare
-from harness.report.compare import COLUMNS, md_cell
+from harness.report.compare import COLUMNS, column_header, md_cell
 
 from .test_report_render import table
 from .test_report_series import contract, make_run_dir, scenario
@@ -52,7 +52,8 @@ def test_html_table_rows_and_column_groups(runs):
     group_hdr = [c[2] for c in rows[0]]
     assert group_hdr == ["scenario", "contract", f"kafka-3az{a.name}", f"tansu-1az{b.name}", "same"]
     sub = [c[2] for c in rows[1]]
-    assert sub == (["verdict"] + [h for h, _ in COLUMNS]) * 2
+    assert sub == (["verdict"] + [column_header(keys) for keys in COLUMNS]) * 2
+    assert sub[1:4] == ["lost records", "duplicates", "recovery"]   # labels from harness.figures
     assert html.count('<colgroup class="run"') == 2
     got = re.findall(r'<tr[^>]*data-scenario="([^"]*)" data-contract="([^"]*)"', html)
     assert [(s, c.replace("&lt;", "<").replace("&gt;", ">")) for s, c in got] == EXPECTED_ROWS

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from html import escape
 from html.parser import HTMLParser
 
 import pytest
+from markupsafe import escape   # the templates' autoescaping
 
 from harness.report import render_report
 from harness.report.render import fmt_figure
@@ -127,7 +127,7 @@ def test_hostile_text_is_escaped(report):
     _, _, html = report
     assert "<script" not in html
     assert escape(HOSTILE) in html           # the lost example and the fault target
-    assert "disk &lt;full&gt; &amp; the broker said &quot;no&quot;" in html
+    assert escape('disk <full> & the broker said "no"') in html
     assert "3 AZs&gt;" in html
 
 
@@ -213,12 +213,57 @@ def test_empty_history(tmp_path):
 
 
 def test_client_events_read_as_a_line_each():
-    from harness.report.render import _cell_value
+    from harness.report.render import Cell, example_cell
     evs = [{"event": "epoch-bump", "reason": "skipped sequence numbers", "pid": 7, "epoch": 0,
             "time": 3_500_000_000, "index": 9},
            {"event": "epoch-bumped", "pid": 7, "epoch": 1, "time": 3_600_000_000, "index": 12}]
-    got = _cell_value("client_events", evs, 1_000_000_000)
-    assert got == ("epoch-bump at +2.500s (skipped sequence numbers); "
-                   "epoch-bumped at +2.600s (pid 7 epoch 1)")
-    assert _cell_value("client_events", [{"event": "fatal", "detail": "<x>"}], None) == \
-        "fatal (&lt;x&gt;)"
+    got = example_cell("client_events", evs, 1_000_000_000)
+    assert got == Cell("epoch-bump at +2.500s (skipped sequence numbers); "
+                       "epoch-bumped at +2.600s (pid 7 epoch 1)")
+    assert example_cell("client_events", [{"event": "fatal", "detail": "<x>"}], None) == \
+        Cell("fatal (<x>)")
+    assert example_cell("time", 3_500_000_000, 1_000_000_000) == Cell("+2.500s", "3500000000")
+
+
+def test_fmt_figure_is_the_registry_format():
+    from harness.figures import fmt
+    assert fmt_figure("lost", 12345) == "12,345" == fmt("int", 12345)
+    assert fmt_figure("live_p99_ms_during_fault", 8) == "8.00 ms"
+    assert fmt_figure("live_p99_ms_during_fault", 2900.0) == "2,900 ms"
+    assert fmt_figure("throughput_ok_per_s", 1250.4) == "1,250/s"
+    assert fmt_figure("bytes_in_object_storage", 2048) == "2.0 KiB"
+    assert fmt_figure("recovery_s", "n/a") == "n/a"            # not a number: as is
+    assert fmt_figure("no-such-figure", {"a": 1}) == "{'a': 1}"
+    assert fmt_figure("quotas", ["a", "b"]) == "a; b"
+    assert fmt_figure("lost", float("nan")) == "—"
+
+
+def test_figure_labels_come_from_the_registry(report):
+    from harness.figures import FIGURES
+    _, _, html = report
+    kl = section(html, "kill-leader")
+    for key in ("lost", "recovery_s", "live_p99_ms_during_fault", "bytes_on_broker_disks"):
+        assert f'data-figure="{key}"><th>{escape(FIGURES[key].label)}</th>' in kl
+
+
+def test_incomplete_run_says_what_is_missing(tmp_path):
+    run = make_run_dir(tmp_path, scenarios=[scenario("a", "held", [contract("durability", "held")])],
+                       seconds=2)
+    res = json.loads((run / "results.json").read_text())
+    res.update(chosen=["a", "b<c>"], interrupted="SIGINT", left_out={"z": "needs tiered storage"})
+    (run / "results.json").write_text(json.dumps(res))
+    html = render_report(run).read_text()
+    assert 'class="banner unknown" id="overall">unknown</span>' in html     # held but incomplete
+    assert "interrupted: SIGINT" in html and "No result for: b&lt;c&gt;" in html
+    rows = table(html, "contract-table")
+    assert [r[0][2] for r in rows[1:]] == ["a", "b<c>"] and rows[2][1][2] == "no result"
+    assert "Left out: z (needs tiered storage)" in html
+
+
+def test_stored_run_in_the_old_layout(tmp_path):
+    """A results.json written before the typed results (no chosen, stored overall) still renders."""
+    run = make_run_dir(tmp_path, seconds=2)
+    res = json.loads((run / "results.json").read_text())
+    assert "chosen" not in res and res["overall"] == "violated"
+    html = render_report(run).read_text()
+    assert 'id="overall">violated</span>' in html and "No result for" not in html
