@@ -113,6 +113,15 @@ def _lanes(windows: list[tuple[float, float, object]]) -> list[int]:
     return out
 
 
+def fault_colour(fault: str) -> str:
+    """The fault's colour from its package (one colour per fault family); unknown faults red."""
+    from harness.faults.registry import colour
+    try:
+        return colour(str(fault))
+    except Exception:
+        return "#cf222e"
+
+
 def timeline_svg(series: Series, width: int = WIDTH) -> str:
     """The scenario timeline: fault windows in lanes, then Flink events, then
     producers' epoch bumps."""
@@ -135,8 +144,10 @@ def timeline_svg(series: Series, width: int = WIDTH) -> str:
         y = top + lane * lane_h
         cls = "fault-window open" if w.open else "fault-window"
         title = _e(_window_title(w, a, b))
+        colour = fault_colour(w.fault)
         out.append(f'<g><title>{title}</title>'
                    f'<rect class="{cls}" data-fault="{_e(w.fault)}" data-fault-id="{_e(w.fault_id)}" '
+                   f'style="fill:{colour};fill-opacity:.2;stroke:{colour}" '
                    f'x="{_f(x)}" y="{y}" width="{_f(max(xe - x, 2.0))}" height="{lane_h - 4}"/>')
         label = w.fault if w.target in (None, "", [], {}) else f"{w.fault} @ {w.target}"
         max_chars = int(max(xe - x, 0) / 6.5)
