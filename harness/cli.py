@@ -47,7 +47,7 @@ def setup_logging(debug: bool = False) -> None:
         h._chaos = True
         root.addHandler(h)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
-    root.propagate = False
+
 
 
 def _profile(name: str):
