@@ -18,6 +18,13 @@ The writer is thread safe.  Lines are buffered but flushed to the OS after every
 thread), immediately after every nemesis ``fault-*`` op, and on close: a test
 that crashes leaves everything recorded up to ~0.5 s before on disk.
 
+Reading (:func:`load`, :func:`iter_load`, :func:`op_batches`, and
+``HistoryIndex.from_path`` through :mod:`harness.checkers.stream`) validates
+every op once against :mod:`harness.history_schema`: a malformed op, or a
+line that is not JSON other than a cut-short last line (a crash while
+writing, dropped), raises :class:`HistoryError`, a ``ValueError`` whose
+one-line message is ``"<path>:<line>: <what is wrong> (<expected>)"``.
+
 Completions are correlated with invocations per process by an operation key
 (``value["id"]`` for sends, ``value["txn"]`` for transactions,
 ``value["fault_id"]`` for faults) and otherwise FIFO per (process, f), because
@@ -26,7 +33,9 @@ producers have many sends in flight at once.  See :func:`pair`.
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import threading
 import time
 from bisect import bisect_left
@@ -35,12 +44,17 @@ from itertools import accumulate, count
 from operator import add
 from typing import Any, Callable, Iterable, Iterator
 
+from harness.history_schema import SCHEMA, HistoryError, first_bad
+
 __all__ = [
     "TYPES", "History", "load", "iter_load", "correlation_key", "pair",
     "completions", "FAULT_FS", "loads", "parse_lines", "line_chunks", "HUGE_LINE",
+    "HistoryError", "SCHEMA", "op_batches", "parse_chunk", "check_batch", "locate",
+    "open_history", "log_unknown",
 ]
 
 TYPES = ("invoke", "ok", "fail", "info")
+log = logging.getLogger("chaos.history")
 
 
 try:                 # optional speed-up: a parser ~2x faster than the standard library
@@ -234,30 +248,10 @@ class History:
 
 # -- reading -----------------------------------------------------------------
 def load(path: str | os.PathLike) -> list[dict]:
-    """Load a history.jsonl.  A truncated/corrupt *last* line (crash while
-    writing) is dropped; a corrupt line elsewhere raises ``ValueError``."""
-    with open(path, "r", encoding="utf-8") as fh:
-        data = fh.read()
-    lines = [ln for ln in data.split("\n") if ln.strip()]
-    del data
-    if not lines:
-        return []
-    ops = parse_lines(lines)
-    if ops is not None:
-        return ops
-    try:  # one parser call for the whole file (accepts what the chunks did not)
-        return json.loads("[" + ",".join(lines) + "]")
-    except ValueError:
-        pass
-    ops = []
-    last = len(lines) - 1
-    for i, ln in enumerate(lines):
-        try:
-            ops.append(loads(ln))
-        except ValueError as e:
-            if i == last:
-                break
-            raise ValueError(f"{path}: corrupt history line {i + 1}: {e}") from None
+    """Load and validate a history.jsonl (see :func:`iter_load` for the rules)."""
+    ops: list[dict] = []
+    for batch in op_batches(path, _BLOCK):
+        ops += batch
     return ops
 
 
@@ -266,24 +260,64 @@ def parse_lines(lines: list[str], chunk_chars: int = 64 << 10) -> list | None:
     parse.  Lines are parsed as JSON arrays of about ``chunk_chars`` (one
     parser call each, bounded parser memory); a line of ``HUGE_LINE`` chars
     or more alone, with the standard library (orjson would build a
-    multi-hundred-MB document tree first)."""
+    multi-hundred-MB document tree first).  Text that is not valid Unicode
+    (bytes that are not UTF-8, decoded as lone surrogates, or escaped lone
+    surrogates) and nesting too deep for the parser do not parse either."""
     ops: list = []
     i, n = 0, len(lines)
     try:
         while i < n:
             if len(lines[i]) >= HUGE_LINE:
-                ops.append(json.loads(lines[i]))
+                ops.append(_strict(json.loads(lines[i]), lines[i]))
                 i += 1
                 continue
             j, size = i, 0
             while j < n and size < chunk_chars and len(lines[j]) < HUGE_LINE:
                 size += len(lines[j])
                 j += 1
-            ops += loads("[" + ",".join(lines[i:j]) + "]")
+            text = "[" + ",".join(lines[i:j]) + "]"
+            if _orjson is not None and _orjson_exact(text):
+                try:                    # orjson rejects lone surrogates itself
+                    ops += _orjson.loads(text)
+                    i = j
+                    continue
+                except ValueError:
+                    pass
+            ops += _strict(json.loads(text), text)
             i = j
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return ops
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _strict(parsed: Any, text: str) -> Any:
+    """``parsed`` (the standard library's reading of ``text``), or ValueError
+    if it holds lone surrogates: bytes of the file that are not UTF-8
+    (decoded with ``surrogateescape``) or escapes like ``"\\udc80"``."""
+    if not text.isascii() and _LONE_SURROGATE.search(text):
+        raise ValueError("not valid UTF-8")
+    if "\\ud" in text or "\\uD" in text:
+        try:
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("a lone surrogate escape (not valid Unicode)") from None
+    return parsed
+
+
+def json_problem(line: str) -> str:
+    """Why ``line`` is not one op's JSON text (for error messages)."""
+    try:
+        _strict(json.loads(line), line)
+    except RecursionError:
+        return "JSON nested too deeply"
+    except json.JSONDecodeError as e:
+        return f"not valid JSON: {e.msg} at column {e.colno}"
+    except ValueError as e:
+        return f"not valid JSON text: {e}"
+    return "not valid JSON"
 
 
 def line_chunks(fh: Any, chunk_chars: int) -> Iterator[tuple[list[str], bool]]:
@@ -343,20 +377,97 @@ def line_chunks(fh: Any, chunk_chars: int) -> Iterator[tuple[list[str], bool]]:
 
 
 def iter_load(path: str | os.PathLike) -> Iterator[dict]:
-    """Stream ops from a history.jsonl (same truncation rule as :func:`load`)."""
-    with open(path, "r", encoding="utf-8") as fh:
-        pending = None
-        for ln in fh:
-            if not ln.strip():
+    """Stream the ops of a history.jsonl, each validated once
+    (:mod:`harness.history_schema`).
+
+    Blank lines are skipped.  A line that is not JSON is dropped if it is
+    the last one (a crash while writing), else :class:`HistoryError`; so is
+    every malformed op.  The error names the file and line: ``"<path>:<line>:
+    <what is wrong> (<expected>)"``."""
+    for batch in op_batches(path, 1 << 20):
+        yield from batch
+
+
+def op_batches(path: str | os.PathLike, chunk_chars: int = _BLOCK) -> Iterator[list[dict]]:
+    """The validated ops of each chunk of about ``chunk_chars`` of the file."""
+    unknown: set[str] = set()
+    with open_history(path) as fh:
+        n = 0
+        try:
+            for lines, at_end in line_chunks(fh, chunk_chars):
+                ops = parse_chunk(lines, at_end, n)
+                check_batch(ops, n, unknown)
+                n += len(ops)
+                yield ops
+        except HistoryError as e:
+            raise locate(e, path) from None
+    log_unknown(path, unknown)
+
+
+def open_history(path: str | os.PathLike) -> Any:
+    """The file as text: UTF-8, undecodable bytes as lone surrogates (which
+    then fail to parse, with a line number, instead of failing the read)."""
+    return open(path, "r", encoding="utf-8", errors="surrogateescape")
+
+
+def parse_chunk(lines: list[str], at_end: bool, n0: int) -> list:
+    """Ops of ``lines`` (op lines ``n0``...); the very last line of the file
+    (``at_end``) is dropped if it does not parse, any other such line raises
+    :class:`HistoryError` with its ordinal."""
+    if not lines:
+        return []
+    ops = parse_lines(lines)
+    if ops is not None:
+        return ops
+    ops, last = [], len(lines) - 1
+    for k, line in enumerate(lines):
+        one = parse_lines([line])
+        if one is None:
+            if at_end and k == last:
+                break
+            raise HistoryError(json_problem(line), _ONE_OP_PER_LINE, ordinal=n0 + k)
+        ops += one
+    return ops
+
+
+_ONE_OP_PER_LINE = ("each line must be one JSON op; only the last line may be cut short "
+                    "by a crash while writing")
+
+
+def check_batch(ops: list, n0: int, unknown: set | None = None) -> None:
+    """Raise :class:`HistoryError` (with its ordinal) for the first malformed
+    op of ``ops`` (op lines ``n0``...); add unknown op kinds to ``unknown``."""
+    bad = first_bad(ops, unknown)
+    if bad is not None:
+        raise HistoryError(bad[1], bad[2], ordinal=n0 + bad[0])
+
+
+def locate(err: HistoryError, path: str | os.PathLike) -> HistoryError:
+    """``err`` with the file and line of its op ordinal (re-reads the file:
+    only on errors)."""
+    if err.path is not None or err.ordinal is None:
+        return err
+    return err.located(os.fspath(path), op_line(path, err.ordinal))
+
+
+def op_line(path: str | os.PathLike, ordinal: int) -> int:
+    """1-based line number of the ``ordinal``-th op line (0-based) of the file:
+    the lines :func:`line_chunks` keeps, counted as it does."""
+    k = -1
+    with open_history(path) as fh:
+        for no, line in enumerate(fh, 1):
+            if len(line) < 3 and not line.strip():
                 continue
-            if pending is not None:
-                yield loads(pending)
-            pending = ln
-        if pending is not None:
-            try:
-                yield loads(pending)
-            except ValueError:
-                return
+            k += 1
+            if k == ordinal:
+                return no
+    return no if k >= 0 else 1
+
+
+def log_unknown(path: str | os.PathLike, unknown: set) -> None:
+    if unknown:
+        log.warning("%s: ops of unknown kind kept unchecked (f = %s)", os.fspath(path),
+                    ", ".join(sorted(map(repr, unknown))[:10]))
 
 
 # -- pairing -----------------------------------------------------------------

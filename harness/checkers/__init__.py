@@ -18,6 +18,10 @@ windows        per-fault throughput/latency/recovery (+ budgets)
 =============  ==============================================================
 
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
+Each checker runs isolated (:func:`run_checker`): one that raises gets an
+``unknown`` verdict ("checker crashed: ...", traceback in its stats) and
+the others still run.  Histories read from files are validated first
+(:mod:`harness.history_schema`), so a crash is a checker bug, not bad input.
 For big histories build the index straight from the file, which never keeps
 the op dicts: ``check_all(HistoryIndex.from_path("run/history.jsonl"))``.
 Support modules: :mod:`.index` (single-pass digest; :mod:`.digests`,
@@ -30,9 +34,11 @@ computation decides, so results never depend on which path ran.
 """
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import Any, Callable, Iterable
 
-from . import duplicate, exactly_once, group, lost, offsets, ordering, windows
+from . import duplicate, exactly_once, group, isolation, lost, offsets, ordering, recovery, windows
 from .faults import FaultWindow, fault_windows, overlapping
 from .index import HistoryIndex, as_index
 from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
@@ -40,9 +46,8 @@ from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
 
 __all__ = ["CHECKERS", "check_all", "compose", "Verdict", "Anomaly", "Validity",
            "VALID", "INVALID", "UNKNOWN", "MAX_EXAMPLES", "HistoryIndex", "as_index",
-           "FaultWindow", "fault_windows", "overlapping", "replay_isolation"]
+           "FaultWindow", "fault_windows", "overlapping", "OPTIONAL"]
 
-replay_isolation = windows.replay_isolation
 
 CHECKERS: dict[str, Callable[..., Verdict]] = {
     lost.NAME: lost.check,
@@ -52,7 +57,13 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
     group.NAME: group.check,
     exactly_once.NAME: exactly_once.check,
     windows.NAME: windows.check,
+    recovery.NAME: recovery.check,
+    isolation.NAME: isolation.check,
 }
+log = logging.getLogger("chaos.history")
+
+#: run only when asked for by name (a contract needs them)
+OPTIONAL = frozenset({isolation.NAME})
 
 
 def check_all(history: Any, *, checkers: Iterable[str] | None = None,
@@ -65,12 +76,33 @@ def check_all(history: Any, *, checkers: Iterable[str] | None = None,
     """
     idx = as_index(history)
     if checkers is None:
-        names = list(CHECKERS)
-        if opts.get("output_topic") is None and exactly_once.discover_topics(idx)[1] is None:
+        names = [n for n in CHECKERS if n not in OPTIONAL]
+        if opts.get("output_topic") is None and not _deploys_output(idx):
             names.remove(exactly_once.NAME)
     else:
         names = list(checkers)
-    out: dict[str, Verdict] = {}
-    for name in names:
-        out[name] = CHECKERS[name](idx, **opts)
-    return out
+    return {name: run_checker(name, CHECKERS[name], idx, opts) for name in names}
+
+
+def _deploys_output(idx: HistoryIndex) -> bool:
+    """A ``deploy`` op names an output topic (if that cannot be told, run
+    exactly-once: its own verdict then says what went wrong)."""
+    try:
+        return exactly_once.discover_topics(idx)[1] is not None
+    except Exception:    # noqa: BLE001 - the checker run reports it
+        return True
+
+
+def run_checker(name: str, check: Callable[..., Verdict], idx: HistoryIndex,
+                opts: dict) -> Verdict:
+    """``check(idx, **opts)``, isolated: a checker that raises gets an
+    ``unknown`` Verdict, reason ``"checker crashed: <ExcType>: <msg>"`` and
+    the traceback in ``stats["traceback"]``, and the others still run."""
+    try:
+        return check(idx, **opts)
+    except Exception as e:     # noqa: BLE001 - isolation is the point
+        msg = " ".join(str(e).split())[:500]
+        log.warning("checker %s crashed: %s: %s", name, type(e).__name__, msg, exc_info=True)
+        v = Verdict(name, valid=UNKNOWN, reason=f"checker crashed: {type(e).__name__}: {msg}")
+        v.stats["traceback"] = traceback.format_exc()
+        return v

@@ -10,8 +10,14 @@ in sub-batches of about :data:`PARSE_CHARS` characters, so the parsed ops are
 still in the CPU cache when the index reads them.  A line of
 :data:`harness.history.HUGE_LINE` characters or more (a final read) is parsed
 alone, by the standard library (orjson would first build a document tree
-several times its size).  A corrupt line raises ``ValueError``, except the
-very last line of the file (a crash while writing): that one is dropped.
+several times its size).
+
+Every sub-batch is validated (:func:`harness.history.check_batch`, the
+schema of :mod:`harness.history_schema`) before the index sees it, so the
+checkers never get a malformed op: a line that is not JSON -- except the very
+last line of the file (a crash while writing), which is dropped -- or a
+malformed op raises :class:`harness.history.HistoryError`, ``"<path>:<line>:
+<what is wrong> (<expected>)"``.
 """
 from __future__ import annotations
 
@@ -20,7 +26,8 @@ from bisect import bisect_left
 from itertools import accumulate
 from typing import Any
 
-from harness.history import HUGE_LINE, line_chunks, parse_lines
+from harness.history import (HUGE_LINE, HistoryError, check_batch, line_chunks, locate,
+                             log_unknown, open_history, parse_chunk)
 
 __all__ = ["feed_file", "feed_chunk", "PARSE_CHARS"]
 
@@ -28,19 +35,27 @@ PARSE_CHARS = 64 << 10
 
 
 def feed_file(idx: Any, path: str | os.PathLike, chunk_bytes: int) -> None:
-    with open(path, "r", encoding="utf-8") as fh:
-        for lines, at_end in line_chunks(fh, chunk_bytes):
-            feed_chunk(idx, lines, at_end)
+    """Feed every op of the file at ``path`` to ``idx`` (see the contract)."""
+    unknown: set[str] = set()
+    with open_history(path) as fh:
+        try:
+            for lines, at_end in line_chunks(fh, chunk_bytes):
+                feed_chunk(idx, lines, at_end, unknown)
+        except HistoryError as e:
+            raise locate(e, path) from None
+    log_unknown(path, unknown)
 
 
-def feed_chunk(idx: Any, lines: list[str], at_end: bool) -> None:
-    """Parse and digest one chunk of lines (``at_end``: it ends the file)."""
+def feed_chunk(idx: Any, lines: list[str], at_end: bool, unknown: set | None = None) -> None:
+    """Parse, validate and digest one chunk of lines (``at_end``: it ends the
+    file); :class:`HistoryError` carries the bad op's ordinal, not its line."""
     if not lines:
         return
     n0, last = idx.n, None
     for i, j in _sub_batches(lines):
         ops = _parse(lines, i, j, n0, at_end)
         if ops:
+            check_batch(ops, n0 + i, unknown)
             idx._feed(ops, sample_last=False)
             last = ops[-1]
     if last is not None:
@@ -66,15 +81,5 @@ def _sub_batches(lines: list[str]) -> list[tuple[int, int]]:
 
 
 def _parse(lines: list[str], i: int, j: int, n0: int, at_end: bool) -> list:
-    ops = parse_lines(lines[i:j])
-    if ops is not None:
-        return ops
-    ops, last = [], len(lines) - 1
-    for k in range(i, j):
-        one = parse_lines([lines[k]])
-        if one is None:
-            if at_end and k == last:
-                break
-            raise ValueError(f"corrupt history line near op {n0 + k}")
-        ops += one
-    return ops
+    """Ops of ``lines[i:j]`` (the chunk's first op is op ``n0``)."""
+    return parse_chunk(lines[i:j], at_end and j == len(lines), n0 + i)

@@ -44,8 +44,10 @@ def test_complete_copies_invoke_value():
 def test_file_roundtrip_and_close(tmp_path):
     path = tmp_path / "history.jsonl"
     with History(path) as h:
-        h.invoke("p", "send", {"id": "a", "raw": b"\xffbytes", "s": {1}})
-        h.ok("p", "send", {"id": "a"})
+        h.invoke("p", "send", {"id": "a", "topic": "t", "key": "k", "seq": 0,
+                               "raw": b"\xffbytes", "s": {1}})
+        h.ok("p", "send", {"id": "a", "topic": "t", "key": "k", "seq": 0,
+                           "partition": 0, "offset": 0})
     ops = load(path)
     assert [o["index"] for o in ops] == [0, 1]
     assert ops[0]["value"]["s"] == [1]
