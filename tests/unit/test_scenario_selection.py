@@ -19,7 +19,7 @@ def test_broker_storage_outage_is_left_out_of_broker_local_kafka_only():
 
 
 def test_every_scenario_declares_contracts_that_exist_and_a_title():
-    assert len(scenarios.REGISTRY) == 13
+    assert len(scenarios.REGISTRY) == 15
     for name, s in scenarios.REGISTRY.items():
         assert s.name == name and s.contracts and set(s.contracts) <= set(CONTRACTS), name
         assert s.title and s.title != name and "Contracts:" in s.doc, name
@@ -30,6 +30,7 @@ def test_every_scenario_declares_contracts_that_exist_and_a_title():
     ("tansu", "controller-failover", False), ("tansu", "isolated-leader", False),
     ("tansu", "flink-taskmanager-kill", False), ("tansu", "smoke", True),
     ("kafka", "broker-storage-outage", False), ("kafka-tiered", "broker-storage-outage", True),
+    ("kafka", "zone-lost-with-disk", True), ("tansu", "zone-lost-with-disk", False),
 ])
 def test_applicability_is_requirements_against_capabilities(kind, name, applies):
     reason = scenarios.get(name).not_applicable(flavor_for(kind))
@@ -50,3 +51,13 @@ def test_a_scenario_is_plain_data():
     s = Scenario("x", "Title line.\n\nMore.", ("durability",), steps=lambda run: None, requires=("transactions",))
     assert s.title == "Title line." and s.not_applicable(flavor_for("tansu"))
     assert s.not_applicable(flavor_for("kafka")) is None
+
+
+def test_disk_full_needs_bounded_disks_from_the_profile():
+    from types import SimpleNamespace
+    kafka = flavor_for("kafka")
+    chosen, left = scenarios.for_kind(kafka, SimpleNamespace(broker_disk_mb=0))
+    assert "disk-full" not in chosen and "broker_disk_mb" in left["disk-full"]
+    chosen, left = scenarios.for_kind(kafka, SimpleNamespace(broker_disk_mb=512))
+    assert "disk-full" in chosen
+    assert scenarios.get("disk-full").not_applicable(kafka, SimpleNamespace(broker_disk_mb=0))
