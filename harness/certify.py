@@ -50,7 +50,7 @@ class Certification:
         self.result.interrupted = why
 
     def finish(self) -> RunResult:
-        """results.json, report.html, junit.xml and allure-results/ from the typed results."""
+        """results.json, report.html, summary.md, junit.xml and allure-results/ from the typed results."""
         self.result.finished = time.time()
         self.result.write(self.run_dir)
         render_all(self.run_dir, self.result)
@@ -65,9 +65,11 @@ def render_all(run_dir: Path, result: RunResult) -> None:
     result = RunResult.from_dict(redact_data(result.to_dict()))
     from harness.report.allure import write_allure
     from harness.report.junit import write_junit
+    from harness.report.summary import write_summary
     steps = [("report.html", lambda: render.render_report(run_dir)),
              ("junit.xml", lambda: write_junit(result, run_dir / "junit.xml")),
-             ("allure-results", lambda: write_allure(result, run_dir / "allure-results", run_dir=run_dir))]
+             ("allure-results", lambda: write_allure(result, run_dir / "allure-results", run_dir=run_dir)),
+             ("summary.md", lambda: write_summary(result, run_dir / "summary.md"))]
     for what, step in steps:
         try:
             step()
@@ -115,8 +117,11 @@ def certify(profile, scenarios: list[str] | None = None, seed: int | None = None
         platform.start()
         session = Certification(profile, platform, run_dir, seed, chosen, left_out,
                                 command or rerun_command(profile.name, seed, scenarios))
+        from harness.report.summary import eta_text
+        t_first = time.monotonic()
         for i, name in enumerate(chosen, 1):
-            log.info("scenario %d/%d: %s", i, len(chosen), name)
+            eta = eta_text(i - 1, len(chosen), time.monotonic() - t_first)
+            log.info("scenario %d/%d: %s%s", i, len(chosen), name, f" ({eta})" if eta else "")
             session.run(name)
     except KeyboardInterrupt as exc:
         if session is None:

@@ -1,6 +1,6 @@
 """Flink side of the harness: the reference job's jar, a REST client, the job lifecycle.
 
-* :mod:`harness.flink.jobjar`    -- ``build_job_jar()``: cached Maven build of ``flink-job/``
+* :mod:`harness.flink.jobjar`    -- ``build_job_jar()``: cached Maven build of ``harness/flink/job/`` (package data)
 * :mod:`harness.flink.rest`      -- ``FlinkRest``: Flink 2.2 REST API client (re-exports the
   errors, reply shapes and parsers of :mod:`harness.flink.restmodel`)
 * :mod:`harness.flink.lifecycle` -- ``JobLifecycle``: deploy/upgrade/rollback/cancel/savepoint

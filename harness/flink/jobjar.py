@@ -1,17 +1,19 @@
-"""Builds the reference Flink job (``flink-job/``) into a content-addressed cached jar.
+"""Builds the reference Flink job (``harness/flink/job/``) into a content-addressed cached jar.
 
-``build_job_jar()`` hashes ``flink-job/pom.xml`` and every file under ``flink-job/src/``;
-the jar lives at ``${CHAOS_CACHE_DIR:-~/.cache/kafka-chaos}/flink-job/<hash>/job.jar`` and
-Maven (``mvn -q -B package``, default local repository ``~/.m2``) runs only when no jar
-exists for the current hash.
+The job's Maven project (``pom.xml`` and ``src/``) ships inside the package as package
+data, so an installed wheel can build it on first use as a source checkout does.
+``build_job_jar()`` hashes ``pom.xml`` and every file under ``src/``; the jar lives at
+``${CHAOS_CACHE_DIR:-~/.cache/kafka-chaos}/flink-job/<hash>/job.jar``. Maven (``mvn -q -B
+package``, default local repository ``~/.m2``) runs only when no jar exists for the current
+hash, in a scratch copy of the sources under the cache (``<hash>/build/``): the package
+directory may be read-only (site-packages) and is never written to.
 """
 from __future__ import annotations
-
-import logging
 
 import contextlib
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import subprocess
@@ -32,9 +34,13 @@ class JobJarBuildError(RuntimeError):
     """One line: what failed and how to fix it."""
 
 
+log = logging.getLogger("chaos.flink-job")
+
+
 def job_project_dir() -> Path:
-    """``flink-job/`` at the repository root (this file is harness/flink/jobjar.py)."""
-    return Path(__file__).resolve().parents[2] / "flink-job"
+    """The reference job's Maven project: ``job/`` beside this module (package data, so it is
+    there in a source checkout and in an installed wheel alike)."""
+    return Path(__file__).resolve().parent / "job"
 
 
 def _cache_root() -> Path:
@@ -53,7 +59,8 @@ def source_hash(project: Path | None = None) -> str:
     """sha256 over pom.xml and src/** (relative path + content of each file)."""
     project = Path(project) if project else job_project_dir()
     if not (project / "pom.xml").is_file():
-        raise JobJarBuildError(f"no pom.xml in {project}: the flink-job/ Maven project is missing")
+        raise JobJarBuildError(f"no pom.xml in {project}: the reference Flink job's Maven project is missing; "
+                               "reinstall the package (its wheel ships harness/flink/job/)")
     h = hashlib.sha256()
     for f in _source_files(project):
         rel = f.relative_to(project).as_posix().encode()
@@ -81,8 +88,8 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
                   quiet: bool = False, timeout: float = 900) -> Path:
     """Return the path of the job jar for the current sources, building it if needed.
 
-    Progress goes to stderr unless ``quiet``. Raises :class:`JobJarBuildError` (one line) when
-    Maven is missing, the build fails or produces no jar.
+    Progress goes to the ``chaos.flink-job`` logger unless ``quiet``. Raises
+    :class:`JobJarBuildError` (one line) when Maven is missing, the build fails or produces no jar.
     """
     project = Path(project) if project else job_project_dir()
     digest = source_hash(project)
@@ -90,13 +97,13 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
 
     def say(msg: str) -> None:
         if not quiet:
-            logging.getLogger("chaos.flink-job").info(msg)
+            log.info(msg)
 
     if target.is_file() and not force:
         say(f"using cached jar {target}")
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    # one Maven build at a time per machine (two would share flink-job/target/)
+    # one Maven build at a time per machine (they share ~/.m2 and the scratch copy)
     with _locked(target.parent.parent / ".build.lock"):
         if target.is_file() and not force:
             say(f"using cached jar {target} (built by another process)")
@@ -122,19 +129,20 @@ def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeo
             "and a JDK 17 (e.g. `apt-get install maven openjdk-17-jdk-headless`)")
     say(f"building {project.name} (sources {digest[:12]}) with `mvn -q -B package` ...")
     t0 = time.monotonic()
+    work = _scratch_copy(project, target.parent / "build")
     try:
-        proc = subprocess.run([mvn, "-q", "-B", "package"], cwd=project, capture_output=True,
+        proc = subprocess.run([mvn, "-q", "-B", "package"], cwd=work, capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise JobJarBuildError(
-            f"Flink job build timed out after {timeout:.0f}s in {project}; run `mvn -B package` "
+            f"Flink job build timed out after {timeout:.0f}s in {work}; run `mvn -B package` "
             "there to see where it hangs (often dependency downloads)") from None
     output = (proc.stdout or "") + "\n" + (proc.stderr or "")
     if proc.returncode != 0:
         raise JobJarBuildError(
             f"Flink job build failed (mvn exit {proc.returncode}): {_last_error_line(output)} "
-            f"-- run `mvn -B package` in {project} for the full log and fix the sources/pom")
-    built = project / _BUILT_JAR
+            f"-- run `mvn -B package` in {work} for the full log and fix the sources/pom in {project}")
+    built = work / _BUILT_JAR
     if not built.is_file():
         raise JobJarBuildError(
             f"Flink job build succeeded but {built} is missing; check <finalName> in "
@@ -144,5 +152,17 @@ def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeo
     os.close(fd)
     shutil.copyfile(built, tmp)
     os.replace(tmp, target)
+    shutil.rmtree(work, ignore_errors=True)
     say(f"built {target} in {time.monotonic() - t0:.1f}s")
     return target
+
+
+def _scratch_copy(project: Path, work: Path) -> Path:
+    """A fresh copy of the project's pom.xml and src/ to build in (never the package directory)."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    for f in _source_files(project):
+        dest = work / f.relative_to(project)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(f, dest)
+    return work

@@ -1,7 +1,7 @@
 """harness.flink.jobjar: content hash, cache hit/miss, one-line build errors.
 
 Maven is replaced by a small shell script (``mvn=``) except in the opt-in real build test
-(``CHAOS_BUILD_JOB_JAR=1``), which runs the real ``mvn -q -B package`` on flink-job/.
+(``CHAOS_BUILD_JOB_JAR=1``), which runs the real ``mvn -q -B package`` on harness/flink/job/.
 """
 from __future__ import annotations
 
@@ -59,7 +59,8 @@ def test_hash_covers_the_real_project():
     assert not any(f.startswith("target/") for f in files)
 
 
-def test_builds_once_then_uses_cache(project, tmp_path, cache, capsys):
+def test_builds_once_then_uses_cache(project, tmp_path, cache, caplog):
+    caplog.set_level("INFO", logger="chaos.flink-job")
     counter = tmp_path / "count"
     mvn = fake_mvn(tmp_path, f'echo run >> "{counter}"\nmkdir -p target\n'
                              'echo jar > target/chaos-flink-job.jar')
@@ -69,8 +70,7 @@ def test_builds_once_then_uses_cache(project, tmp_path, cache, capsys):
     assert jar.read_text() == "jar\n"
     assert jobjar.build_job_jar(project=project, mvn=mvn) == jar
     assert counter.read_text().count("run") == 1
-    err = capsys.readouterr().err
-    assert "building proj" in err and "using cached jar" in err
+    assert "building proj" in caplog.text and "using cached jar" in caplog.text
     jobjar.build_job_jar(project=project, mvn=mvn, force=True, quiet=True)
     assert counter.read_text().count("run") == 2
 
