@@ -78,22 +78,25 @@ def render_all(run_dir: Path, result: RunResult) -> None:
                         what, type(exc).__name__, exc, run_dir)
 
 
-def choose(profile, names: list[str] | None) -> tuple[list[str], dict[str, str]]:
-    """The scenarios to run and those left out with the reason; unknown names raise UnknownScenario."""
+def choose(profile, names: list[str] | None, pool: list[str] | None = None) -> tuple[list[str], dict[str, str]]:
+    """The scenarios to run and those left out with the reason; unknown names raise UnknownScenario.
+    ``pool``: the scenarios a full certification chooses from (default: the shipped ones)."""
     from harness.platform.flavors import flavor_for
     if names:
         for n in names:
             registry.get(n)
         return list(dict.fromkeys(names)), {}
-    return registry.for_kind(flavor_for(profile.kind), profile.platform)
+    return registry.for_kind(flavor_for(profile.kind), profile.platform, names=pool)
 
 
-def rerun_command(profile: str, seed: int, scenarios: list[str] | None) -> str:
-    return f"chaos certify --profile {profile} --seed {seed}" + "".join(f" --scenario {s}" for s in scenarios or [])
+def rerun_command(profile: str, seed: int, scenarios: list[str] | None, dirs: list[str] | None = None) -> str:
+    return (f"kfchaos certify --profile {profile} --seed {seed}" + "".join(f" --scenarios {d}" for d in dirs or [])
+            + "".join(f" --scenario {s}" for s in scenarios or []))
 
 
 def certify(profile, scenarios: list[str] | None = None, seed: int | None = None, *,
-            reports: Path = Path("reports"), run_dir: Path | None = None, command: str | None = None) -> RunResult:
+            reports: Path = Path("reports"), run_dir: Path | None = None, command: str | None = None,
+            pool: list[str] | None = None) -> RunResult:
     """Certify ``profile`` (a loaded Profile): start its platform, run the scenarios, stop it.
 
     Returns the RunResult (also in ``<run_dir>/results.json``). Raises on errors that are not
@@ -103,7 +106,7 @@ def certify(profile, scenarios: list[str] | None = None, seed: int | None = None
     from harness.platform.images import resolve_images
     from harness.platform.platform import Platform
     from harness.rundir import new_run_dir
-    chosen, left_out = choose(profile, scenarios)
+    chosen, left_out = choose(profile, scenarios, pool)
     for name, reason in left_out.items():
         log.info("%s left out: %s", name, reason)
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)

@@ -1,12 +1,12 @@
-"""`chaos`: certify a platform profile, re-check and report stored runs, compare runs.
+"""`kfchaos` (or `python -m harness.cli`): certify a platform profile, re-check and report stored runs, compare runs.
 
-    chaos certify --profile kafka-3az [--scenario kill-leader ...] [--seed N]
-    chaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
-    chaos report RUN_DIR         (re)render RUN_DIR/report.html
-    chaos compare RUN_DIR ...    side-by-side table (compare.html, compare.md)
-    chaos list                   scenarios and profiles
-    chaos clean [--all]          remove what crashed runs left behind
-    chaos build-images           build (or find cached) the platform images
+    kfchaos certify --profile kafka-3az [--scenario kill-leader ...] [--seed N] [--scenarios DIR]
+    kfchaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
+    kfchaos report RUN_DIR         (re)render RUN_DIR/report.html
+    kfchaos compare RUN_DIR ...    side-by-side table (compare.html, compare.md)
+    kfchaos list [--scenarios DIR] scenarios and profiles
+    kfchaos clean [--all]          remove what crashed runs left behind
+    kfchaos build-images           build (or find cached) the platform images
 
 Exit codes: 0 every contract held, 1 a contract was violated, 2 unknown, an incomplete
 run, or an error that is not a verdict (one line says what failed and how to fix it;
@@ -60,13 +60,35 @@ def _profile(name: str):
     return prof
 
 
+def _user_scenarios(dirs: list[str] | None) -> list[str] | None:
+    """Load the user's scenario directories; the names they define (None: no directory given)."""
+    if not dirs:
+        return None
+    from harness.scenarios import load_dir
+    names: list[str] = []
+    for d in dirs:
+        try:
+            names += list(load_dir(d))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    return names
+
+
 def cmd_list(args) -> int:
     from harness import profiles
-    from harness.scenarios import REGISTRY
-    print("scenarios:")
-    for name, s in REGISTRY.items():
-        needs = f"  [needs {', '.join(s.requires + s.only_with)}]" if s.requires or s.only_with else ""
-        print(f"  {name:28s} {s.title}{needs}")
+    from harness.scenarios import REGISTRY, shipped_yaml
+    user = _user_scenarios(args.scenarios)
+    groups = [("scenarios", [n for n in REGISTRY if user is None or n not in user])]
+    if user is not None:
+        groups.append(("your scenarios", user))
+    groups.append(("shipped YAML twins (run by name)", list(shipped_yaml())))
+    from harness.scenarios import get
+    for title, names in groups:
+        print(f"{title}:")
+        for name in names:
+            s = get(name)
+            needs = f"  [needs {', '.join(s.requires + s.only_with)}]" if s.requires or s.only_with else ""
+            print(f"  {name:28s} {s.title}{needs}")
     print("profiles:")
     for name in profiles.available():
         p = profiles.load(name)
@@ -104,13 +126,17 @@ def cmd_certify(args) -> int:
     from harness.platform.docker_engine import ensure_docker
     from harness.scenarios import UnknownScenario
     prof = _profile(args.profile)
+    pool = _user_scenarios(args.scenarios)
     try:
-        choose(prof, args.scenario)
+        choose(prof, args.scenario, pool)
     except UnknownScenario as exc:
         raise UsageError(exc.args[0]) from None
     _validate_schedule_env(prof)
     ensure_docker()
-    result = certify(prof, args.scenario, args.seed, reports=Path(args.reports))
+    from harness.certify import rerun_command
+    seed = args.seed if args.seed is not None else __import__("random").SystemRandom().randrange(1, 2**31)
+    result = certify(prof, args.scenario, seed, reports=Path(args.reports), pool=pool,
+                     command=rerun_command(args.profile, seed, args.scenario, args.scenarios))
     print(result.summary_table())
     print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
     if not result.complete:
@@ -182,13 +208,16 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = _Parser(prog="chaos", description=__doc__.split("\n\n")[0])
+    ap = _Parser(prog="kfchaos", description=__doc__.split("\n\n")[0])
     ap.add_argument("--debug", action="store_true", help="show tracebacks and debug output")
     sub = ap.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
     c = sub.add_parser("certify", help="run the certification scenarios against a profile")
     c.add_argument("--profile", default="kafka-3az", help="profile name or path (default kafka-3az)")
     c.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
     c.add_argument("--seed", type=int, help="seed for schedules and workloads (default random)")
+    c.add_argument("--scenarios", action="append", metavar="DIR",
+                   help="your own scenario modules (.py) and files (.yaml): a directory or one file (repeatable); "
+                        "without --scenario, only these run")
     c.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     c.set_defaults(fn=cmd_certify)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")
@@ -204,7 +233,9 @@ def parser() -> argparse.ArgumentParser:
     m.add_argument("runs", nargs="+")
     m.add_argument("--out", help="directory for compare.html and compare.md (default: beside the first run)")
     m.set_defaults(fn=cmd_compare)
-    sub.add_parser("list", help="list scenarios and profiles").set_defaults(fn=cmd_list)
+    li = sub.add_parser("list", help="list scenarios and profiles")
+    li.add_argument("--scenarios", action="append", metavar="DIR", help="also list the scenarios of this directory")
+    li.set_defaults(fn=cmd_list)
     cl = sub.add_parser("clean", help="remove containers, networks, volumes and disks of crashed runs")
     cl.add_argument("--all", action="store_true", help="also runs whose process is still alive")
     cl.set_defaults(fn=cmd_clean)
