@@ -32,7 +32,7 @@ class Certification:
         self.profile, self.platform, self.run_dir, self.seed = profile, platform, Path(run_dir), seed
         self.result = RunResult(
             profile=profile.name, chosen=list(chosen), left_out=dict(left_out or {}),
-            run_id=getattr(platform, "run_id", None), kind=profile.kind,
+            run_id=getattr(platform, "run_id", None), kind=getattr(getattr(platform, "cfg", None), "kind", profile.kind),
             profile_description=profile.description, seed=seed, started=time.time(),
             command=command or rerun_command(profile.name, seed, None),
             platform={"images": getattr(platform, "images", {}), "bringup_seconds": getattr(platform, "timings", {})})
@@ -96,7 +96,7 @@ def rerun_command(profile: str, seed: int, scenarios: list[str] | None, dirs: li
 
 def certify(profile, scenarios: list[str] | None = None, seed: int | None = None, *,
             reports: Path = Path("reports"), run_dir: Path | None = None, command: str | None = None,
-            pool: list[str] | None = None) -> RunResult:
+            pool: list[str] | None = None, platform_factory=None) -> RunResult:
     """Certify ``profile`` (a loaded Profile): start its platform, run the scenarios, stop it.
 
     Returns the RunResult (also in ``<run_dir>/results.json``). Raises on errors that are not
@@ -106,15 +106,22 @@ def certify(profile, scenarios: list[str] | None = None, seed: int | None = None
     from harness.platform.images import resolve_images
     from harness.platform.platform import Platform
     from harness.rundir import new_run_dir
-    chosen, left_out = choose(profile, scenarios, pool)
-    for name, reason in left_out.items():
-        log.info("%s left out: %s", name, reason)
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
-    log.info("profile %s (%s), seed %s, %d scenarios", profile.name, profile.kind, seed, len(chosen))
-    resolve_images(profile.platform.images)
+    if platform_factory is None:
+        chosen, left_out = choose(profile, scenarios, pool)
+        resolve_images(profile.platform.images)
     run_dir = Path(run_dir) if run_dir else new_run_dir(profile.name, Path(reports))
     log.info("run directory %s", run_dir)
-    platform = Platform(profile.platform, log_dir=run_dir / "logs")
+    if platform_factory is None:
+        platform = Platform(profile.platform, log_dir=run_dir / "logs")
+    else:
+        platform = platform_factory(run_dir)
+        chosen, left_out = (choose(profile, scenarios, pool) if scenarios else
+                            registry.for_kind(platform.flavor, platform.cfg, names=pool))
+    for name, reason in left_out.items():
+        log.info("%s left out: %s", name, reason)
+    log.info("profile %s (%s), seed %s, %d scenarios", profile.name, getattr(platform.cfg, "kind", profile.kind),
+             seed, len(chosen))
     session = None
     try:
         platform.start()

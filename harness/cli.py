@@ -97,6 +97,11 @@ def cmd_list(args) -> int:
 
 
 def cmd_clean(args) -> int:
+    if args.target:
+        from harness.targets.cli import clean_target
+        lines = clean_target(args.target, args.run)
+        print("\n".join(lines) if lines else "nothing to clean on the target")
+        return 0
     from harness.platform import cleanup
     from harness.platform.docker_engine import ensure_docker
     ensure_docker(install=False)
@@ -132,17 +137,39 @@ def cmd_certify(args) -> int:
     except UnknownScenario as exc:
         raise UsageError(exc.args[0]) from None
     _validate_schedule_env(prof)
-    ensure_docker()
     from harness.certify import rerun_command
     seed = args.seed if args.seed is not None else __import__("random").SystemRandom().randrange(1, 2**31)
-    result = certify(prof, args.scenario, seed, reports=Path(args.reports), pool=pool,
-                     command=rerun_command(args.profile, seed, args.scenario, args.scenarios))
+    factory = _target_factory(args.target) if args.target else None
+    if args.dry_run:
+        if not args.target:
+            raise UsageError("--dry-run plans a certification of an external target: give --target FILE")
+        from harness.targets.cli import dry_run_plan
+        print("\n".join(dry_run_plan(args.target, prof, args.scenario)))
+        return 0
+    if factory is None:
+        ensure_docker()
+    command = rerun_command(args.profile, seed, args.scenario, args.scenarios)
+    if args.target:
+        command += f" --target {args.target}"
+    result = certify(prof, args.scenario, seed, reports=Path(args.reports), pool=pool, command=command,
+                     platform_factory=factory)
     print(result.summary_table())
     print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
     if not result.complete:
         print(f"error: the run is incomplete (missing: {', '.join(result.missing) or '-'}"
               f"{'; ' + result.interrupted if result.interrupted else ''}): its verdict is unknown", file=sys.stderr)
     return result.exit_code
+
+
+def _target_factory(path: str):
+    """A platform factory for an external target file; the file is checked now (one line if bad)."""
+    from harness.targets import load_target
+    try:
+        load_target(path)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    from harness.targets.cli import load_platform
+    return lambda run_dir: load_platform(path, log_dir=Path(run_dir) / "logs")
 
 
 def _validate_schedule_env(prof) -> None:
@@ -218,6 +245,9 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--scenarios", action="append", metavar="DIR",
                    help="your own scenario modules (.py) and files (.yaml): a directory or one file (repeatable); "
                         "without --scenario, only these run")
+    c.add_argument("--target", metavar="FILE", help="certify the platform this target file describes "
+                                                     "(yours, reached over Docker or SSH) instead of starting one")
+    c.add_argument("--dry-run", action="store_true", help="with --target: print the plan, touch nothing")
     c.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     c.set_defaults(fn=cmd_certify)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")
@@ -238,7 +268,11 @@ def parser() -> argparse.ArgumentParser:
     li.set_defaults(fn=cmd_list)
     cl = sub.add_parser("clean", help="remove containers, networks, volumes and disks of crashed runs")
     cl.add_argument("--all", action="store_true", help="also runs whose process is still alive")
+    cl.add_argument("--target", metavar="FILE", help="heal what crashed runs left on an external target")
+    cl.add_argument("--run", help="with --target: only this run id")
     cl.set_defaults(fn=cmd_clean)
+    from harness.targets.cli import add_arguments
+    add_arguments(sub)
     b = sub.add_parser("build-images", help="build or find the platform images")
     b.add_argument("--profile", default="kafka-3az")
     b.set_defaults(fn=cmd_build_images)

@@ -37,7 +37,9 @@ __all__ = ["RecordingProducer", "base_config"]
 
 
 def base_config(bootstrap: str, process: str, extra: dict | None = None) -> dict:
-    conf = {"bootstrap.servers": bootstrap, "client.id": process}
+    """Bootstrap, client id and the platform's client security (see kafka_config), then ``extra``."""
+    from harness.platform.kafka_config import client_security
+    conf = {"bootstrap.servers": bootstrap, "client.id": process, **client_security()}
     conf.update(extra or {})
     return conf
 

@@ -35,7 +35,8 @@ class FlinkPipeline:
         self.input_topic = scenario.topic("in")
         self.output_topic = scenario.topic("out")
         tag = uuid.uuid4().hex[:6]
-        self.rest = FlinkRest(platform.flink_rest_url)
+        headers = platform.flink_headers() if hasattr(platform, "flink_headers") else None
+        self.rest = FlinkRest(platform.flink_rest_url, headers=headers)
         self.lifecycle = JobLifecycle(self.rest, build_job_jar(), history=scenario.history, job_args={
             "bootstrap": platform.internal_bootstrap_servers, "input-topic": self.input_topic,
             "output-topic": self.output_topic, "group": f"{scenario.name}-{tag}", "txn-prefix": f"tx-{tag}",

@@ -65,10 +65,13 @@ class FlinkRest:
 
     def __init__(self, base_url: str, *, timeout: float = 30.0,
                  session: requests.Session | None = None,
-                 on_response: ResponseHook | None = None):
+                 on_response: ResponseHook | None = None,
+                 headers: Mapping[str, str] | None = None):
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session or requests.Session()
+        if headers:                                          # e.g. an external target's auth header
+            self.session.headers.update(dict(headers))
         self.on_response = on_response
 
     def __repr__(self) -> str:
