@@ -1,6 +1,6 @@
 """The one analysis path: a scenario's history -> its ScenarioResult; a run directory -> RunResult.
 
-A live run and ``chaos analyze RUN`` call the same :func:`analyze_scenario`, so a stored
+A live run and ``kfchaos analyze RUN`` call the same :func:`analyze_scenario`, so a stored
 run re-checked without a cluster gives exactly the verdicts and figures of the live run.
 Everything comes from ``history.jsonl``: the scenario's name, contracts and checker
 options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
@@ -9,7 +9,7 @@ that never started, a failed workload step, a scenario that raised). Histories r
 before those operations existed fall back to the stored ``result.json`` for the
 scenario's metadata and options.
 
-``python -m harness.analyze RUN`` is ``chaos analyze RUN`` (same output, same exit codes:
+``python -m harness.analyze RUN`` is ``kfchaos analyze RUN`` (same output, same exit codes:
 0 held, 1 violated, 2 unknown, error or unusable input).
 """
 from __future__ import annotations

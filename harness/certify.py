@@ -2,7 +2,7 @@
 
 ``certify(profile, scenarios, seed)`` chooses the scenarios (by name, or every one that
 applies to the platform kind), starts the platform, runs each scenario and returns the
-``RunResult``. ``chaos certify`` calls it; the pytest adapter (``scenarios/test_scenarios.py``)
+``RunResult``. ``kfchaos certify`` calls it; the pytest adapter (``scenarios/test_scenarios.py``)
 drives the same ``Certification`` one scenario per test, so pytest users keep fixtures,
 markers and ``-k``. After every scenario ``results.json`` is rewritten, so a run stopped
 half-way still says which scenarios it finished (and is ``unknown``, never ``held``). At
@@ -74,7 +74,7 @@ def render_all(run_dir: Path, result: RunResult) -> None:
         try:
             step()
         except Exception as exc:
-            log.warning("could not render %s: %s: %s (`chaos report %s` can render later)",
+            log.warning("could not render %s: %s: %s (`kfchaos report %s` can render later)",
                         what, type(exc).__name__, exc, run_dir)
 
 

@@ -2,7 +2,7 @@
 
 A figure is either derived from checker verdicts (``source="verdict"``) or measured by
 the harness during the run and recorded in the history as a ``measure`` operation
-(``source="measure"``); either way ``chaos analyze`` recomputes it from the history.
+(``source="measure"``); either way ``kfchaos analyze`` recomputes it from the history.
 Reports, the comparison table, JUnit and Allure read labels and units from here, so a
 figure's name is never repeated as a string elsewhere.
 

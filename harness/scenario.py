@@ -10,7 +10,7 @@ fault whatever happens; the steps create topics, run recorded workloads with fau
 schedules or Flink lifecycle steps, and record what they measure. Every fact the verdict
 depends on is an operation in the history (:mod:`harness.observe`), and the result comes
 from :func:`harness.analyze.analyze_scenario` over the stored history -- the same call
-``chaos analyze`` makes. A scenario that raises is recorded with status ``error``, never
+``kfchaos analyze`` makes. A scenario that raises is recorded with status ``error``, never
 as held.
 """
 from __future__ import annotations

@@ -2,35 +2,40 @@
 
 Contract
 --------
-:meth:`ConsumerDigest.run` takes one batch of a history -- its ``poll`` ok
-ops that returned records and its ``commit``/``assign``/``revoke`` ops, in
-history order, plus the polls' records concatenated -- and, exactly as a
-record-by-record pass in history order would:
+Fed, in history order, every ``poll`` ok op that returned records
+(:meth:`ConsumerDigest.poll`) and every ``commit``/``assign``/``revoke`` op
+(:meth:`ConsumerDigest.group_op`), then :meth:`ConsumerDigest.flush`, it
+does exactly what a record-by-record pass in history order would:
 
-* appends each poll's records to its topic's :class:`PollDigest` (as flat
-  partition/offset/rid columns, extracted for the whole batch at once) with
-  the poll's time, index, process and cumulative record count;
+* appends each poll's records to its topic's :class:`PollDigest` (flat
+  partition/offset/rid columns) with the poll's time, index, process and
+  cumulative record count;
 * per consumer process and partition, between rebalance callbacks
   (``assign``/``revoke`` reset tracking, see :class:`GroupState`), appends an
-  order event ``(kind "gap"|"back", index, time, process, topic, partition,
-  previous offset, offset)`` to :attr:`events` for every non-contiguous step;
-* feeds the group ops and the per-partition poll hooks to :attr:`group`
-  (first poll after an assign, highest offset polled per group).
+  :class:`OrderEvent` to :attr:`events` for every non-contiguous step;
+* feeds the group ops and each partition's first poll after an assign to
+  :attr:`group`, and tracks the highest offset polled per group.
 
-Batches must be given in history order; nothing else in the index depends on
-this state while a batch is pending.
+Speed: ops are queued and consumed in batches of about :data:`BATCH`
+records, so a poll's records are still in the CPU cache when they are
+walked, and record columns are extracted for a whole batch at once.
+Nothing else in the index reads this state while a batch is queued.
 """
 from __future__ import annotations
 
-from itertools import islice, repeat
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import Any
 
-from .digests import _O, _P, PollDigest, _get, rids_of
+from .digests import PollDigest
 from .groupstate import GroupState
+from .records import OrderEvent, rids_of
 
-__all__ = ["ConsumerDigest"]
+__all__ = ["ConsumerDigest", "BATCH"]
 
-_START = object()     # "no partition yet" (a partition may be None)
+BATCH = 8192          # poll records per batch
+_P, _O = itemgetter("partition"), itemgetter("offset")
+_get = dict.get
 
 
 class ConsumerDigest:
@@ -38,89 +43,67 @@ class ConsumerDigest:
         self.polls = polls
         self.walls = walls
         self.group = GroupState()
-        self.cons: dict[str, dict[str, dict[Any, Any]]] = {}
-        self.events: list[tuple] = []
+        self.tracked: dict[Any, dict[Any, dict[Any, int]]] = {}  # process -> topic -> p -> o
+        self.events: list[OrderEvent] = []
+        self._ops: list[dict] = []
+        self._recs: list[dict] = []
 
-    def run(self, ops: list[dict], recs: list[dict]) -> None:
+    def poll(self, op: dict) -> None:
+        """Queue a ``poll`` ok op whose records are not empty."""
+        self._ops.append(op)
+        self._recs += op["value"]["records"]
+        if len(self._recs) >= BATCH:
+            self.flush()
+
+    def group_op(self, op: dict) -> None:
+        self._ops.append(op)
+
+    def flush(self) -> None:
+        """Consume the queued ops."""
+        ops, recs = self._ops, self._recs
         if not ops:
             return
+        self._ops, self._recs = [], []
         ps = list(map(_P, recs))
         os = list(map(_O, recs))
         rids = rids_of(list(map(_get, recs, repeat("value"))))
-        it = zip(ps, os)
-        group, cons, events, polls = self.group, self.cons, self.events, self.polls
-        gop, first_poll = group.op, group.first_poll
-        proc_group, last, pending = group.proc_group, group.last, group.pending
-        walls_ap = self.walls.append
-        topics: list[Any] = []
-        sizes: list[int] = []
+        i = 0
         for op in ops:
             if op["f"] != "poll":
-                gop(op, cons)
+                self.group.op(op, self.tracked)
                 continue
-            v = op["value"]
-            topic = v["topic"]
-            proc = op["process"]
-            t = op["time"]
-            n = len(v["records"])
-            g = polls[topic]
-            walls_ap((t, op.get("wall")))
-            g.n_records += n
-            g.processes.add(proc)
-            g.times.append(t)
-            g.cum.append(g.n_records)
-            g.index.append(op.get("index"))
-            g.procs.append(proc)
-            topics.append(topic)
-            sizes.append(n)
-            cp = cons.get(proc)
-            if cp is None:
-                cp = cons[proc] = {}
-            lastm = cp.get(topic)
-            if lastm is None:
-                lastm = cp[topic] = {}
-            grp = v.get("group", proc_group.get(proc))
-            if grp is None:
-                gl = pend = None
-            else:
-                gl = last.get((grp, topic))
-                if gl is None:
-                    gl = last[(grp, topic)] = {}
-                pp = pending.get(proc)
-                pend = pp.get(topic) if pp else None
-            lastp: Any = _START
-            prev = None
-            for p, o in islice(it, n):
-                if p == lastp:
-                    if prev is not None and o != prev + 1:
-                        events.append(("gap" if o > prev else "back", op["index"], t, proc,
-                                       topic, p, prev, o))
-                    prev = o
-                    continue
-                if lastp is not _START:
-                    lastm[lastp] = prev
-                    if gl is not None and prev > gl.get(lastp, -1):
-                        gl[lastp] = prev
-                prev = lastm.get(p)
-                if pend and p in pend:
-                    first_poll(op, grp, topic, p, o, pend.pop(p), gl.get(p))
-                lastp = p
-                if prev is not None and o != prev + 1:
-                    events.append(("gap" if o > prev else "back", op["index"], t, proc,
-                                   topic, p, prev, o))
-                prev = o
-            lastm[lastp] = prev
-            if gl is not None and prev > gl.get(lastp, -1):
-                gl[lastp] = prev
-        self._columns(topics, sizes, ps, os, rids)
-
-    def _columns(self, topics: list, sizes: list, ps: list, os: list, rids: list) -> None:
-        """Append the batch's record columns to each topic's PollDigest."""
-        polls = self.polls
-        if topics and topics.count(topics[0]) == len(topics):
-            polls[topics[0]].add(ps, os, rids)
-            return
-        i = 0
-        for topic, n in zip(topics, sizes):
-            polls[topic].add(ps[i:i + n], os[i:i + n], rids[i:i + n])
+            n = len(op["value"]["records"])
+            self._poll(op, ps[i:i + n], os[i:i + n], rids[i:i + n])
             i += n
+
+    def _poll(self, op: dict, ps: list, os: list, rids: list) -> None:
+        v = op["value"]
+        topic, proc, t = v["topic"], op["process"], op["time"]
+        self.walls.append((t, op.get("wall")))
+        self.polls[topic].add_poll(t, op.get("index"), proc, ps, os, rids)
+        grp = v.get("group", self.group.proc_group.get(proc))
+        last = self.tracked.setdefault(proc, {}).setdefault(topic, {})
+        for p, first, offs in _runs(ps, os):
+            if grp is not None:
+                self.group.polled(op, grp, topic, p, first, offs[-1])
+            self._steps(op, topic, p, last.get(p), offs)
+            last[p] = offs[-1]
+
+    def _steps(self, op: dict, topic: Any, p: Any, prev: int | None, offs: list) -> None:
+        """Order events of one partition's run of offsets (``prev``: the
+        offset polled before it, None when not tracked)."""
+        for o in offs:
+            if prev is not None and o != prev + 1:
+                self.events.append(OrderEvent("gap" if o > prev else "back", op["index"],
+                                              op["time"], op["process"], topic, p, prev, o))
+            prev = o
+
+
+def _runs(ps: list, os: list) -> list[tuple[Any, int, list]]:
+    """(partition, first offset, offsets) of each run of one partition."""
+    out, i = [], 0
+    for p, run in groupby(ps):
+        j = i + len(list(run))
+        out.append((p, os[i], os[i:j]))
+        i = j
+    return out

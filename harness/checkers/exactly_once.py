@@ -29,7 +29,7 @@ from typing import Any
 
 from .digests import unpos
 from .index import as_index
-from .verdict import Verdict
+from .verdict import MAX_EXAMPLES, Verdict
 
 NAME = "exactly-once"
 
@@ -59,83 +59,105 @@ def check(history: Any, *, input_topic: str | None = None,
         return v.finish(f"no final read of output topic {output_topic}")
     inputs = [input_topic] if input_topic else sorted(
         (t for t in idx.write_topics() if t != output_topic), key=str)
-    missing: set = set()
-    reqs: list[dict] = []
-    outd = out.ids
-    for t in inputs:
-        acked, fr = idx.acked.get(t, {}), idx.final_read(t)
-        reqs.append(acked)
-        if fr is None:
-            missing.update(idx.absent(acked, outd))
-            continue
-        reqs.append(fr.ids)
-        gone = idx.absent(fr.ids, outd)
-        missing.update(gone)
-        # acked \ out = (acked \ fr \ out) | (acked & fr \ out), the latter in ``gone``
-        if not idx.acks_in_place(t):
-            missing.update(filterfalse(outd.__contains__, idx.absent(acked, fr.ids)))
-    outk = outd.keys()
-    if len(inputs) == 1 and len(reqs) == 2 and len(outd) == len(reqs[1]) - len(gone):
-        extra: set = set()       # out >= fr \ gone, of the same size: out == fr \ gone
-    else:
-        rest: Any = outd
-        for m in reqs:
-            rest = filterfalse(m.__contains__, rest)
-        extra = set(rest)
-    st = v.stats
-    st.update({"input-topics": inputs, "output-topic": output_topic,
-               "output-isolation": out.isolation,
-               "required": len(outk) - len(extra) + len(missing),
-               "output-records": out.n_records, "output-ids": len(out.ids)})
-    st["missing-output"] = len(missing)
-    for rid in sorted(missing, key=str)[:10]:
-        v.add("missing-output", idx.write_example(rid, topic=input_topic))
-    if len(missing) > 10:
-        v.add("missing-output", n=len(missing) - 10)
-    st["duplicate-output"] = len(out.dups)
-    for rid, p, o in out.dups:
-        if not v.wants_example("duplicate-output"):
-            v.add("duplicate-output")
-            continue
-        v.add("duplicate-output", idx.example(
-            out.op, topic=output_topic, id=rid, partition=p, offset=o,
-            first=list(unpos(out.ids[rid]))))
-    unexpected = [rid for rid in extra if rid not in idx.sends and rid not in idx.txn_sends]
-    st["unexpected-output"] = len(unexpected)
-    for rid in sorted(unexpected, key=str)[:10]:
-        p, o = unpos(out.ids[rid])
-        v.add("unexpected-output", idx.example(
-            out.op, topic=output_topic, id=rid, partition=p, offset=o))
-    if len(unexpected) > 10:
-        v.add("unexpected-output", n=len(unexpected) - 10)
+    required = _required(idx, inputs)
+    missing = _missing(idx, inputs, out.ids)
+    extra = _not_required(out.ids, required)
+    v.stats.update({"input-topics": inputs, "output-topic": output_topic,
+                    "output-isolation": out.isolation,
+                    "required": len(out.ids) - len(extra) + len(missing),
+                    "output-records": out.n_records, "output-ids": len(out.ids)})
+    _missing_output(idx, v, missing, input_topic)
+    _duplicate_output(idx, v, out, output_topic)
+    _unexpected_output(idx, v, out, output_topic, extra)
     _counts(idx, v, out, output_topic)
     return v.finish()
 
 
+def _required(idx: Any, inputs: list) -> list[dict]:
+    """Id-keyed dicts whose ids the output must hold: per input topic its
+    acked writes and the harness ids of its final read."""
+    reqs = []
+    for t in inputs:
+        reqs.append(idx.acked.get(t, {}))
+        fr = idx.final_read(t)
+        if fr is not None:
+            reqs.append(fr.ids)
+    return reqs
+
+
+def _missing(idx: Any, inputs: list, outd: dict) -> set:
+    """Required input ids absent from the output (``outd``)."""
+    missing: set = set()
+    for t in inputs:
+        acked, fr = idx.acked.get(t, {}), idx.final_read(t)
+        if fr is None:
+            missing.update(idx.absent(acked, outd))
+            continue
+        missing.update(idx.absent(fr.ids, outd))
+        # acked \ out = (acked \ fr \ out) | (acked & fr \ out), the latter above
+        missing.update(filterfalse(outd.__contains__, idx.absent(acked, fr.ids)))
+    return missing
+
+
+def _not_required(outd: dict, reqs: list[dict]) -> set:
+    """Output ids in none of the required id sets."""
+    rest: Any = outd
+    for m in reqs:
+        rest = filterfalse(m.__contains__, rest)
+    return set(rest)
+
+
+def _missing_output(idx: Any, v: Verdict, missing: set, input_topic: Any) -> None:
+    v.stats["missing-output"] = len(missing)
+    for rid in sorted(missing, key=str)[:MAX_EXAMPLES]:
+        v.add("missing-output", idx.write_example(rid, topic=input_topic))
+    if len(missing) > MAX_EXAMPLES:
+        v.add("missing-output", n=len(missing) - MAX_EXAMPLES)
+
+
+def _duplicate_output(idx: Any, v: Verdict, out: Any, topic: Any) -> None:
+    v.stats["duplicate-output"] = len(out.dups)
+    for rid, p, o in out.dups:
+        v.add("duplicate-output", idx.example(
+            out.op, topic=topic, id=rid, partition=p, offset=o,
+            first=list(unpos(out.ids[rid]))) if v.wants_example("duplicate-output") else None)
+
+
+def _unexpected_output(idx: Any, v: Verdict, out: Any, topic: Any, extra: set) -> None:
+    """Output ids never written to the input (no send/txn invoke)."""
+    unexpected = [rid for rid in extra if idx.write(rid) is None]
+    v.stats["unexpected-output"] = len(unexpected)
+    for rid in sorted(unexpected, key=str)[:MAX_EXAMPLES]:
+        p, o = unpos(out.ids[rid])
+        v.add("unexpected-output", idx.example(
+            out.op, topic=topic, id=rid, partition=p, offset=o))
+    if len(unexpected) > MAX_EXAMPLES:
+        v.add("unexpected-output", n=len(unexpected) - MAX_EXAMPLES)
+
+
 def _counts(idx: Any, v: Verdict, out: Any, topic: str) -> None:
+    """Per key, the sorted output counts must be exactly 1, 2, ..., n.
+
+    Keys equal to 1..n are skipped after one comparison: on the 1M-op
+    benchmark history (~390k output records) walking every count costs
+    ~0.11 s, the comparisons ~0.03 s."""
     st = v.stats
     st["keys"] = len(out.counts)
     st["non-dict-output"] = out.non_dict
-    gaps = repeats = 0
+    st["count-gap"] = st["count-repeat"] = 0
     for k, counts in out.counts.items():
         counts = sorted(counts)
-        if counts[-1] == len(counts) and counts[0] == 1 and \
-                counts == list(range(1, len(counts) + 1)):
-            continue
+        if counts == list(range(1, len(counts) + 1)):
+            continue            # clean key, shown by one whole-list comparison
         prev = 0
         for c in counts:
-            if c == prev + 1:
-                prev = c
-                continue
             if c <= prev:
-                repeats += 1
+                st["count-repeat"] += 1
                 v.add("count-repeat", idx.example(out.op, topic=topic, key=k, count=c)
                       if v.wants_example("count-repeat") else None)
-            else:
-                gaps += 1
+            elif c > prev + 1:
+                st["count-gap"] += 1
                 v.add("count-gap", idx.example(out.op, topic=topic, key=k,
                                                missing=[prev + 1, c - 1], count=c)
                       if v.wants_example("count-gap") else None)
             prev = max(prev, c)
-    st["count-gap"] = gaps
-    st["count-repeat"] = repeats

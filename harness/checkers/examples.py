@@ -21,8 +21,6 @@ from typing import Any
 
 from harness.history import CLIENT_EVENT_F
 
-from .digests import (S_DI, S_DT, S_II, S_IT, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TXN,
-                      S_TYPE)
 from .faults import FaultWindow, fault_windows as _fault_windows, overlapping
 
 MAX_EVENTS = 10     # client events kept per example
@@ -98,11 +96,11 @@ class ExampleMixin:
     def write_client_events(self, rid: Any) -> dict:
         """``{"client_events", "likely_cause"}`` for write ``rid`` (see above),
         or {} when its producer recorded no event while it was in flight."""
-        S = self.write(rid)  # type: ignore[attr-defined]
-        if S is None or S[S_IT] is None or not self.small.get(CLIENT_EVENT_F):
+        w = self.write(rid)  # type: ignore[attr-defined]
+        if w is None or w.invoke_time is None or not self.small.get(CLIENT_EVENT_F):
             return {}
-        end = S[S_DT] if S[S_DT] is not None else self.end_time
-        evs = self.client_events(S[S_PROC], S[S_IT], end)
+        end = w.done_time if w.done_time is not None else self.end_time
+        evs = self.client_events(w.process, w.invoke_time, end)
         if not evs:
             return {}
         out: dict = {"client_events": evs[:MAX_EVENTS]}
@@ -112,19 +110,20 @@ class ExampleMixin:
 
     def write_example(self, rid: Any, **fields: Any) -> dict:
         """Example for a harness write; its time span is invoke..completion."""
-        S = self.write(rid)  # type: ignore[attr-defined]
-        if S is None:
+        w = self.write(rid)  # type: ignore[attr-defined]
+        if w is None:
             return self.example(None, id=rid, **fields)
-        t = S[S_DT] if S[S_DT] is not None else S[S_IT]
-        base = {"id": rid, "process": S[S_PROC], "time": t,
-                "index": S[S_DI] if S[S_DI] is not None else S[S_II],
-                "outcome": S[S_TYPE], "key": S[S_KEY], "seq": S[S_SEQ]}
-        if S[S_P] is not None:
-            base["partition"], base["offset"] = S[S_P], S[S_O]
-        if S[S_IT] is not None:
-            base["invoke_time"], base["invoke_wall"] = S[S_IT], self.wall_at(S[S_IT])
-        if S[S_TXN] is not None:
-            base["txn"] = S[S_TXN]
+        t = w.done_time if w.done_time is not None else w.invoke_time
+        base = {"id": rid, "process": w.process, "time": t,
+                "index": w.done_index if w.done_index is not None else w.invoke_index,
+                "outcome": w.outcome, "key": w.key, "seq": w.seq}
+        if w.partition is not None:
+            base["partition"], base["offset"] = w.partition, w.offset
+        if w.invoke_time is not None:
+            base["invoke_time"], base["invoke_wall"] = w.invoke_time, self.wall_at(w.invoke_time)
+        if w.txn is not None:
+            base["txn"] = w.txn
         base.update(self.write_client_events(rid))
         base.update(fields)
-        return self.example(None, t0=S[S_IT] if S[S_IT] is not None else t, t1=t, **base)
+        t0 = w.invoke_time if w.invoke_time is not None else t
+        return self.example(None, t0=t0, t1=t, **base)

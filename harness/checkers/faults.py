@@ -60,47 +60,49 @@ def fault_windows(ops: Iterable[dict], end_time: int | None = None,
     wins: dict[str, FaultWindow] = {}
     last_t, last_w = end_time, end_wall
     for op in ops:
-        f = op["f"]
-        if f not in ("fault-start", "fault-stop"):
+        if op["f"] not in ("fault-start", "fault-stop"):
             continue
         v = op.get("value") or {}
         if not isinstance(v, dict):
             v = {"fault": str(v)}
+        if end_time is None and (last_t is None or op["time"] > last_t):
+            last_t, last_w = op["time"], op.get("wall")
         fid = str(v.get("fault_id") if v.get("fault_id") is not None else v.get("fault"))
-        t, typ = op["time"], op["type"]
-        if end_time is None and (last_t is None or t > last_t):
-            last_t, last_w = t, op.get("wall")
         w = wins.get(fid)
-        if f == "fault-start":
-            if w is None:
-                w = wins[fid] = FaultWindow(
-                    fault=str(v.get("fault", "?")), fault_id=fid, start=t, end=-1,
-                    start_wall=op.get("wall"), open=True, target=v.get("target"),
-                    detail=v.get("detail"), proof=v.get("proof"),
-                    start_index=op.get("index"))
-            if typ != "invoke":
-                w.start_type = typ
-                if v.get("proof") is not None:
-                    w.proof = v.get("proof")
-        else:  # fault-stop
-            if w is None:  # stop without start: window of the stop op itself
-                w = wins[fid] = FaultWindow(fault=str(v.get("fault", "?")), fault_id=fid,
-                                            start=t, end=-1, start_wall=op.get("wall"),
-                                            open=True, target=v.get("target"),
-                                            start_index=op.get("index"))
-            if typ == "invoke":
-                w.stop_invoke_time = t
-            else:
-                w.end, w.end_wall, w.open = t, op.get("wall"), False
-                w.stop_type, w.end_index = typ, op.get("index")
-    out = []
+        if w is None:         # (a stop without start: the window of the stop op itself)
+            w = wins[fid] = _opened(op, v, fid)
+        if op["f"] == "fault-start":
+            _started(w, op, v)
+        else:
+            _stopped(w, op)
     for w in wins.values():
         if w.open:
             w.end = max(w.start, last_t if last_t is not None else w.start)
             w.end_wall = last_w
-        out.append(w)
-    out.sort(key=lambda w: (w.start, w.fault_id))
-    return out
+    return sorted(wins.values(), key=lambda w: (w.start, w.fault_id))
+
+
+def _opened(op: dict, v: dict, fid: str) -> FaultWindow:
+    start = op["f"] == "fault-start"
+    return FaultWindow(fault=str(v.get("fault", "?")), fault_id=fid, start=op["time"], end=-1,
+                       start_wall=op.get("wall"), open=True, target=v.get("target"),
+                       detail=v.get("detail") if start else None,
+                       proof=v.get("proof") if start else None, start_index=op.get("index"))
+
+
+def _started(w: FaultWindow, op: dict, v: dict) -> None:
+    if op["type"] != "invoke":
+        w.start_type = op["type"]
+        if v.get("proof") is not None:
+            w.proof = v.get("proof")
+
+
+def _stopped(w: FaultWindow, op: dict) -> None:
+    if op["type"] == "invoke":
+        w.stop_invoke_time = op["time"]
+    else:
+        w.end, w.end_wall, w.open = op["time"], op.get("wall"), False
+        w.stop_type, w.end_index = op["type"], op.get("index")
 
 
 def overlapping(windows: Iterable[FaultWindow], t0: int, t1: int | None = None) -> list[dict]:

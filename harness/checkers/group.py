@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .index import as_index
+from .records import FirstPoll
 from .verdict import Verdict
 
 NAME = "group"
@@ -50,67 +51,66 @@ def check(history: Any, *, max_redelivery: int | None = None,
     if max_redelivery is not None:
         st["max-redelivery-limit"] = int(max_redelivery)
     declared = list(transactional_topics) if transactional_topics is not None else None
-    redelivered = events = uncommitted = below = 0
-    most = 0
     for ev in idx.group.events:
-        (_, _, _, _, _, topic, p, first, position, c_ok, c_maybe, c_infl, last,
-         _, _) = ev
-        cands = [x for x in (position, c_ok, c_maybe, c_infl) if x is not None and x >= 0]
-        if cands:
-            bound = max(cands)
-        else:
-            uncommitted += 1
-            if auto_offset_reset != "earliest":
-                bound = None
-            else:
-                fr = idx.final_read(topic)
-                bound = fr.start.get(p, 0) if fr is not None else 0
-        horizon = max(c_ok if c_ok is not None else -1, last + 1 if last is not None else -1)
-        if c_ok is not None and first < c_ok:
-            below += 1
-        if horizon > first:
-            n = horizon - first
-            events += 1
-            redelivered += n
-            if n > most:
-                most = n
-            if max_redelivery is not None and n > max_redelivery:
-                v.add("excess-redelivery", _example(idx, ev, redelivered=n,
-                                                    limit=max_redelivery)
-                      if v.wants_example("excess-redelivery") else None)
-        if bound is not None and first > bound:
+        _redelivery(idx, v, ev, max_redelivery)
+        bound = _committed_bound(idx, v, ev, auto_offset_reset)
+        if bound is not None and ev.first > bound:
             _skip(idx, v, ev, bound, declared)
     st["rebalance-starts"] = len(idx.group.events)
-    st["redelivery-events"] += events
-    st["redelivered"] += redelivered
-    st["max-redelivered"] = max(st["max-redelivered"], most)
-    st["below-commit"] += below
-    st["uncommitted-starts"] += uncommitted
     return v.finish()
 
 
-def _skip(idx: Any, v: Verdict, ev: tuple, bound: int, declared: Any) -> None:
-    """A first poll beyond the committed bound (ev: a first-poll tuple)."""
+def _committed_bound(idx: Any, v: Verdict, ev: FirstPoll, reset: str) -> int | None:
+    """The offset the member should have started from (None: no check)."""
+    known = [x for x in (ev.position, ev.commit_ok, ev.commit_maybe, ev.commit_inflight)
+             if x is not None and x >= 0]
+    if known:
+        return max(known)
+    v.stats["uncommitted-starts"] += 1
+    if reset != "earliest":
+        return None
+    fr = idx.final_read(ev.topic)
+    return fr.start.get(ev.partition, 0) if fr is not None else 0
+
+
+def _redelivery(idx: Any, v: Verdict, ev: FirstPoll, limit: int | None) -> None:
+    """Records polled or committed before the rebalance and polled again."""
     st = v.stats
-    topic, p, first = ev[5], ev[6], ev[7]
-    ok = idx.gap_explained(topic, p, bound, first)
+    ok = ev.commit_ok
+    if ok is not None and ev.first < ok:
+        st["below-commit"] += 1
+    horizon = max(ok if ok is not None else -1,
+                  ev.last_polled + 1 if ev.last_polled is not None else -1)
+    n = horizon - ev.first
+    if n <= 0:
+        return
+    st["redelivery-events"] += 1
+    st["redelivered"] += n
+    st["max-redelivered"] = max(st["max-redelivered"], n)
+    if limit is not None and n > limit:
+        v.add("excess-redelivery", _example(idx, ev, redelivered=n, limit=limit)
+              if v.wants_example("excess-redelivery") else None)
+
+
+def _skip(idx: Any, v: Verdict, ev: FirstPoll, bound: int, declared: Any) -> None:
+    """A first poll beyond the committed bound."""
+    st = v.stats
+    ok = idx.gap_explained(ev.topic, ev.partition, bound, ev.first)
     if ok:
         return
-    if ok is None and idx.is_transactional(topic, declared):
+    if ok is None and idx.is_transactional(ev.topic, declared):
         st["unverified-skips"] += 1
         return
     st["skipped-range"] += 1
-    st["skipped-offsets"] += first - bound
-    v.add("skipped-range", _example(idx, ev, committed=bound, range=[bound, first - 1])
+    st["skipped-offsets"] += ev.first - bound
+    v.add("skipped-range", _example(idx, ev, committed=bound, range=[bound, ev.first - 1])
           if v.wants_example("skipped-range") else None)
 
 
-def _example(idx: Any, ev: tuple, **fields: Any) -> dict:
-    (index, time, wall, process, group, topic, p, first, position, c_ok, _, _, last,
-     assign_index, assign_time) = ev
+def _example(idx: Any, ev: FirstPoll, **fields: Any) -> dict:
     return idx.example(
-        None, t0=assign_time, t1=time, index=index, time=time,
-        wall=wall, process=process, topic=topic,
-        partition=p, offset=first, group=group,
-        position=position, commit_ok=c_ok,
-        last_polled=last, assign_index=assign_index, **fields)
+        None, t0=ev.assign_time, t1=ev.time, index=ev.index, time=ev.time,
+        wall=ev.wall, process=ev.process, topic=ev.topic,
+        partition=ev.partition, offset=ev.first, group=ev.group,
+        position=ev.position, commit_ok=ev.commit_ok,
+        last_polled=ev.last_polled, assign_index=ev.assign_index, **fields)

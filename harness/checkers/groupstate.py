@@ -3,118 +3,117 @@
 Contract
 --------
 Fed, in history order, every ``commit`` (invoke/ok/fail/info), ``assign``
-and ``revoke`` (ok) op, plus the poll loop's per-partition hooks, it tracks
+and ``revoke`` (ok) op (:meth:`GroupState.op`), plus each run of offsets a
+group member polls from one partition (:meth:`GroupState.polled`), it tracks
 per (group, topic, partition): the last commit ok, the largest commit with an
 unknown outcome (info), commits in flight, and the highest offset polled by
 any member.  On the first poll of a partition after it was assigned to a
-member it records one first-poll event; :attr:`GroupState.first_polls` lists
-them as dicts::
+member it records one :class:`~.records.FirstPoll` in :attr:`events`;
+:attr:`first_polls` lists the same as dicts (fields
+:data:`~.records.FIRST_POLL_FIELDS`).
 
-    {"index", "time", "wall", "process", "group", "topic", "partition",
-     "first", "position", "commit_ok", "commit_maybe", "commit_inflight",
-     "last_polled", "assign_index", "assign_time"}
-
-(:attr:`GroupState.events` holds the same as tuples, in that field order.)
 ``assign``/``revoke`` also reset the per-consumer order tracking of the
-listed partitions (``cons``: process -> topic -> partition -> last offset).
-The commit value's topic defaults to the process's last assigned/polled topic.
+listed partitions (``tracked``: process -> topic -> partition -> last
+offset).  The commit value's topic defaults to the process's last
+assigned/polled topic.
 """
 from __future__ import annotations
 
 from typing import Any
 
-FIRST_POLL_FIELDS = ("index", "time", "wall", "process", "group", "topic", "partition",
-                     "first", "position", "commit_ok", "commit_maybe", "commit_inflight",
-                     "last_polled", "assign_index", "assign_time")
+from .records import FIRST_POLL_FIELDS, FirstPoll
+
+__all__ = ["GroupState", "FIRST_POLL_FIELDS"]
 
 
 def _offsets(raw: dict) -> dict:
     """Commit offsets by int partition (null offsets dropped)."""
-    if None in raw.values():
-        return {int(p): o for p, o in raw.items() if o is not None}
-    return dict(zip(map(int, raw), raw.values()))
+    return {int(p): o for p, o in raw.items() if o is not None}
 
 
 class GroupState:
     def __init__(self) -> None:
-        self.proc_group: dict[str, Any] = {}
-        self.proc_topic: dict[str, str] = {}
+        self.proc_group: dict[Any, Any] = {}
+        self.proc_topic: dict[Any, Any] = {}
         self.committed: dict[tuple, dict[int, int]] = {}   # (group, topic) -> p -> offset
-        self.maybe: dict[tuple, dict[int, int]] = {}
+        self.maybe: dict[tuple, dict[int, int]] = {}       # ... commits of unknown outcome
         self.inflight: dict[tuple, tuple] = {}             # (proc, group) -> (topic, p -> o)
-        self.last: dict[tuple, dict[int, int]] = {}
-        self.pending: dict[str, dict[str, dict[int, tuple]]] = {}
-        self.events: list[tuple] = []
+        self.last: dict[tuple, dict[Any, int]] = {}        # (group, topic) -> p -> polled
+        self.pending: dict[Any, dict[Any, dict]] = {}      # proc -> topic -> p -> assign
+        self.events: list[FirstPoll] = []
         self._dicts: list[dict] | None = None
 
     @property
     def first_polls(self) -> list[dict]:
         if self._dicts is None or len(self._dicts) != len(self.events):
-            self._dicts = [dict(zip(FIRST_POLL_FIELDS, e)) for e in self.events]
+            self._dicts = [e._asdict() for e in self.events]
         return self._dicts
 
-    def op(self, op: dict, cons: dict) -> None:
-        f, typ, proc = op["f"], op["type"], op["process"]
+    def op(self, op: dict, tracked: dict) -> None:
+        if op["f"] == "commit":
+            self._commit(op)
+        elif op["type"] == "ok":
+            self._rebalance(op, tracked)
+
+    def _commit(self, op: dict) -> None:
+        typ, proc = op["type"], op["process"]
         val = op.get("value") or {}
-        if f == "commit":
-            grp = val.get("group")
-            t = val.get("topic") or self.proc_topic.get(proc)
-            offs = _offsets(val.get("offsets") or {})
-            if typ == "invoke":
-                self.inflight[(proc, grp)] = (t, offs)
-                return
-            self.inflight.pop((proc, grp), None)
-            if typ == "ok":
-                cm = self.committed.get((grp, t))
-                if cm is None:
-                    self.committed[(grp, t)] = offs
-                else:
-                    cm.update(offs)
-            elif typ == "info":
-                mm = self.maybe.get((grp, t))
-                if mm is None:
-                    mm = self.maybe[(grp, t)] = {}
-                for p, o in offs.items():
-                    mm[p] = max(mm.get(p, o), o)
+        grp = val.get("group")
+        topic = val.get("topic") or self.proc_topic.get(proc)
+        offs = _offsets(val.get("offsets") or {})
+        if typ == "invoke":
+            self.inflight[(proc, grp)] = (topic, offs)
             return
-        if typ != "ok":
-            return
-        topic = val.get("topic")
+        self.inflight.pop((proc, grp), None)
+        if typ == "ok":
+            self.committed.setdefault((grp, topic), {}).update(offs)
+        elif typ == "info":
+            maybe = self.maybe.setdefault((grp, topic), {})
+            for p, o in offs.items():
+                maybe[p] = max(maybe.get(p, o), o)
+
+    def _rebalance(self, op: dict, tracked: dict) -> None:
+        """An ``assign`` or ``revoke`` ok."""
+        proc, val = op["process"], op.get("value") or {}
+        topic, parts = val.get("topic"), val.get("partitions")
         if "group" in val:
             self.proc_group[proc] = val.get("group")
         if topic is not None:
             self.proc_topic[proc] = topic
-        parts = val.get("partitions")
-        cp = cons.get(proc)
-        if cp:
-            for t, lastm in cp.items():     # rebalance resets order tracking
-                if lastm and (topic is None or t == topic):
-                    for p in (parts if parts is not None else list(lastm)):
-                        lastm.pop(p, None)
-        if f == "assign":
-            if val.get("group") is None:
-                return
-            positions = val.get("positions") or {}
-            pp = self.pending.get(proc)
-            if pp is None:
-                pp = self.pending[proc] = {}
-            pend = pp.get(topic)
-            if pend is None:
-                pend = pp[topic] = {}
-            for p in parts or ():
-                pend[p] = (op["index"], op["time"], positions.get(str(p), positions.get(p)))
-        else:
-            pend = self.pending.get(proc, {}).get(topic)
-            if pend:
-                for p in (parts if parts is not None else list(pend)):
-                    pend.pop(p, None)
+        for t, last in tracked.get(proc, {}).items():    # reset order tracking
+            if last and (topic is None or t == topic):
+                for p in (parts if parts is not None else list(last)):
+                    last.pop(p, None)
+        if op["f"] == "assign":
+            if val.get("group") is not None:
+                self._assigned(op, topic, parts or (), val.get("positions") or {})
+            return
+        pend = self.pending.get(proc, {}).get(topic)
+        if pend:
+            for p in (parts if parts is not None else list(pend)):
+                pend.pop(p, None)
 
-    def first_poll(self, op: dict, grp: Any, topic: str, p: int, first: int,
-                   ctx: tuple, last_polled: int | None) -> None:
+    def _assigned(self, op: dict, topic: Any, parts: Any, positions: dict) -> None:
+        pend = self.pending.setdefault(op["process"], {}).setdefault(topic, {})
+        for p in parts:
+            pend[p] = (op["index"], op["time"], positions.get(str(p), positions.get(p)))
+
+    def polled(self, op: dict, grp: Any, topic: Any, p: Any, first: int, last: int) -> None:
+        """A member of ``grp`` polled offsets ``first``..``last`` (a run) of p."""
+        polled = self.last.setdefault((grp, topic), {})
+        pend = self.pending.get(op["process"], {}).get(topic)
+        if pend and p in pend:
+            self._first_poll(op, grp, topic, p, first, pend.pop(p), polled.get(p))
+        if last > polled.get(p, -1):
+            polled[p] = last
+
+    def _first_poll(self, op: dict, grp: Any, topic: Any, p: Any, first: int,
+                    assign: tuple, last_polled: int | None) -> None:
         k = (grp, topic)
         infl = [offs[p] for (_, g2), (t2, offs) in self.inflight.items()
-                if g2 == grp and t2 == topic and p in offs] if self.inflight else None
-        self.events.append((
+                if g2 == grp and t2 == topic and p in offs]
+        assign_index, assign_time, position = assign
+        self.events.append(FirstPoll(
             op["index"], op["time"], op.get("wall"), op["process"], grp, topic, p, first,
-            ctx[2], self.committed.get(k, {}).get(p), self.maybe.get(k, {}).get(p),
-            max(infl) if infl else None, last_polled, ctx[0], ctx[1]))
+            position, self.committed.get(k, {}).get(p), self.maybe.get(k, {}).get(p),
+            max(infl) if infl else None, last_polled, assign_index, assign_time))

@@ -21,74 +21,28 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from .digests import S_O, S_P, unpos
 from .index import as_index
+from .records import unpos
 from .verdict import MAX_EXAMPLES, Verdict
 
 NAME = "lost"
+_COUNTERS = ("acked", "lost", "unacked", "recovered-unknown", "aborted", "aborted-read",
+             "unseen", "final-read-records")
 
 
 def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Verdict:
     idx = as_index(history)
     v = Verdict(NAME, informational=("unseen",))
-    wanted = set(topics) if topics is not None else None
-    missing_final = []
     st = v.stats
-    for key in ("acked", "lost", "unacked", "recovered-unknown", "aborted",
-                "aborted-read", "unseen", "final-read-records"):
-        st[key] = 0
+    st.update(dict.fromkeys(_COUNTERS, 0))
     st["per-topic"] = {}
+    missing_final = []
+    wanted = set(topics) if topics is not None else None
     for topic in sorted(idx.write_topics(), key=str):
         if wanted is not None and topic not in wanted:
             continue
-        acked = idx.acked.get(topic, {})
-        unacked = idx.unacked.get(topic, {})
-        aborted = idx.aborted.get(topic, {})
-        fr = idx.final_read(topic)
-        ts = {"acked": len(acked), "unacked": len(unacked), "aborted": len(aborted)}
-        st["per-topic"][topic] = ts
-        st["acked"] += len(acked)
-        st["unacked"] += len(unacked)
-        st["aborted"] += len(aborted)
-        if fr is None:
+        if not _check_topic(idx, v, topic):
             missing_final.append(topic)
-            ts["final-read"] = None
-            continue
-        ids = fr.ids
-        ts["final-read"] = fr.isolation
-        st["final-read-records"] += fr.n_records
-        lost = [] if idx.acks_in_place(topic) else idx.absent(acked, ids)
-        ts["lost"] = len(lost)
-        st["lost"] += len(lost)
-        order = sorted(lost, key=lambda r: (acked[r][S_P] if acked[r][S_P] is not None else -1,
-                                            acked[r][S_O] if acked[r][S_O] is not None else -1, str(r)))
-        for rid in order[:MAX_EXAMPLES]:
-            v.add("lost", idx.write_example(rid, topic=topic, note=_note(fr, acked[rid])))
-        if len(lost) > MAX_EXAMPLES:
-            v.add("lost", n=len(lost) - MAX_EXAMPLES)
-        rec = len(unacked.keys() & ids.keys())
-        ts["recovered-unknown"] = rec
-        st["recovered-unknown"] += rec
-        if aborted and fr.isolation == "read_committed":
-            bad = sorted(aborted.keys() & ids.keys(), key=str)
-            st["aborted-read"] += len(bad)
-            for rid in bad[:MAX_EXAMPLES]:
-                p, o = unpos(ids[rid])
-                v.add("aborted-read", idx.write_example(rid, topic=topic, partition=p,
-                                                        offset=o))
-            if len(bad) > MAX_EXAMPLES:
-                v.add("aborted-read", n=len(bad) - MAX_EXAMPLES)
-        polls = idx.polls(topic)
-        if polls is not None and polls.n_records:
-            unseen = polls.unseen(fr)
-            ts["unseen"] = len(unseen)
-            st["unseen"] += len(unseen)
-            for rid in sorted(unseen, key=lambda r: ids[r])[:MAX_EXAMPLES]:
-                p, o = unpos(ids[rid])
-                v.add("unseen", idx.example(fr.op, id=rid, topic=topic, partition=p,
-                                            offset=o))
-            if len(unseen) > MAX_EXAMPLES:
-                v.add("unseen", n=len(unseen) - MAX_EXAMPLES)
     if missing_final:
         st["topics-without-final-read"] = missing_final
     if not st["per-topic"]:
@@ -97,8 +51,78 @@ def check(history: Any, *, topics: Iterable[str] | None = None, **_: Any) -> Ver
                     if missing_final else None)
 
 
-def _note(fr: Any, S: list) -> str | None:
-    p, o = S[S_P], S[S_O]
+def _check_topic(idx: Any, v: Verdict, topic: Any) -> bool:
+    """Check one topic; False if it has no final read."""
+    acked = idx.acked.get(topic, {})
+    unacked = idx.unacked.get(topic, {})
+    aborted = idx.aborted.get(topic, {})
+    ts = v.stats["per-topic"][topic] = {"acked": len(acked), "unacked": len(unacked),
+                                        "aborted": len(aborted)}
+    for key in ts:
+        v.stats[key] += ts[key]
+    fr = idx.final_read(topic)
+    if fr is None:
+        ts["final-read"] = None
+        return False
+    ts["final-read"] = fr.isolation
+    v.stats["final-read-records"] += fr.n_records
+    _count(v, ts, "lost", _lost(idx, v, topic, acked, fr))
+    _count(v, ts, "recovered-unknown", len(unacked.keys() & fr.ids.keys()))
+    if aborted and fr.isolation == "read_committed":
+        v.stats["aborted-read"] += _aborted_reads(idx, v, topic, aborted, fr)
+    polls = idx.polls(topic)
+    if polls is not None and polls.n_records:
+        _count(v, ts, "unseen", _unseen(idx, v, topic, polls, fr))
+    return True
+
+
+def _count(v: Verdict, ts: dict, key: str, n: int) -> None:
+    ts[key] = n
+    v.stats[key] += n
+
+
+def _lost(idx: Any, v: Verdict, topic: Any, acked: dict, fr: Any) -> int:
+    """Acked writes whose id is not in the final read."""
+    lost = idx.absent(acked, fr.ids)
+
+    def place(rid: Any) -> tuple:
+        w = acked[rid]
+        return (w.partition if w.partition is not None else -1,
+                w.offset if w.offset is not None else -1, str(rid))
+    for rid in sorted(lost, key=place)[:MAX_EXAMPLES]:
+        v.add("lost", idx.write_example(rid, topic=topic, note=_note(fr, acked[rid])))
+    _rest(v, "lost", len(lost))
+    return len(lost)
+
+
+def _aborted_reads(idx: Any, v: Verdict, topic: Any, aborted: dict, fr: Any) -> int:
+    """Writes of aborted transactions visible to a read_committed final read."""
+    bad = sorted(aborted.keys() & fr.ids.keys(), key=str)
+    for rid in bad[:MAX_EXAMPLES]:
+        p, o = unpos(fr.ids[rid])
+        v.add("aborted-read", idx.write_example(rid, topic=topic, partition=p, offset=o))
+    _rest(v, "aborted-read", len(bad))
+    return len(bad)
+
+
+def _unseen(idx: Any, v: Verdict, topic: Any, polls: Any, fr: Any) -> int:
+    """Final-read ids no poll returned (informational)."""
+    unseen = polls.unseen(fr)
+    for rid in sorted(unseen, key=fr.ids.__getitem__)[:MAX_EXAMPLES]:
+        p, o = unpos(fr.ids[rid])
+        v.add("unseen", idx.example(fr.op, id=rid, topic=topic, partition=p, offset=o))
+    _rest(v, "unseen", len(unseen))
+    return len(unseen)
+
+
+def _rest(v: Verdict, kind: str, n: int) -> None:
+    """Count the anomalies beyond the listed examples."""
+    if n > MAX_EXAMPLES:
+        v.add(kind, n=n - MAX_EXAMPLES)
+
+
+def _note(fr: Any, w: Any) -> str | None:
+    p, o = w.partition, w.offset
     if p is None or o is None:
         return None
     if p in fr.start and o < fr.start[p]:

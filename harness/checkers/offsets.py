@@ -51,31 +51,34 @@ def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
 
 def _check_read(idx: Any, v: Verdict, fr: FinalRead, txn: bool) -> None:
     st = v.stats
-    parts = set(fr.start) | set(fr.end) | set(fr.partitions())
-    for p in sorted(parts):
+    for p in sorted(set(fr.start) | set(fr.end) | set(fr.partitions())):
         st["partitions"] += 1
         offs = fr.sorted_offsets(p)
         lo = fr.start.get(p, offs[0] if offs else 0)
         hi = fr.end.get(p, offs[-1] + 1 if offs else lo)
-        if offs and (offs[0] < lo or offs[-1] >= hi):
-            inside = fr.offsets_in(p, lo, hi)
-            st["out-of-range"] += len(offs) - len(inside)
-            offs = inside
-        if len(offs) == hi - lo:
-            continue  # contiguous: every offset in [lo, hi) is present
-        prev = lo - 1
-        for o in offs + [hi]:
-            if o > prev + 1:
-                a, b = prev + 1, o - 1
-                n = b - a + 1
-                if txn:
-                    st["transactional-gaps"] += 1
-                    st["transactional-missing"] += n
-                else:
-                    st["offset-gap"] += 1
-                    st["missing-offsets"] += n
-                    v.add("offset-gap", idx.example(
-                        fr.op, topic=fr.topic, partition=p, offset=a, missing=[a, b],
-                        count=n, isolation=fr.isolation, start=lo, end=hi,
-                        before=fr.rid_at(p, prev), after=fr.rid_at(p, o)))
-            prev = o
+        inside = fr.offsets_in(p, lo, hi)
+        st["out-of-range"] += len(offs) - len(inside)
+        for a, b in _holes(inside, lo, hi):
+            n = b - a + 1
+            if txn:
+                st["transactional-gaps"] += 1
+                st["transactional-missing"] += n
+                continue
+            st["offset-gap"] += 1
+            st["missing-offsets"] += n
+            v.add("offset-gap", idx.example(
+                fr.op, topic=fr.topic, partition=p, offset=a, missing=[a, b], count=n,
+                isolation=fr.isolation, start=lo, end=hi,
+                before=fr.rid_at(p, a - 1), after=fr.rid_at(p, b + 1)))
+
+
+def _holes(offs: list[int], lo: int, hi: int) -> list[tuple[int, int]]:
+    """Inclusive ranges of ``[lo, hi)`` missing from sorted ``offs``."""
+    if len(offs) == hi - lo:
+        return []                # every offset in [lo, hi) is present
+    out, prev = [], lo - 1
+    for o in offs + [hi]:
+        if o > prev + 1:
+            out.append((prev + 1, o - 1))
+        prev = o
+    return out

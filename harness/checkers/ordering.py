@@ -22,13 +22,15 @@ written only by plain sends, and is only counted in
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any, Iterable
 
-from .digests import S_ID, S_KEY, S_O, S_P, S_PROC, S_SEQ, S_TOPIC
 from .index import as_index
+from .records import Write
 from .verdict import Verdict
 
 NAME = "ordering"
+_SEQ = attrgetter("seq")
 
 
 def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
@@ -41,63 +43,75 @@ def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
 
 
 def _producer_order(idx: Any, v: Verdict) -> None:
-    n = sum(map(len, idx.acked.values()))
+    """Acks found out of order by the digest (acks in seq order), then the
+    producer/topic/keys whose acks arrived out of seq order, sorted."""
     bad = 0
-    for prev, S in idx.reorders:          # found online, acks in seq order
-        if (S[S_PROC], S[S_TOPIC], S[S_KEY]) in idx.unsorted:
-            continue                       # re-checked below with a full sort
+    for prev, w in idx.reorders:
+        if (w.process, w.topic, w.key) not in idx.unsorted:
+            bad += 1
+            _reordered(v, idx, prev, w)
+    for prev, w in _unsorted_reorders(idx):
         bad += 1
-        _reordered(idx, v, prev, S)
-    if idx.unsorted:                       # acks arrived out of seq order
-        groups: dict[tuple, list] = {}
-        for acked in idx.acked.values():
-            for S in acked.values():
-                k = (S[S_PROC], S[S_TOPIC], S[S_KEY])
-                if k in idx.unsorted:
-                    groups.setdefault(k + (S[S_P],), []).append(S)
-        for lst in groups.values():
-            lst.sort(key=_seq)
-            for prev, S in zip(lst, lst[1:]):
-                if S[S_SEQ] != prev[S_SEQ] and S[S_O] is not None and prev[S_O] is not None \
-                        and S[S_O] <= prev[S_O]:
-                    bad += 1
-                    _reordered(idx, v, prev, S)
-    v.stats["acked-writes-checked"] = n
+        _reordered(v, idx, prev, w)
+    v.stats["acked-writes-checked"] = sum(map(len, idx.acked.values()))
     v.stats["out-of-order-acks"] = len(idx.unsorted)
     v.stats["reordered"] = bad
 
 
-def _reordered(idx: Any, v: Verdict, prev: list, S: list) -> None:
+def _unsorted_reorders(idx: Any) -> list[tuple[Write, Write]]:
+    """Reordered pairs among the acks of ``idx.unsorted``'s producer/topic/
+    keys: per partition, sorted by seq, offsets must increase."""
+    if not idx.unsorted:
+        return []
+    groups: dict[tuple, list[Write]] = {}
+    for acked in idx.acked.values():
+        for w in acked.values():
+            if (w.process, w.topic, w.key) in idx.unsorted:
+                groups.setdefault((w.process, w.topic, w.key, w.partition), []).append(w)
+    out = []
+    for writes in groups.values():
+        writes.sort(key=_SEQ)
+        for prev, w in zip(writes, writes[1:]):
+            if w.seq != prev.seq and w.offset is not None and prev.offset is not None \
+                    and w.offset <= prev.offset:
+                out.append((prev, w))
+    return out
+
+
+def _reordered(v: Verdict, idx: Any, prev: Write, w: Write) -> None:
     v.add("reordered", idx.write_example(
-        S[S_ID], topic=S[S_TOPIC], seqs=[prev[S_SEQ], S[S_SEQ]],
-        offsets=[prev[S_O], S[S_O]], ids=[prev[S_ID], S[S_ID]])
-        if v.wants_example("reordered") else None)
-
-
-def _seq(S: list) -> Any:
-    return S[S_SEQ]
+        w.id, topic=w.topic, seqs=[prev.seq, w.seq], offsets=[prev.offset, w.offset],
+        ids=[prev.id, w.id]) if v.wants_example("reordered") else None)
 
 
 def _consumer_order(idx: Any, v: Verdict, declared: Iterable[str] | None) -> None:
     st = v.stats
     st.update({"polled-records": sum(g.n_records for g in map(idx.polls, idx.poll_topics())),
                "nonmonotonic": 0, "skip": 0, "explained-gaps": 0, "unverified-gaps": 0})
-    for kind, index, time, proc, topic, p, last, o in idx.order_events:
-        if kind == "back":
+    for ev in idx.order_events:
+        if ev.kind == "back":
             st["nonmonotonic"] += 1
-            v.add("nonmonotonic", idx.example(
-                None, index=index, time=time, process=proc, topic=topic, partition=p,
-                offset=o, previous=last) if v.wants_example("nonmonotonic") else None)
+            v.add("nonmonotonic", _step_example(idx, ev)
+                  if v.wants_example("nonmonotonic") else None)
             continue
-        ok = idx.gap_explained(topic, p, last + 1, o)
-        if ok:
-            st["explained-gaps"] += 1
-            continue
-        if ok is None and idx.is_transactional(topic, declared):
-            st["unverified-gaps"] += 1
-            continue
-        st["skip"] += 1
-        v.add("skip", idx.example(
-            None, index=index, time=time, process=proc, topic=topic, partition=p,
-            offset=o, previous=last, missing=[last + 1, o - 1])
-            if v.wants_example("skip") else None)
+        kind = _gap_kind(idx, ev, declared)
+        st[kind] += 1
+        if kind == "skip":
+            v.add("skip", _step_example(idx, ev, missing=[ev.previous + 1, ev.offset - 1])
+                  if v.wants_example("skip") else None)
+
+
+def _gap_kind(idx: Any, ev: Any, declared: Iterable[str] | None) -> str:
+    """"explained-gaps", "unverified-gaps" or "skip" for a forward gap."""
+    ok = idx.gap_explained(ev.topic, ev.partition, ev.previous + 1, ev.offset)
+    if ok:
+        return "explained-gaps"
+    if ok is None and idx.is_transactional(ev.topic, declared):
+        return "unverified-gaps"
+    return "skip"
+
+
+def _step_example(idx: Any, ev: Any, **fields: Any) -> dict:
+    return idx.example(None, index=ev.index, time=ev.time, process=ev.process,
+                       topic=ev.topic, partition=ev.partition, offset=ev.offset,
+                       previous=ev.previous, **fields)

@@ -126,7 +126,7 @@ def _on_signal(signum: int, frame) -> None:
 
 def _force_exit(signum: int) -> None:
     name = signal.Signals(signum).name
-    os.write(2, f"[cleanup] second signal ({name}): exiting now; run `chaos clean` to remove what is left\n"
+    os.write(2, f"[cleanup] second signal ({name}): exiting now; run `kfchaos clean` to remove what is left\n"
                 .encode())
     os._exit(128 + signum)
 

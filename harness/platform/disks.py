@@ -3,7 +3,7 @@ volume, so that a disk-full fault fills that disk and not the host's.
 
 Used when a profile sets ``platform.broker_disk_mb``. Needs root (losetup) on the Docker
 host. Removed with the run: volume, loop device and image file. Each run's image folder
-holds ``owner.json`` (host, pid and its start time) so that ``chaos clean`` can tell a
+holds ``owner.json`` (host, pid and its start time) so that ``kfchaos clean`` can tell a
 dead run's disks from a live one's even when Docker has nothing of that run any more.
 """
 from __future__ import annotations

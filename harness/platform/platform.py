@@ -246,7 +246,7 @@ class Platform:
             if self.cfg.broker_disk_mb:
                 removed += disks.remove_disks(self.run_id)
         except docker.errors.DockerException as exc:
-            log.warning(f"cleanup of run {self.run_id} failed: {exc}; run `chaos clean`")
+            log.warning(f"cleanup of run {self.run_id} failed: {exc}; run `kfchaos clean`")
             return
         if removed:
             log.info(f"run {self.run_id}: removed {len(removed)} containers/networks")

@@ -7,7 +7,7 @@ the harness may act on it (an actuator: ``docker`` or ``ssh``, :mod:`harness.tar
 ``harness.platform.platform.Platform`` that faults, workloads and scenarios use, backed
 by those actuators. :mod:`harness.targets.plan` prints what a run would do without
 touching anything; :mod:`harness.targets.builtin` starts the built-in container platform
-on its own and writes a target file for it (``chaos platform up|down``).
+on its own and writes a target file for it (``kfchaos platform up|down``).
 """
 from .schema import Target, TargetError, load_target
 

@@ -1,11 +1,11 @@
-"""``chaos platform up|down``: the built-in container platform on its own, and a target
+"""``kfchaos platform up|down``: the built-in container platform on its own, and a target
 file for it.
 
 ``up`` starts a small keeper process (:mod:`harness.targets.keeper`) in its own session.
 The keeper starts ``harness.platform.platform.Platform`` and stays alive, so the run's
 containers keep an owner that lives: the command's own exit does not remove them, and
-``chaos clean`` (which removes runs whose owner died) leaves them alone. If the keeper is
-killed, the containers become a dead run that ``chaos clean`` removes. ``down`` sends the
+``kfchaos clean`` (which removes runs whose owner died) leaves them alone. If the keeper is
+killed, the containers become a dead run that ``kfchaos clean`` removes. ``down`` sends the
 keeper SIGTERM; it removes every container and network of its run and exits.
 
 The directory of a platform (``platforms/<run id>/`` unless given) holds ``target.yaml``,
@@ -79,7 +79,7 @@ def target_document(platform) -> dict:
         kafka["tools_classpath"] = platform.flavor.tool_libs
     return {
         "name": f"builtin-{platform.run_id}",
-        "description": f"the built-in {cfg.kind} platform of run {platform.run_id} (chaos platform up)",
+        "description": f"the built-in {cfg.kind} platform of run {platform.run_id} (kfchaos platform up)",
         "zones": zones,
         "kafka": kafka,
         "flink": {"rest_url": platform.flink_rest_url, "zone": cfg.flink_zone},
@@ -99,7 +99,7 @@ def write_files(platform, directory: Path) -> tuple[Path, Path]:
     """target.yaml (no secrets) and credentials.env (0600, created with that mode)."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / "target.yaml"
-    target.write_text("# written by `chaos platform up`; credentials are in credentials.env (mode 0600)\n"
+    target.write_text("# written by `kfchaos platform up`; credentials are in credentials.env (mode 0600)\n"
                       + yaml.safe_dump(target_document(platform), sort_keys=False))
     env = directory / "credentials.env"
     fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -164,7 +164,7 @@ def resolve_directory(where: str | Path | None) -> Path:
         p = Path(where)
         p = p.parent if p.is_file() else p
         if not (p / "state.json").exists():
-            raise PlatformUpError(f"{where}: no platform started by `chaos platform up` there (no state.json); "
+            raise PlatformUpError(f"{where}: no platform started by `kfchaos platform up` there (no state.json); "
                                   "give its directory or target.yaml")
         return p
     up = [d for d in platforms_dir().glob("*") if (d / "state.json").exists()

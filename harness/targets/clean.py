@@ -1,4 +1,4 @@
-"""``chaos clean --target FILE``: heal what a crashed run left on an external target.
+"""``kfchaos clean --target FILE``: heal what a crashed run left on an external target.
 
 - iptables rules whose comment carries the harness's tag (``chaos-<run id>-...``; with a
   run id only that run's) are deleted on every reachable node;

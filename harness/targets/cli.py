@@ -1,7 +1,7 @@
 """Command-line entry points of external targets, for ``harness.cli`` to wire.
 
-    chaos platform up [--profile P] [--dir D]     start the built-in platform, write D/target.yaml
-    chaos platform down [D | D/target.yaml]       remove it
+    kfchaos platform up [--profile P] [--dir D]     start the built-in platform, write D/target.yaml
+    kfchaos platform down [D | D/target.yaml]       remove it
     chaos target check FILE                       load, discover, health gate (touches nothing)
     chaos target plan FILE [--scenario S ...]     the dry run
     chaos target clean FILE [--run RUN_ID]        heal what a crashed run left
@@ -48,7 +48,7 @@ def cmd_platform_up(args) -> int:
         return _err(exc)
     print(f"platform {up.run_id} is up (keeper pid {up.keeper_pid})\ntarget: {up.target}\n"
           f"credentials: {up.env_file} (mode 0600); load them with:\n  {up.export_line()}\n"
-          f"remove it with: chaos platform down {up.directory}")
+          f"remove it with: kfchaos platform down {up.directory}")
     return 0
 
 

@@ -6,7 +6,7 @@ racks, TaskManagers, bucket, Toxiproxies), probes what each touchable node allow
 passes the health gate, or raises one line saying why not. ``stop()`` deletes only what
 this run created: the topics it created through ``admin`` (recorded by name) and the
 consumer groups that are empty and committed offsets only on those topics. Faults are
-healed by the nemesis; ``chaos clean --target FILE`` sweeps what a crashed run left.
+healed by the nemesis; ``kfchaos clean --target FILE`` sweeps what a crashed run left.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""The keeper of a platform started by ``chaos platform up``: starts the built-in platform,
-writes its target file, then waits; SIGTERM (``chaos platform down``) removes it.
+"""The keeper of a platform started by ``kfchaos platform up``: starts the built-in platform,
+writes its target file, then waits; SIGTERM (``kfchaos platform down``) removes it.
 
     python -m harness.targets.keeper --profile kafka-3az --dir platforms/<run> --run-id <run>
 

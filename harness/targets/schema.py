@@ -6,7 +6,7 @@ to fix it. Secrets are never in the file: it names environment variables
 (``password_env``, ``secret_key_env``, ...) whose values are read when the target is
 loaded and registered with the redactor, so that no file a run writes shows them.
 
-Example (the one ``chaos platform up`` writes has the same shape)::
+Example (the one ``kfchaos platform up`` writes has the same shape)::
 
     name: my-platform
     zones: [a, b, c]
@@ -221,7 +221,7 @@ class Target:
 # ---- loading -------------------------------------------------------------------------------
 def load_target(path: str | Path, require_env: bool = True) -> Target:
     """Read, check and return a target file; registers the secrets it names with the redactor.
-    ``require_env=False``: the environment variables it names need not be set (``chaos clean``)."""
+    ``require_env=False``: the environment variables it names need not be set (``kfchaos clean``)."""
     from .rules import REQUIRE_ENV
     path = Path(path)
     token = REQUIRE_ENV.set(require_env)

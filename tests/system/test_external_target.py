@@ -1,0 +1,81 @@
+"""Certify a platform the harness did not start, through the external path only.
+
+`kfchaos platform up` starts the built-in platform on its own and writes a target file;
+`kfchaos certify --target FILE` then certifies it with the docker actuator, knowing nothing
+but the file (and the credentials the environment gives): smoke, kill-leader,
+zone-isolation, flink-taskmanager-kill and object-storage-outage hold there as they do on
+the built-in path (test_certification.py). The dry run plans the same scenarios and touches
+nothing. `kfchaos platform down` removes it all.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+
+pytestmark = [pytest.mark.platform, pytest.mark.scenario]
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ("smoke", "kill-leader", "zone-isolation", "flink-taskmanager-kill", "object-storage-outage")
+
+
+def cli(*args: str, env: dict | None = None, timeout: int = 2400) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+    sys.stderr.write(proc.stderr[-3000:])
+    return proc
+
+
+def read_env(path: Path) -> dict[str, str]:
+    out = {}
+    for line in path.read_text().splitlines():
+        line = line.strip().removeprefix("export ")
+        if line and not line.startswith("#") and "=" in line:
+            k, v = line.split("=", 1)
+            out[k] = v.strip("'\"")
+    return out
+
+
+@pytest.fixture(scope="module")
+def target(tmp_path_factory):
+    where = tmp_path_factory.mktemp("platform")
+    up = cli("platform", "up", "--profile", "kafka-3az", "--dir", str(where), "--startup-timeout", "300", timeout=900)
+    try:
+        assert up.returncode == 0, up.stderr[-3000:]
+        yield where / "target.yaml", read_env(where / "credentials.env")
+    finally:
+        down = cli("platform", "down", str(where), timeout=300)
+        assert down.returncode == 0, down.stderr[-2000:]
+
+
+def test_dry_run_plans_and_touches_nothing(target):
+    path, env = target
+    before = sorted(c.id for c in docker.from_env().containers.list(all=True))
+    proc = cli("certify", "--target", str(path), "--dry-run", *[a for s in SCENARIOS for a in ("--scenario", s)],
+               env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    for name in SCENARIOS:
+        assert name in proc.stdout
+    assert "kafka-" in proc.stdout                     # the nodes a fault would touch
+    assert sorted(c.id for c in docker.from_env().containers.list(all=True)) == before
+
+
+def test_external_path_holds_what_the_built_in_path_holds(target, tmp_path):
+    path, env = target
+    secret = env["CHAOS_S3_SECRET_KEY"]
+    proc = cli("certify", "--target", str(path), "--seed", "9", "--reports", str(tmp_path),
+               *[a for s in SCENARIOS for a in ("--scenario", s)], env=env)
+    run = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink())
+    results = json.loads((run / "results.json").read_text())
+    not_held = [(s["name"], c["contract"], c["verdict"], c["reason"]) for s in results["scenarios"]
+                for c in s["contracts"] if c["verdict"] != "held"]
+    assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
+    assert [s["name"] for s in results["scenarios"]] == list(SCENARIOS)
+    assert results["kind"] == "external"
+    for f in run.rglob("*"):
+        if f.is_file() and f.suffix in (".json", ".jsonl", ".html", ".xml", ".md", ".txt", ".log"):
+            assert secret not in f.read_text(errors="replace"), f
