@@ -17,7 +17,10 @@ process (``time.process_time``; wall clock is also shown):
 * peak RSS (VmHWM) of the analyze path, optionally (``--tracemalloc``)
   the Python heap peak.
 
-Usage: ``python benchmarks/bench_checkers.py [--ops N] [--keep DIR]``.
+With ``--profile N`` the analyze path runs under cProfile and the N most
+expensive functions (cumulative time) are printed after the figures.
+
+Usage: ``python benchmarks/bench_checkers.py [--ops N] [--keep DIR] [--profile N]``.
 No assertions on speed; figures only.
 """
 from __future__ import annotations
@@ -68,6 +71,22 @@ def generate(path: str, n_ops: int, seed: int) -> dict:
             recs += len(op["value"]["records"])
     return {"ops": len(ops), "gen_s": t_gen, "by_f": counts, "records_in_reads": recs,
             "bytes": os.path.getsize(path)}
+
+
+def profile_checks(path: str, top: int) -> str:
+    """cProfile of file -> verdicts: the top ``top`` functions by cumulative time."""
+    import cProfile
+    import io
+    import pstats
+    from harness.checkers import check_all
+    from harness.checkers.index import HistoryIndex
+    prof = cProfile.Profile()
+    prof.enable()
+    check_all(HistoryIndex.from_path(path))
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
 
 
 def run_checks(path: str, use_tracemalloc: bool) -> dict:
@@ -184,6 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", help="directory to keep history.jsonl in")
     ap.add_argument("--tracemalloc", action="store_true")
+    ap.add_argument("--profile", type=int, metavar="N", help="print a cProfile top N")
     ap.add_argument("--_run", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._run:
@@ -199,6 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
                                     text=True).stdout.splitlines()[-1])
     print(report(gen, res))
+    if a.profile:
+        print(subprocess.run([sys.executable, "-c",
+                              "import sys; sys.path.insert(0, sys.argv[1]); "
+                              "from benchmarks.bench_checkers import profile_checks; "
+                              "print(profile_checks(sys.argv[2], int(sys.argv[3])))",
+                              ROOT, path, str(a.profile)],
+                             check=True, capture_output=True, text=True).stdout)
     if not a.keep:
         os.remove(path)
         os.rmdir(d)

@@ -61,7 +61,7 @@ def check(history: Any, *, input_topic: str | None = None,
         (t for t in idx.write_topics() if t != output_topic), key=str)
     required = _required(idx, inputs)
     missing = _missing(idx, inputs, out.ids)
-    extra = _not_required(out.ids, required)
+    extra = _not_required(idx, inputs, out.ids, required)
     v.stats.update({"input-topics": inputs, "output-topic": output_topic,
                     "output-isolation": out.isolation,
                     "required": len(out.ids) - len(extra) + len(missing),
@@ -99,8 +99,17 @@ def _missing(idx: Any, inputs: list, outd: dict) -> set:
     return missing
 
 
-def _not_required(outd: dict, reqs: list[dict]) -> set:
-    """Output ids in none of the required id sets."""
+def _not_required(idx: Any, inputs: list, outd: dict, reqs: list[dict]) -> set:
+    """Output ids in none of the required id sets.
+
+    With one input topic, when as many of its final read's ids are in the
+    output as the output has ids, the output holds only those: no extra id.
+    That count costs one cached join; filtering every output id through the
+    required sets costs ~0.3 s on the 1M-op benchmark history."""
+    if len(inputs) == 1:
+        fr = idx.final_read(inputs[0])
+        if fr is not None and len(fr.ids) - len(idx.absent(fr.ids, outd)) == len(outd):
+            return set()
     rest: Any = outd
     for m in reqs:
         rest = filterfalse(m.__contains__, rest)

@@ -1,5 +1,6 @@
-"""The checkers' whole-list shortcuts change nothing: verdicts equal those of
-the exact record-by-record paths, on valid and on damaged histories; the
+"""The checkers' shortcuts change nothing: verdicts equal those computed
+with every shortcut disabled and counts equal an independent reference
+computed here from the raw ops, on valid and on damaged histories; the
 streaming reader equals the in-memory one; the parser equals json.loads."""
 import copy
 import io
@@ -9,7 +10,7 @@ import random
 import pytest
 
 from harness import history
-from harness.checkers import check_all, digests, index, inject
+from harness.checkers import check_all, consumers, digests, duplicate, index, inject
 from harness.checkers.synth import Builder, generate
 from harness.history import line_chunks, loads
 
@@ -45,18 +46,16 @@ def damage(ops, rng):
                 recs[i]["offset"] += rng.choice([-1, 1, 3])
 
 
-def exact_only(monkeypatch):
-    monkeypatch.setattr(digests.FinalRead, "_bulk", lambda self, recs: False)
+def no_shortcuts(monkeypatch):
     monkeypatch.setattr(digests.PollDigest, "agrees_with", lambda self, fr: False)
-    monkeypatch.setattr(index.HistoryIndex, "acks_in_place", lambda self, topic: False)
+    monkeypatch.setattr(duplicate, "_acks_agree", lambda idx, acked, fr: False)
 
 
 def verdicts(ops, opts):
     return {k: v.to_dict() for k, v in check_all(index.HistoryIndex(ops), **opts).items()}
 
 
-@pytest.mark.parametrize("seed", range(24))
-def test_shortcuts_equal_exact_paths(seed, monkeypatch):
+def damaged(seed):
     rng = random.Random(seed)
     sim = generate(seed, rng.randint(200, 1500), producers=rng.randint(1, 3),
                    partitions=rng.randint(1, 4), consumers=rng.randint(0, 3),
@@ -65,12 +64,109 @@ def test_shortcuts_equal_exact_paths(seed, monkeypatch):
     ops = copy.deepcopy(sim.ops)
     if seed % 4:
         damage(ops, rng)
+    return ops
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_shortcuts_change_nothing(seed, monkeypatch):
+    ops = damaged(seed)
     opts = OPTS[seed % len(OPTS)]
     fast = verdicts(copy.deepcopy(ops), opts)
     with monkeypatch.context() as m:
-        exact_only(m)
+        no_shortcuts(m)
         slow = verdicts(copy.deepcopy(ops), opts)
     assert fast == slow
+
+
+def _rid(val):
+    return val.get("id") if isinstance(val, dict) else ("raw", json.dumps(val))
+
+
+def reference(ops, topic="t"):
+    """lost / unseen / duplicate / recovered-unknown counts of ``topic``,
+    straight from the definitions, one record at a time."""
+    fr = inject.final_read_op(ops, topic)
+    acked, written, aborted = {}, set(), set()
+    for op in ops:
+        v = op.get("value")
+        if op["f"] == "send" and v.get("topic") == topic:
+            written.add(v["id"])
+            if op["type"] == "ok":
+                acked[v["id"]] = (v["partition"], v["offset"])
+        elif op["f"] == "txn":
+            sends = [s for s in v.get("sends") or [] if s["topic"] == topic]
+            written.update(s["id"] for s in sends)
+            if op["type"] == "ok":
+                acked.update({s["id"]: (s.get("partition"), s.get("offset")) for s in sends})
+            elif op["type"] == "fail":
+                aborted.update(s["id"] for s in sends)
+    unacked = written - set(acked) - aborted
+    merged = {}                      # the final read: the last record at an offset
+    for r in fr["value"]["records"]:
+        merged[(r["partition"], r["offset"])] = _rid(r["value"])
+    fr_ids = {r["value"]["id"] for r in fr["value"]["records"]
+              if isinstance(r["value"], dict) and r["value"].get("id") is not None}
+    for rid, (p, o) in acked.items():
+        if p is not None and o is not None and o >= 0:
+            merged.setdefault((p, o), rid)
+    polled = {}
+    for op in ops:
+        if op["f"] == "poll" and op["type"] == "ok" and op["value"]["topic"] == topic:
+            for r in op["value"]["records"]:
+                polled.setdefault((r["partition"], r["offset"]), _rid(r["value"]))
+    for k, rid in polled.items():
+        merged.setdefault(k, rid)
+    places = {}
+    for k, rid in merged.items():
+        if rid is not None and not isinstance(rid, tuple):
+            places.setdefault(rid, set()).add(k)
+    consumed = any(op["f"] == "poll" and op["type"] == "ok" and op["value"]["records"]
+                   for op in ops if op.get("value", {}).get("topic") == topic)
+    seen = set(polled.values())
+    return {"lost": len(set(acked) - fr_ids),
+            "recovered-unknown": len(unacked & fr_ids),
+            "unseen": len(fr_ids - seen) if consumed else 0,
+            "duplicate": sum(1 for v in places.values() if len(v) > 1)}
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_counts_equal_reference(seed):
+    ops = damaged(seed)
+    if seed % 3 == 0:
+        inject.inject_duplicate(ops, rng=seed)
+    if inject.final_read_op(ops, "t") is None:
+        return
+    v = check_all(index.HistoryIndex(copy.deepcopy(ops)), checkers=["lost", "duplicate"])
+    got = {k: v["lost"].stats[k] for k in ("lost", "recovered-unknown", "unseen")}
+    got["duplicate"] = v["duplicate"].anomalies.get("duplicate", None)
+    got["duplicate"] = got["duplicate"].count if got["duplicate"] else 0
+    assert got == reference(ops)
+
+
+def test_final_read_digest_equals_reference():
+    rng = random.Random(11)
+    for _ in range(300):
+        recs = [{"partition": rng.randrange(3), "offset": rng.randrange(12),
+                 "value": rng.choice([{"id": f"i{rng.randrange(15)}"}, None, "raw", {"x": 1}])}
+                for _ in range(rng.randint(0, 25))]
+        if rng.random() < 0.5:
+            recs.sort(key=lambda r: (r["partition"], r["offset"]))
+        fr = digests.FinalRead({"index": 0, "type": "ok", "time": 0,
+                                "value": {"topic": "t", "records": recs}})
+        at, first_at, ids, dups, conflicts = {}, {}, {}, [], []
+        for r in recs:
+            p, o, rid = r["partition"], r["offset"], digests.rid_of(r["value"])
+            at.setdefault(p, {})[o] = rid
+            if first_at.setdefault((p, o), rid) != rid:
+                conflicts.append((p, o, first_at[(p, o)], rid))
+            if isinstance(r["value"], dict) and rid is not None:
+                if rid in ids and ids[rid] != (p, o):
+                    dups.append((rid, p, o))
+                ids.setdefault(rid, (p, o))
+        assert fr.at == at and fr.dups == dups
+        assert {k: digests.unpos(q) for k, q in fr.ids.items()} == ids
+        assert list(fr.ids) == list(ids)
+        assert fr.conflicts == conflicts
 
 
 def test_shortcut_fallbacks_on_odd_final_reads():
@@ -158,5 +254,5 @@ def test_consumer_batch_size_changes_nothing(seed, monkeypatch):
     ops = copy.deepcopy(generate(seed, 1500, consumers=3, poll_size=25, flink=seed % 2 == 0).ops)
     damage(ops, rng)
     want = verdicts(copy.deepcopy(ops), OPTS[seed % len(OPTS)])
-    monkeypatch.setattr(index, "_BATCH", rng.choice([1, 7, 64]))
+    monkeypatch.setattr(consumers, "BATCH", rng.choice([1, 7, 64]))
     assert verdicts(copy.deepcopy(ops), OPTS[seed % len(OPTS)]) == want

@@ -73,7 +73,7 @@ def test_index_keeps_compact_state_only():
     assert idx.get("send") == [] and idx.get("poll") == [] and idx.get("commit") == []
     assert len(idx.get("fault-start")) == 2
     assert idx.counts["commit-ok"] == 1 and idx.checkpoint_times
-    assert idx.write("a")[-1] == "a" and idx.final_read("t").position("a") == (0, 0)
+    assert idx.write("a").id == "a" and idx.final_read("t").position("a") == (0, 0)
 
 
 def test_generator_input_and_empty_history():
