@@ -14,7 +14,10 @@ ordering       producer seq order vs offsets; per-consumer offset order/skips
 offsets        holes in final-read offsets of non-transactional topics
 group          first offset after a rebalance vs committed offset
 exactly-once   Flink output vs input (only when an output topic is known)
-windows        per-fault throughput/latency/recovery (+ budgets)
+windows        per-fault throughput and latency (+ latency ratio budget)
+recovery       clients, output, cluster health and Flink job back (+ budget)
+replay-        live p99 during a backfill vs its baseline (run only when a
+isolation      contract asks for it: ``OPTIONAL``)
 =============  ==============================================================
 
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
@@ -24,9 +27,10 @@ the others still run.  Histories read from files are validated first
 (:mod:`harness.history_schema`), so a crash is a checker bug, not bad input.
 For big histories build the index straight from the file, which never keeps
 the op dicts: ``check_all(HistoryIndex.from_path("run/history.jsonl"))``.
-Support modules: :mod:`.index` (single-pass digest; :mod:`.digests`,
-:mod:`.consumers`, :mod:`.groupstate` for its parts, :mod:`.stream` for
-files), :mod:`.faults` (fault windows), :mod:`.synth` (valid synthetic
+Support modules: :mod:`.index` (single-pass digest; :mod:`.records` for the
+typed write records, :mod:`.writes`, :mod:`.digests`, :mod:`.consumers`,
+:mod:`.groupstate` for its passes, :mod:`.queries` for shared cached
+lookups, :mod:`.stream` for files), :mod:`.faults` (fault windows), :mod:`.synth` (valid synthetic
 histories, hand-made ``Builder``), :mod:`.inject` (anomaly injection).
 Every shortcut the checkers take (whole-list comparisons against the final
 read) only ever concludes "consistent"; otherwise the exact record-by-record
