@@ -22,6 +22,10 @@ committed offset at that moment:
   ``max_redelivery`` (records per rebalance) more is ``excess-redelivery``.
   ``stats["below-commit"]`` counts starts below the last commit ok.
 
+``commit-beyond-log-end``: a group's last ok commit of a partition lies above that
+partition's end offset in the final read -- the log restarted below what the group had
+consumed (offsets the group committed past will be reused by new records).
+
 Consumers without a group (manual assignment, ``group`` null) are ignored.
 """
 from __future__ import annotations
@@ -57,7 +61,27 @@ def check(history: Any, *, max_redelivery: int | None = None,
         if bound is not None and ev.first > bound:
             _skip(idx, v, ev, bound, declared)
     st["rebalance-starts"] = len(idx.group.events)
+    _commits_beyond_log_end(idx, v)
     return v.finish()
+
+
+def _commits_beyond_log_end(idx: Any, v: Verdict) -> None:
+    """A group's last committed offset above the partition's log end in the final read: the
+    log restarted below what the group had consumed (a broker lost its data, offsets reset),
+    so the group's next records reuse offsets it already committed past."""
+    v.stats["commits-beyond-log-end"] = 0
+    for (grp, topic), offsets in sorted(idx.group.committed.items(), key=str):
+        fr = idx.final_read(topic)
+        if fr is None:
+            continue
+        for p, committed in sorted(offsets.items()):
+            end = fr.end.get(p)
+            if end is None or committed <= end:
+                continue
+            v.stats["commits-beyond-log-end"] += 1
+            v.add("commit-beyond-log-end", idx.example(
+                fr.op, group=grp, topic=topic, partition=p, offset=end, committed=committed, log_end=end,
+                missing=committed - end) if v.wants_example("commit-beyond-log-end") else None)
 
 
 def _committed_bound(idx: Any, v: Verdict, ev: FirstPoll, reset: str) -> int | None:

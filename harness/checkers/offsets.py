@@ -17,6 +17,10 @@ hole is only provable on a topic that is *not* transactional:
 
 Offsets read outside ``[start, end)`` are counted in
 ``stats["out-of-range"]``.  No final read at all: ``unknown``.
+
+``offset-reused``: one offset of a partition seen holding two different records (two
+polls, or a poll and the final read): the log was rewritten below offsets already
+handed out (a broker that lost its data and took leadership, an unclean election).
 """
 from __future__ import annotations
 
@@ -44,9 +48,34 @@ def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
         st["final-reads"] += 1
         st["records"] += fr.n_records
         _check_read(idx, v, fr, txn)
+    _reused_offsets(idx, v)
     if not st["final-reads"]:
         return v.finish("no final read in history")
     return v.finish()
+
+
+def _reused_offsets(idx: Any, v: Verdict) -> None:
+    """Offsets seen with two different records, among polls and against the final read."""
+    v.stats["offset-reused"] = 0
+    for topic in idx.poll_topics():
+        g = idx.polls(topic)
+        for p, o, first, other, index, time, process in g.conflicts:
+            _reused(idx, v, topic, p, o, first, other, time=time, process=process, index=index)
+        fr = idx.final_read(topic)
+        if fr is None or g.agrees_with(fr):
+            continue
+        for p, offs in sorted(g.polled.items()):
+            for o, rid in sorted(offs.items()):
+                now = fr.rid_at(p, o)
+                if now is not None and now != rid:
+                    _reused(idx, v, topic, p, o, rid, now, op=fr.op)
+
+
+def _reused(idx: Any, v: Verdict, topic: str, p: int, o: int, first: Any, other: Any, op: Any = None,
+            **where: Any) -> None:
+    v.stats["offset-reused"] += 1
+    v.add("offset-reused", idx.example(op, topic=topic, partition=p, offset=o, first=first, then=other, **where)
+          if v.wants_example("offset-reused") else None)
 
 
 def _check_read(idx: Any, v: Verdict, fr: FinalRead, txn: bool) -> None:

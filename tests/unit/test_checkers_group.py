@@ -93,3 +93,17 @@ def test_no_group_consumers_ignored():
     b.assign([0], group=None).poll([(0, 5, "r5")], group=None).final(FINAL)
     v = group.check(b.ops)
     assert v.valid == "valid" and v.stats["rebalance-starts"] == 0
+
+
+def test_commit_beyond_the_log_end_is_flagged():
+    """The group committed past offset 3, but the log now ends at 2 (a broker lost its data)."""
+    from harness.checkers.synth import Builder
+    b = Builder().send("a", o=0).send("b", o=1).send("c", o=2)
+    b.assign([0]).poll([(0, 0, "a"), (0, 1, "b"), (0, 2, "c")]).commit({0: 3})
+    b.final([(0, 0, "a"), (0, 1, "b")], end={0: 2})
+    v = group.check(b.ops)
+    assert v.counts() == {"commit-beyond-log-end": 1}
+    ex = v.anomalies["commit-beyond-log-end"].examples[0]
+    assert (ex["partition"], ex["committed"], ex["log_end"]) == (0, 3, 2)
+    fine = Builder().send("a", o=0).assign([0]).poll([(0, 0, "a")]).commit({0: 1}).final([(0, 0, "a")])
+    assert group.check(fine.ops).counts() == {}

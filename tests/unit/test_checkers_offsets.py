@@ -53,3 +53,20 @@ def test_no_final_read_is_unknown():
     b = Builder()
     b.send("a", o=0)
     assert offsets.check(b.ops).valid == "unknown"
+
+
+def test_an_offset_seen_with_two_records_is_reused():
+    """A log rewritten below offsets already handed out: a consumer polled a at offset 0,
+    the final read has z there."""
+    b = Builder().send("a", o=0).send("b", o=1)
+    b.poll([(0, 0, "a"), (0, 1, "b")])
+    b.final([(0, 0, "z"), (0, 1, "b")])
+    v = offsets.check(b.ops)
+    assert v.valid == "invalid" and v.counts() == {"offset-reused": 1}
+    ex = v.anomalies["offset-reused"].examples[0]
+    assert (ex["partition"], ex["offset"], ex["first"], ex["then"]) == (0, 0, "a", "z")
+    b2 = Builder().send("a", o=0).poll([(0, 0, "a")]).poll([(0, 0, "q")], process="consumer-1")
+    b2.final([(0, 0, "a")])
+    assert offsets.check(b2.ops).counts() == {"offset-reused": 1}
+    ok = Builder().send("a", o=0).poll([(0, 0, "a")]).final([(0, 0, "a")])
+    assert offsets.check(ok.ops).valid == "valid"
