@@ -53,6 +53,10 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("baseline_p99_ms", "baseline p99", "ms", "verdict"),
     Figure("throughput_ok_per_s", "throughput (ok sends)", "rate", "verdict"),
     Figure("replay_records_per_s", "backfill read rate", "rate", "verdict", "records per second the replay read"),
+    Figure("baseline_lag_p99_ms", "live consume lag p99 (baseline)", "ms", "verdict",
+           "send-to-poll latency of live records before the replay"),
+    Figure("replay_lag_p99_ms", "live consume lag p99 (replay)", "ms", "verdict",
+           "send-to-poll latency of live records during the replay"),
     Figure("cluster_healthy_after_heal_s", "cluster healthy after heal", "s", "verdict"),
     Figure("flink_time_to_running_s", "Flink job running again after", "s", "verdict"),
     # measured by the harness and recorded as `measure` operations

@@ -9,12 +9,14 @@ fault). The baseline is the ``baseline_s`` seconds (default 11) ending ``gap_s``
 shorter. Live send-latency p99 during the replay above ``backfill_p99_ratio`` (default
 2.0) x the baseline p99 is ``latency-budget-exceeded``. ``unknown`` when the history
 has no replay window, when it never closed, or when either side has no latency
-samples. ``stats["replay_read"]`` is what the replay read (records, bytes, records/s), from
+samples. ``stats["baseline_lag_ms"]`` / ``["window_lag_ms"]`` are the live consumers'
+send-to-poll latency percentiles in each interval. ``stats["replay_read"]`` is what the replay read (records, bytes, records/s), from
 the proof its fault-stop recorded. :func:`compare_windows` compares any two intervals the
 same way.
 """
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .index import as_index
@@ -38,7 +40,31 @@ def check(history: Any, *, backfill_p99_ratio: float = 2.0, replay_fault: str = 
     v = compare_windows(idx, (w.start, w.end), baseline, backfill_p99_ratio, fault=w)
     v.stats["replay_fault"] = w.fault_id
     v.stats["replay_read"] = _read_rate(idx, w.fault_id)
+    v.stats["baseline_lag_ms"] = consume_lag(idx, baseline, exclude=replay_fault)
+    v.stats["window_lag_ms"] = consume_lag(idx, (w.start, w.end), exclude=replay_fault)
     return v
+
+
+def consume_lag(idx: Any, interval: tuple[int, int], exclude: str = "") -> dict:
+    """Percentiles (ms) of send-to-poll latency of the live records polled in ``interval``:
+    how far live consumers lag behind producers (records of the replay itself excluded, since
+    its reader is not recorded; each record counted once, at its first poll)."""
+    from .windows import percentiles
+    t0, t1 = interval
+    lags: list[int] = []
+    seen: set = set()
+    for topic in idx.poll_topics():
+        g = idx.polls(topic)
+        lo, hi = bisect_left(g.times, t0), bisect_right(g.times, t1)
+        for k in range(lo, hi):
+            if exclude and exclude in str(g.procs[k]):
+                continue
+            for rid in g.rids[g.cum[k]:g.cum[k + 1]]:
+                w = idx.write(rid) if rid not in seen else None
+                seen.add(rid)
+                if w is not None and getattr(w, "invoke_time", None) is not None:
+                    lags.append(g.times[k] - w.invoke_time)
+    return percentiles([x for x in lags if x >= 0])
 
 
 def _read_rate(idx: Any, fault_id: str) -> dict | None:

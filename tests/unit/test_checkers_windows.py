@@ -146,3 +146,14 @@ def test_latency_budget_during_fault():
     assert v.counts() == {"latency-budget-exceeded": 1}
     ex = v.anomalies["latency-budget-exceeded"].examples[0]
     assert ex["fault_id"] == "f1" and ex["window_p99_ms"] > 2 * ex["baseline_p99_ms"]
+
+
+def test_replay_isolation_reports_live_consume_lag():
+    b = _backfill_run(False)
+    sends = [o for o in b.ops if o["f"] == "send" and o["type"] == "ok"]
+    b.poll([(0, o["value"]["offset"], o["value"]["id"]) for o in sends[-5:]])
+    v = isolation.check(b.ops, backfill_p99_ratio=2.0, gap_s=0)
+    assert v.stats["window_lag_ms"]["n"] == 0                  # polled after the window
+    assert v.stats["baseline_lag_ms"]["n"] == 0
+    lag = isolation.consume_lag(isolation.as_index(b.ops), (0, 2**62))
+    assert lag["n"] == 5 and lag["p99"] is not None and lag["p99"] > 0
