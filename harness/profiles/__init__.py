@@ -9,13 +9,14 @@ Scenarios read only the profile, so other Kafka-compatible platforms fit by addi
 """
 from __future__ import annotations
 
+from harness.yamlfile import read_yaml
+
 from harness.platform import flavors
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 from harness import redact
 from harness.platform.config import FlinkSettings, PlatformConfig
@@ -91,32 +92,7 @@ def load(name_or_path: str) -> Profile:
 
 def read_document(path: Path) -> Any:
     """The parsed YAML of a profile file, or one ProfileError line."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise ProfileError(f"{path}: cannot be read ({exc.strerror}); check the path and its permissions") from None
-    if len(raw) > MAX_BYTES:
-        raise ProfileError(f"{path}: is {len(raw)} bytes, too large for a profile; give a YAML file under "
-                           f"{MAX_BYTES // 1024} KiB")
-    if b"\0" in raw:
-        raise ProfileError(f"{path}: is a binary file, not UTF-8 YAML text; give a .yaml text file saved as UTF-8")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProfileError(f"{path}: is not UTF-8 text (byte {raw[exc.start]:#04x} at offset {exc.start}); "
-                           "save the file as UTF-8") from None
-    try:
-        doc = yaml.safe_load(text)
-        return {} if doc is None else doc
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        what = "; ".join(filter(None, (exc.context, exc.problem)))
-        raise ProfileError(f"{path}: not valid YAML: {what}{where}; fix the syntax there") from None
-    except RecursionError:
-        raise ProfileError(f"{path}: not valid YAML: nested too deeply; a profile needs a few levels only") from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML ({type(exc).__name__}); fix the syntax") from None
+    return read_yaml(path, ProfileError, "profile", MAX_BYTES)
 
 
 def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Profile:

@@ -54,13 +54,14 @@ when the steps run:
 """
 from __future__ import annotations
 
+from harness.yamlfile import read_yaml
+
 import dataclasses
 import math
 import re
 from pathlib import Path
 from typing import Any, Callable
 
-import yaml
 
 from harness.faults.base import FaultSpec
 from harness.scenario import Scenario
@@ -432,24 +433,5 @@ def _workload(w: dict, src: str) -> WorkloadSpec:
 def load_file(path: str | Path) -> Scenario:
     """A YAML scenario file as a checked Scenario (ScenarioFileError: one line naming the file)."""
     src = str(path)
-    try:
-        raw = Path(path).read_bytes()
-    except OSError as exc:
-        raise ScenarioFileError(f"{src}: cannot be read ({exc.strerror or exc}); check the path") from None
-    if len(raw) > MAX_BYTES:
-        raise ScenarioFileError(f"{src}: is {len(raw)} bytes, too large for a scenario; keep it under "
-                                f"{MAX_BYTES // 1024} KiB")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ScenarioFileError(f"{src}: is not UTF-8 text (byte offset {exc.start}); save it as UTF-8") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
-        raise ScenarioFileError(f"{src}: not valid YAML: {exc.problem or exc.context}{where}; fix the syntax "
-                                "there") from None
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise ScenarioFileError(f"{src}: not valid YAML ({type(exc).__name__}); fix the syntax") from None
+    data = read_yaml(path, ScenarioFileError, "scenario", MAX_BYTES)
     return from_dict(data, src)

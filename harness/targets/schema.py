@@ -27,6 +27,8 @@ Example (the one ``kfchaos platform up`` writes has the same shape)::
 """
 from __future__ import annotations
 
+from harness.yamlfile import read_yaml
+
 import difflib
 import os
 import re
@@ -34,7 +36,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 MAX_BYTES = 256 * 1024
 ROLES = ("broker", "controller", "broker+controller", "jobmanager", "taskmanager", "object-store", "toxiproxy")
@@ -234,24 +235,8 @@ def load_target(path: str | Path, require_env: bool = True) -> Target:
 
 
 def read_document(path: Path) -> Any:
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise TargetError(f"{path}: cannot be read ({exc.strerror}); check the path and its permissions") from None
-    if len(raw) > MAX_BYTES:
-        raise TargetError(f"{path}: is {len(raw)} bytes, too large for a target file; keep it under "
-                          f"{MAX_BYTES // 1024} KiB")
-    try:
-        doc = yaml.safe_load(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise TargetError(f"{path}: is not UTF-8 text; save the target file as UTF-8") from None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise TargetError(f"{path}: not valid YAML: {exc.problem}{where}; fix the syntax there") from None
-    except (yaml.YAMLError, RecursionError) as exc:
-        raise TargetError(f"{path}: not valid YAML ({type(exc).__name__}); fix the syntax") from None
-    return {} if doc is None else doc
+    """The parsed YAML of a target file, or one TargetError line."""
+    return read_yaml(path, TargetError, "target file", MAX_BYTES)
 
 
 def _register_secrets(target: Target) -> None:
