@@ -15,7 +15,6 @@ scenario's metadata and options.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from harness.checkers import Verdict, compose
 from harness.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
 from harness.results import ContractResult, RunResult, ScenarioResult
 
-__all__ = ["ScenarioFacts", "facts_of", "analyze_scenario", "analyze_run", "render_text", "main",
+__all__ = ["ScenarioFacts", "facts_of", "analyze_scenario", "analyze_run", "render_text",
            "BARE_CONTRACTS"]
 
 #: contracts checked on a history that names none (a bare history.jsonl)
@@ -201,12 +200,3 @@ def render_text(verdicts: dict[str, Verdict] | dict[str, dict],
                 fw = ", ".join(f"{w.get('fault')}/{w.get('fault_id')}" for w in faults)
                 lines.append(f"  - {where} faults=[{fw}] {_fmt(ex)}")
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    from harness.cli import main as cli_main
-    return cli_main(["analyze", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,3 +16,12 @@ TANSU_CRATE = "tansu"
 TANSU_VERSION = "0.6.0"
 TANSU_FEATURES = ("dynostore",)
 AUTOMQ_IMAGE = "automqinc/automq:1.6.0"
+
+#: the public image of each role, for users who can pull images (`images: {kafka: public}`)
+PUBLIC_DEFAULTS = {
+    "kafka": "apache/kafka:4.1.1",
+    "flink": "flink:2.2.0-java17",
+    "minio": "minio/minio:latest",
+    "toxiproxy": "ghcr.io/shopify/toxiproxy:2.12.0",
+    "automq": AUTOMQ_IMAGE,
+}

@@ -337,7 +337,7 @@ class AutoMQFlavor(Flavor):
 
     def preflight(self, cfg: PlatformConfig, images: dict[str, str]) -> None:
         from harness.images.cache import image_exists
-        from .images import PUBLIC_DEFAULTS
+        from harness.images.versions import PUBLIC_DEFAULTS
         image = images.get(self.image_role) or PUBLIC_DEFAULTS[self.image_role]
         if not image_exists(image):
             raise FlavorError(

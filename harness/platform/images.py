@@ -15,13 +15,7 @@ ROLES = ("kafka", "flink", "minio", "toxiproxy")
 BROKER_ROLES = flavors.broker_image_roles()   # one of them replaces kafka, per platform kind
 NOT_BUILT = flavors.public_only_roles()        # public image only, never built here
 
-PUBLIC_DEFAULTS = {
-    "kafka": "apache/kafka:4.1.1",
-    "flink": "flink:2.2.0-java17",
-    "minio": "minio/minio:latest",
-    "toxiproxy": "ghcr.io/shopify/toxiproxy:2.12.0",
-    "automq": versions.AUTOMQ_IMAGE,
-}
+PUBLIC_DEFAULTS = versions.PUBLIC_DEFAULTS
 
 
 def resolve_images(overrides: dict[str, str], roles: tuple[str, ...] = ROLES) -> dict[str, str]:
