@@ -28,7 +28,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-MAX_LOAD = 4.0
 
 USER_YAML = textwrap.dedent('''
     name: my-smoke
@@ -202,9 +201,6 @@ def test_load_dir_and_cli_list(venv_python, user_repo):
                  "print(sorted(s)); print(s['my-smoke'].steps.data.workload)"], cwd=user_repo, env=_clean_env())
     assert proc.returncode == 0, proc.stderr
     assert "['my-kill', 'my-smoke']" in proc.stdout and "duration_s=20" in proc.stdout
-    helptext = _run([venv_python, "-m", "harness.cli", "list", "--help"], cwd=user_repo, env=_clean_env()).stdout
-    if "--scenarios" not in helptext:
-        pytest.skip("`list --scenarios DIR` is not wired into harness.cli yet")
     proc = _run([venv_python, "-m", "harness.cli", "list", "--scenarios", "scenarios"], cwd=user_repo,
                 env=_clean_env())
     assert proc.returncode == 0, proc.stderr
@@ -219,23 +215,14 @@ def test_console_script(venv_python, user_repo):
     assert proc.returncode == 0 and "certify" in proc.stdout
 
 
-def _load_average() -> float:
-    return os.getloadavg()[0]
-
-
 def _docker_ok() -> bool:
     return shutil.which("docker") is not None and _run(["docker", "info"], cwd=Path("/"), timeout=30).returncode == 0
 
 
 @pytest.fixture
 def quiet_machine():
-    """Skip unless Docker answers and the machine is not busy (sampled before the wheel is
-    built, whose own load does not count)."""
-    if not _docker_ok():
-        pytest.skip("no Docker daemon answers")
-    load = _load_average()
-    if load >= MAX_LOAD:
-        pytest.skip(f"load average {load:.1f} >= {MAX_LOAD}: too busy for another platform")
+    """Docker must answer: the user's scenario runs on the real platform (fails loudly otherwise)."""
+    assert _docker_ok(), "no Docker daemon answers: run ./run.sh test, which starts one (scripts/setup.sh)"
 
 
 @pytest.mark.platform
