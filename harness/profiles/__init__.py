@@ -9,17 +9,14 @@ Scenarios read only the profile, so other Kafka-compatible platforms fit by addi
 """
 from __future__ import annotations
 
-from harness.yamlfile import read_yaml
-
-from harness.platform import flavors
-
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from harness import redact
+from harness.platform import flavors
 from harness.platform.config import FlinkSettings, PlatformConfig
+from harness.yamlfile import read_yaml
 
 from .rules import SAFE_NAME, check_all, check_images
 from .schema import SCHEMA, ProfileError, validate

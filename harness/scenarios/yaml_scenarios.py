@@ -54,18 +54,16 @@ when the steps run:
 """
 from __future__ import annotations
 
-from harness.yamlfile import read_yaml
-
 import dataclasses
 import math
 import re
 from pathlib import Path
 from typing import Any, Callable
 
-
 from harness.faults.base import FaultSpec
 from harness.scenario import Scenario
 from harness.workload import WorkloadSpec
+from harness.yamlfile import read_yaml
 
 __all__ = ["ScenarioFileError", "load_file", "from_dict", "check_scenario", "PLACEHOLDERS"]
 

@@ -27,8 +27,6 @@ Example (the one ``kfchaos platform up`` writes has the same shape)::
 """
 from __future__ import annotations
 
-from harness.yamlfile import read_yaml
-
 import difflib
 import os
 import re
@@ -36,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.yamlfile import read_yaml
 
 MAX_BYTES = 256 * 1024
 ROLES = ("broker", "controller", "broker+controller", "jobmanager", "taskmanager", "object-store", "toxiproxy")
