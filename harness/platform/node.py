@@ -110,9 +110,13 @@ class Node:
         return self.ports[container_port]
 
     def save_logs(self, directory: Path, redact=lambda s: s) -> Path:
+        """Write the container's log (redacted); a container already gone never overwrites a
+        log saved before with nothing."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / f"{self.name}.log"
-        path.write_text(redact(self.logs()))
+        text = self.logs()
+        if text or not path.exists():
+            path.write_text(redact(text))
         return path
 
     def describe(self) -> dict[str, Any]:
