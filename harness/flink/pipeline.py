@@ -45,8 +45,8 @@ class FlinkPipeline:
 
     def deploy(self, variant: str = "good", **kw: Any):
         """Deploy the reference job; "good" is the profile's production variant (``flink.job_variant``)."""
-        if variant == "good":
-            variant = self.platform.cfg.flink.job_variant
+        if variant == "good":           # the profile decides, whatever platform runs the job
+            variant = self.scenario.profile.platform.flink.job_variant
         d = self.lifecycle.deploy(variant, **kw)
         log.info(f"{variant} job {d.job_id} running")
         return d

@@ -70,7 +70,7 @@ class PlatformConfig:
     flink_zone: str = "a"
     port_base: int = 0          # 0: ephemeral host ports; N: fixed ports from N up
     broker_disk_mb: int = 0     # >0: each broker's /var/lib/kafka is a bounded loop-mounted disk
-    startup_timeout: float = 120.0
+    startup_timeout: float = 240.0   # a loaded 2-core machine can take 2 minutes; an exited container fails at once
 
     def broker_properties(self) -> dict[str, Any]:
         return {**DEFAULT_BROKER_CONFIG, **self.broker_config}
