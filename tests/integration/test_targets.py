@@ -299,31 +299,6 @@ def test_bad_targets_stop_with_one_line(builtin, tmp_path, edit, words):
     assert time.monotonic() - t0 < 40
 
 
-def test_a_scenario_runs_on_the_target_and_writes_no_secret(builtin, tmp_path):
-    """kill-leader, as certify runs it, on the platform built from the target file alone."""
-    from harness import profiles
-    from harness.scenario import run_scenario
-    from harness.scenarios import REGISTRY
-    from harness.targets.builtin import load_env_file
-    from harness.targets.cli import dry_run_plan
-    plan = "\n".join(dry_run_plan(builtin.target, None, ["kill-leader"]))
-    assert f"docker kill --signal SIGKILL chaos-{builtin.run_id}-kafka-a" in plan
-    profile = profiles.load("kafka-3az")
-    p = load_platform(builtin.target, log_dir=tmp_path / "logs")
-    p.start()
-    try:
-        result = run_scenario(REGISTRY["kill-leader"], p, profile, tmp_path, seed=7)
-        p.save_logs(tmp_path / "logs")
-    finally:
-        p.stop()
-    assert result.status == "held", result.summary()
-    secrets = [v for v in load_env_file(builtin.env_file).values() if v]
-    for f in tmp_path.rglob("*"):
-        if f.is_file():
-            text = f.read_text(errors="replace")
-            assert not any(s in text for s in secrets), f"a credential is in {f}"
-
-
 def test_clean_sweeps_what_a_crashed_run_left(builtin):
     """A tagged rule, a frozen container and a toxic left as a crashed run would leave them."""
     from harness.platform.toxiproxy import Toxic

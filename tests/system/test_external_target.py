@@ -79,3 +79,10 @@ def test_external_path_holds_what_the_built_in_path_holds(target, tmp_path):
     for f in run.rglob("*"):
         if f.is_file() and f.suffix in (".json", ".jsonl", ".html", ".xml", ".md", ".txt", ".log"):
             assert secret not in f.read_text(errors="replace"), f
+    # the dry run's plan names what the real run then did: the broker kill-leader killed
+    plan = cli("certify", "--target", str(path), "--dry-run", "--scenario", "kill-leader", env=env, timeout=300).stdout
+    started = [json.loads(line) for line in (run / "kill-leader" / "history.jsonl").read_text().splitlines()
+               if '"fault-start"' in line and '"ok"' in line]
+    zones = started[0]["value"]["target"]
+    assert zones and all(f"kafka-{z}" in plan for z in zones), (zones, plan)
+    assert "docker kill --signal SIGKILL" in plan, plan
