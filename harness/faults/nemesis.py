@@ -188,27 +188,44 @@ class Nemesis:
     # ---- schedules -----------------------------------------------------------------------
     def run_schedule(self, schedule: list[FaultSpec], t0: float, stop: threading.Event) -> list[str]:
         """Run every fault of a schedule on its own timer (start at t0 + spec.start on the
-        monotonic clock, hold spec.duration, heal), so overlapping faults overlap. Faults not
-        yet started when ``stop`` is set never start; active ones are healed at once.
-        Returns one error string per fault that failed, in schedule order."""
+        monotonic clock, hold spec.duration, heal), so faults whose windows overlap in the
+        schedule run at the same time (Jepsen's combined nemeses). A fault whose window comes
+        after another's also waits until that one has healed: a heal (a broker restarted and
+        caught up) can outlast its planned window, and a schedule that does not overlap two
+        faults must not have them overlap in fact. Faults not yet started when ``stop`` is set
+        never start; active ones are healed at once. Returns one error string per fault that
+        failed, in schedule order."""
         errors: list[list[str]] = [[] for _ in schedule]
-        threads = [threading.Thread(target=self._run_scheduled, args=(spec, t0, stop, errors[i]), daemon=True,
-                                    name=f"nemesis-{i}-{spec.fault}") for i, spec in enumerate(schedule)]
+        healed = [threading.Event() for _ in schedule]
+        threads = []
+        for i, spec in enumerate(schedule):
+            before = [healed[j] for j, other in enumerate(schedule)
+                      if j != i and other.start + other.duration <= spec.start]
+            threads.append(threading.Thread(target=self._run_scheduled, daemon=True, name=f"nemesis-{i}-{spec.fault}",
+                                            args=(spec, t0, stop, errors[i], before, healed[i])))
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         return [e for per_fault in errors for e in per_fault]
 
-    def _run_scheduled(self, spec: FaultSpec, t0: float, stop: threading.Event, errors: list[str]) -> None:
-        wait = t0 + spec.start - time.monotonic()
-        if (wait > 0 and stop.wait(wait)) or stop.is_set():
-            return
+    def _run_scheduled(self, spec: FaultSpec, t0: float, stop: threading.Event, errors: list[str],
+                       before: list[threading.Event], healed: threading.Event) -> None:
         try:
-            with self.fault(spec):
-                stop.wait(spec.duration)
-        except Exception as exc:
-            errors.append(f"fault {spec.label()}: {exc}")
+            wait = t0 + spec.start - time.monotonic()
+            if (wait > 0 and stop.wait(wait)) or stop.is_set():
+                return
+            for event in before:                 # earlier faults have healed
+                while not event.wait(0.2):
+                    if stop.is_set():
+                        return
+            try:
+                with self.fault(spec):
+                    stop.wait(spec.duration)
+            except Exception as exc:
+                errors.append(f"fault {spec.label()}: {exc}")
+        finally:
+            healed.set()
 
     # ---- heal ----------------------------------------------------------------------------
     def heal_all(self) -> None:

@@ -86,8 +86,8 @@ def test_overlapping_faults_are_active_together(probe, nemesis, history):
     assert nemesis.active == {}
 
 
-def test_a_slow_fault_does_not_delay_the_next_one(probe, nemesis):
-    schedule = [spec("slow", 0.0, 0.1, start_s=0.6), spec("next", 0.1, 0.1)]
+def test_a_slow_fault_does_not_delay_one_that_overlaps_it(probe, nemesis):
+    schedule = [spec("slow", 0.0, 0.3, start_s=0.6), spec("next", 0.1, 0.1)]
     t0 = time.monotonic()
     assert nemesis.run_schedule(schedule, t0, threading.Event()) == []
     assert times("start", "next")[0] < times("start", "slow")[0]
@@ -192,3 +192,45 @@ def test_a_fault_whose_start_cannot_be_recorded_is_healed_at_once(probe):
             nemesis.start(spec("u", 0, 1))
         assert nemesis.active == {} and [v for v, _, _ in Probe.calls] == ["start", "stop"]
     history.close()
+
+
+def test_a_later_fault_waits_for_an_earlier_heal_that_outlasts_its_window():
+    """Windows [0, 0.1] and [0.15, 0.25] do not overlap in the schedule; the first fault's heal
+    takes 0.3 s, so the second starts only after it (not at 0.15 s)."""
+    import threading
+    import time as _time
+    from harness.faults.base import Fault, FaultSpec
+    from harness.faults.nemesis import Nemesis
+    from harness.history import History
+
+    events = []
+
+    class SlowHeal(Fault):
+        name = "slow-heal"
+
+        def start(self):
+            events.append(("start", self.spec.target, _time.monotonic()))
+            return {}
+
+        def stop(self):
+            if self.spec.target == "first":
+                _time.sleep(0.3)
+            events.append(("stop", self.spec.target, _time.monotonic()))
+            return {}
+
+    class Reg:
+        @staticmethod
+        def create(platform, spec, rng):
+            return SlowHeal(platform, spec, rng)
+
+    h = History()
+    n = Nemesis(None, h)
+    n.registry = Reg
+    t0 = _time.monotonic()
+    errors = n.run_schedule([FaultSpec("slow-heal", "first", 0.0, 0.1), FaultSpec("slow-heal", "second", 0.15, 0.1)],
+                            t0, threading.Event())
+    assert errors == []
+    first_stop = next(t for e, who, t in events if e == "stop" and who == "first")
+    second_start = next(t for e, who, t in events if e == "start" and who == "second")
+    assert second_start >= first_stop
+    n.close()
