@@ -38,6 +38,7 @@ class WorkloadSpec:
 
 
 log = logging.getLogger("chaos.workload")
+SETTLE_S = 5.0      # at least this long between the quiet period and the consumers' stop
 
 
 class Workload:
@@ -218,7 +219,10 @@ class Workload:
 
     def _drain_consumers(self, timeout: float) -> None:
         """Wait until the group's committed offsets reach the end offsets of every partition (the
-        live consumers have read everything), at most ``timeout`` s; a ``drain`` op says how it went."""
+        live consumers have read everything), at most ``timeout`` s and at least ``SETTLE_S``
+        (stateless brokers over shared storage report a log end that lags what they serve for a
+        few seconds: the final read after this must not stop short); a ``drain`` op says how it
+        went."""
         t0 = time.monotonic()
         state = {"ends": {}, "committed": {}}
 
@@ -232,6 +236,7 @@ class Workload:
             done = not retrying(behind)
         except Exception as exc:   # the brokers cannot be asked: the final read still decides
             done, state["error"] = False, f"{type(exc).__name__}: {exc}"
+        time.sleep(max(0.0, SETTLE_S - (time.monotonic() - t0)))
         value = {"what": "consumers", "waited_s": round(time.monotonic() - t0, 2), "done": done,
                  "detail": f"committed {state['committed']} of end offsets {state['ends']}"
                  + (f"; {state['error']}" if "error" in state else "")}
