@@ -157,16 +157,7 @@ class Platform:
     def run_tool(self, tool: str, args: list[str], zone: str | None = None) -> tuple[int, str]:
         """Run a Kafka tool (short name such as ``configs`` or a class name) in the broker of
         ``zone``, or in the first running broker; returns (exit code, output with stderr)."""
-        try:
-            cmd = self.flavor.tool_command(tool, args)
-        except FlavorError as exc:
-            raise PlatformError(str(exc)) from None
-        zones = [zone] if zone is not None else list(self.zones)
-        node = next((self.brokers[z] for z in zones if z in self.brokers and self.brokers[z].running()), None)
-        if node is None:
-            where = f"the broker of zone {zone}" if zone is not None else "any broker"
-            raise NotReady(f"cannot run {tool}: {where} is not running")
-        return node.exec(cmd, check=False)
+        return run_broker_tool(self, tool, args, zone)
 
     def controller_id(self) -> int:
         """The node id of the active KRaft controller (the metadata quorum's leader)."""
@@ -384,3 +375,18 @@ class Platform:
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         if bucket not in existing:
             s3.create_bucket(Bucket=bucket)
+
+
+def run_broker_tool(platform, tool: str, args: list[str], zone: str | None = None) -> tuple[int, str]:
+    """Run a Kafka tool in the broker of ``zone`` (or the first running broker) of any platform
+    with ``flavor``, ``zones`` and ``brokers`` (built-in or an external target)."""
+    try:
+        cmd = platform.flavor.tool_command(tool, args)
+    except FlavorError as exc:
+        raise PlatformError(str(exc)) from None
+    zones = [zone] if zone is not None else list(platform.zones)
+    node = next((platform.brokers[z] for z in zones if z in platform.brokers and platform.brokers[z].running()), None)
+    if node is None:
+        where = f"the broker of zone {zone}" if zone is not None else "any broker"
+        raise NotReady(f"cannot run {tool}: {where} is not running")
+    return node.exec(cmd, check=False)

@@ -224,17 +224,8 @@ class ExternalPlatform:
         return {n.name: self._caps.get(n.name) or n.actuator.declared() for n in self._nodes}
 
     def run_tool(self, tool: str, args: list[str], zone: str | None = None) -> tuple[int, str]:
-        from harness.platform.flavors import FlavorError
-        from harness.platform.platform import PlatformError
-        try:
-            cmd = self.flavor.tool_command(tool, args)
-        except FlavorError as exc:
-            raise PlatformError(str(exc)) from None
-        zones = [zone] if zone is not None else list(self.zones)
-        node = next((self.brokers[z] for z in zones if z in self.brokers and self.brokers[z].running()), None)
-        if node is None:
-            raise PlatformError(f"cannot run {tool}: no broker of {zones} is running")
-        return node.exec(cmd, check=False)
+        from harness.platform.platform import run_broker_tool
+        return run_broker_tool(self, tool, args, zone)
 
     def controller_id(self) -> int:
         import re
