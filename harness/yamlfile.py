@@ -6,8 +6,9 @@ class (``ProfileError``, ``TargetError``, ...) and the word for the file in mess
 """
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -42,3 +43,31 @@ def read_yaml(path: str | Path, error: type[Exception], what: str = "file", max_
     except yaml.YAMLError as exc:
         raise error(f"{path}: not valid YAML ({type(exc).__name__}); fix the syntax") from None
     return {} if doc is None else doc
+
+
+def kind_of(value: Any) -> str:
+    """A value's kind in words, for error messages."""
+    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", type(None): "empty"}.get(
+        type(value), type(value).__name__)
+
+
+def walk_schema(data: Any, schema: dict, where: str, src: str, error: type[Exception],
+                check_value: Callable[[Any, Any, str, str], None], top_keys: str) -> None:
+    """Check ``data`` against a nested ``schema`` (key -> sub-schema dict, or a leaf type that
+    ``check_value(value, expected, path, src)`` checks): every level a mapping, no unknown key
+    (with the close match). ``top_keys`` names the top-level keys for the hint."""
+    if not isinstance(data, dict):
+        what = f"`{where}`" if where else "the document"
+        raise error(f"{src}: {what} must be a mapping of keys, got {kind_of(data)}; write `key: value` "
+                    f"lines{' under it' if where else f' ({top_keys})'}")
+    for key, value in data.items():
+        path = f"{where}.{key}" if where else str(key)
+        if key not in schema:
+            close = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.6)
+            fix = f"did you mean `{close[0]}`?" if close else "remove it"
+            raise error(f"{src}: unknown key `{path}`; {fix} (allowed here: {', '.join(map(str, schema))})")
+        expected = schema[key]
+        if isinstance(expected, dict):
+            walk_schema(value, expected, path, src, error, check_value, top_keys)
+        else:
+            check_value(value, expected, path, src)

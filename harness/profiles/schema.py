@@ -5,10 +5,11 @@ one ``ProfileError`` line: the file, the key, what is wrong and how to fix it.
 """
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from typing import Any
+
+from harness.yamlfile import kind_of, walk_schema
 
 
 class ProfileError(ValueError):
@@ -43,31 +44,8 @@ def fail(src: str, path: str, problem: str, fix: str) -> ProfileError:
     return ProfileError(f"{src}: `{path}` {problem}; {fix}")
 
 
-def kind_of(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", type(None): "empty"}.get(
-        type(value), type(value).__name__)
-
-
 def validate(data: Any, schema: dict = SCHEMA, where: str = "", src: str = "<profile>") -> None:
-    if not isinstance(data, dict):
-        what = f"`{where}`" if where else "the document"
-        raise ProfileError(f"{src}: {what} must be a mapping of keys, got {kind_of(data)}; "
-                           f"write `key: value` lines{' under it' if where else ' (name, platform, topic, ...)'}")
-    for key, value in data.items():
-        path = f"{where}.{key}" if where else str(key)
-        if key not in schema:
-            raise _unknown_key(key, path, schema, src)
-        expected = schema[key]
-        if isinstance(expected, dict):
-            validate(value, expected, path, src)
-        else:
-            check_value(value, expected, path, src)
-
-
-def _unknown_key(key: Any, path: str, schema: dict, src: str) -> ProfileError:
-    close = difflib.get_close_matches(str(key), list(schema), n=1, cutoff=0.6)
-    fix = f"did you mean `{close[0]}`?" if close else "remove it"
-    return ProfileError(f"{src}: unknown key `{path}`; {fix} (allowed here: {', '.join(schema)})")
+    walk_schema(data, schema, where, src, ProfileError, check_value, "name, platform, topic, ...")
 
 
 def check_value(value: Any, expected: str, path: str, src: str) -> None:

@@ -63,7 +63,7 @@ from typing import Any, Callable
 from harness.faults.base import FaultSpec
 from harness.scenario import Scenario
 from harness.workload import WorkloadSpec
-from harness.yamlfile import read_yaml
+from harness.yamlfile import kind_of, read_yaml, walk_schema
 
 __all__ = ["ScenarioFileError", "load_file", "from_dict", "check_scenario", "PLACEHOLDERS"]
 
@@ -103,11 +103,6 @@ class ScenarioFileError(ValueError):
 
     def __init__(self, message: str):
         super().__init__(re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip())
-
-
-def _kind(value: Any) -> str:
-    return {dict: "a mapping", list: "a list", str: "text", bool: "a boolean", type(None): "empty"}.get(
-        type(value), type(value).__name__)
 
 
 # ---- known names -------------------------------------------------------------------------
@@ -156,24 +151,12 @@ def _names(src: str, key: str, values: list, known, what: str, empty_ok: bool = 
 
 # ---- shape -------------------------------------------------------------------------------
 def _check_shape(data: Any, schema: dict, where: str, src: str) -> None:
-    if not isinstance(data, dict):
-        what = f"`{where}`" if where else "the document"
-        raise ScenarioFileError(f"{src}: {what} must be a mapping of keys, got {_kind(data)}; write `key: value` "
-                                f"lines{' under it' if where else ' (name, doc, contracts, workload, faults, ...)'}")
-    for key, value in data.items():
-        path = f"{where}.{key}" if where else str(key)
-        if key not in schema:
-            raise ScenarioFileError(f"{src}: unknown key `{path}`; allowed here: {', '.join(schema)}")
-        expected = schema[key]
-        if isinstance(expected, dict):
-            _check_shape(value, expected, path, src)
-        else:
-            _check_value(value, expected, path, src)
+    walk_schema(data, schema, where, src, ScenarioFileError, _check_value, "name, doc, contracts, workload, faults, ...")
 
 
 def _check_value(value: Any, expected: str, path: str, src: str) -> None:
     def bad(fix: str) -> ScenarioFileError:
-        return ScenarioFileError(f"{src}: `{path}` must be {expected}, got {_kind(value)} {value!r}; {fix}")
+        return ScenarioFileError(f"{src}: `{path}` must be {expected}, got {kind_of(value)} {value!r}; {fix}")
     if expected == INT:
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad("write a whole number such as 3")
