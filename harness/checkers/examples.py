@@ -108,8 +108,9 @@ class ExampleMixin:
             out["likely_cause"] = EPOCH_BUMP_CAUSE
         return out
 
-    def write_example(self, rid: Any, **fields: Any) -> dict:
-        """Example for a harness write; its time span is invoke..completion."""
+    def write_example(self, rid: Any, *, until: int | None = None, **fields: Any) -> dict:
+        """Example for a harness write; its time span is invoke..completion,
+        or invoke..``until`` when given (a loss can happen after the ack)."""
         w = self.write(rid)  # type: ignore[attr-defined]
         if w is None:
             return self.example(None, id=rid, **fields)
@@ -126,4 +127,5 @@ class ExampleMixin:
         base.update(self.write_client_events(rid))
         base.update(fields)
         t0 = w.invoke_time if w.invoke_time is not None else t
-        return self.example(None, t0=t0, t1=t, **base)
+        t1 = until if until is not None and t is not None and until > t else t
+        return self.example(None, t0=t0, t1=t1, **base)

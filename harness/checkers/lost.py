@@ -5,7 +5,10 @@ Contract
 For every topic written by the harness (plain ``send`` or ``txn``):
 
 * ``lost``: a write that was acknowledged (send ok, or part of a txn ok) and
-  whose id is absent from the topic's final read.  Invalid.
+  whose id is absent from the topic's final read.  Invalid.  Its example's
+  ``fault_windows`` are the faults from the write's invoke until the final
+  read: an acknowledged record can be truncated by a fault that starts after
+  its ack (acks=1, unclean election), so any of them may have lost it.
 * ``aborted-read``: a write of an aborted transaction (txn fail) present in a
   ``read_committed`` final read.  Invalid.
 * ``unseen``: an id present in the final read but never returned by any
@@ -90,7 +93,8 @@ def _lost(idx: Any, v: Verdict, topic: Any, acked: dict, fr: Any) -> int:
         return (w.partition if w.partition is not None else -1,
                 w.offset if w.offset is not None else -1, str(rid))
     for rid in sorted(lost, key=place)[:MAX_EXAMPLES]:
-        v.add("lost", idx.write_example(rid, topic=topic, note=_note(fr, acked[rid])))
+        v.add("lost", idx.write_example(rid, until=fr.op.get("time"), topic=topic,
+                                        note=_note(fr, acked[rid])))
     _rest(v, "lost", len(lost))
     return len(lost)
 

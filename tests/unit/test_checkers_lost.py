@@ -27,6 +27,28 @@ def test_missing_acked_write_is_lost_with_fault_window():
     (ex,) = v.anomalies["lost"].examples
     assert ex["id"] == "b" and ex["partition"] == 0 and ex["offset"] == 1
     assert ex["fault_windows"] == [{"fault": "kill-leader", "fault_id": "f1"}]
+
+
+def test_write_acked_before_a_fault_and_lost_names_that_fault():
+    """acks=1: a record acked just before the leader is cut off is truncated later."""
+    b = Builder()
+    b.send("a", o=0).send("b", o=1)
+    b.fault("f1", "partition")
+    b.fault("f1", "partition", stop=True)
+    b.send("c", o=2)
+    b.final([(0, 0, "a"), (0, 2, "c")], end={0: 3})
+    (ex,) = lost.check(b.ops).anomalies["lost"].examples
+    assert ex["id"] == "b" and ex["fault_windows"] == [{"fault": "partition", "fault_id": "f1"}]
+
+
+def test_lost_write_does_not_name_a_fault_after_the_final_read():
+    b = Builder()
+    b.send("a", o=0).send("b", o=1)
+    b.final([(0, 0, "a")], end={0: 2})
+    b.fault("f1", "partition")
+    b.fault("f1", "partition", stop=True)
+    (ex,) = lost.check(b.ops).anomalies["lost"].examples
+    assert ex["fault_windows"] == []
     assert ex["time"] > ex["invoke_time"] and ex["wall"] > 1.7e9
     assert "absent" in ex["note"]
 
