@@ -31,10 +31,18 @@ def only_run(reports: Path) -> Path:
     return runs[0]
 
 
+# One scenario per fault class (process, network, object storage, Flink, deploy, load): the
+# full default certification (`./run.sh certify`, 13 scenarios, about 15 min) is the main
+# job, measured in the README; which scenarios it chooses is a unit test.
+REPRESENTATIVE = ("kill-leader", "zone-isolation", "flink-taskmanager-kill", "object-storage-outage",
+                  "bad-deploy-rollback", "backfill-isolation")
+
+
 @pytest.fixture(scope="module")
 def safe_run(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
     reports = tmp_path_factory.mktemp("safe")
-    proc = chaos("certify", "--profile", "kafka-3az", "--seed", "20261125", "--reports", str(reports))
+    picks = [a for name in REPRESENTATIVE for a in ("--scenario", name)]
+    proc = chaos("certify", "--profile", "kafka-3az", "--seed", "20261125", *picks, "--reports", str(reports))
     return proc, only_run(reports)
 
 
@@ -44,18 +52,13 @@ def test_safe_profile_holds_every_contract(safe_run):
     not_held = [(s["name"], c["contract"], c["verdict"], c["reason"]) for s in results["scenarios"]
                 for c in s["contracts"] if c["verdict"] != "held"]
     assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
-    names = {s["name"] for s in results["scenarios"]}
-    assert {"kill-leader", "controller-failover", "zone-isolation", "rolling-restart", "flink-taskmanager-kill",
-            "object-storage-outage", "object-storage-slowness", "bad-deploy-rollback", "backfill-isolation",
-            "smoke"} <= names
-    assert "broker-storage-outage" not in names       # its brokers never touch S3: left out, with the reason
-    assert "broker-storage-outage left out" in proc.stderr
+    assert [s["name"] for s in results["scenarios"]] == list(REPRESENTATIVE)
     backfill = next(s for s in results["scenarios"] if s["name"] == "backfill-isolation")
     assert backfill["figures"]["saturated_first"].startswith(("cpu of", "memory of", "none (highest"))
     assert (run / "backfill-isolation" / "resources.json").exists()
     # idempotent producers record their ids and epoch bumps, so the figure is a count, not "—"
     by_name = {s["name"]: s for s in results["scenarios"]}
-    for name in ("kill-leader", "zone-isolation", "rolling-restart"):
+    for name in ("kill-leader", "zone-isolation"):
         assert isinstance(by_name[name]["figures"].get("producer_epoch_bumps"), int), by_name[name]["figures"]
     history = (run / "kill-leader" / "history.jsonl").read_text()
     assert '"f":"client-event"' in history and '"event":"pid-assigned"' in history
@@ -93,7 +96,7 @@ def test_analyze_recomputes_every_verdict_and_figure_from_the_histories(safe_run
 
 def test_unsafe_profile_is_flagged_by_durability(tmp_path):
     proc = chaos("certify", "--profile", "kafka-3az-unsafe", "--scenario", "isolated-leader",
-                 "--scenario", "backfill-isolation", "--seed", "7", "--reports", str(tmp_path))
+                 "--seed", "7", "--reports", str(tmp_path))
     results = json.loads((only_run(tmp_path) / "results.json").read_text())
     assert proc.returncode == 1, proc.stdout[-3000:]
     verdicts = {(s["name"], c["contract"]): c for s in results["scenarios"] for c in s["contracts"]}
