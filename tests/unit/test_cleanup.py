@@ -1,13 +1,12 @@
 """Owner identification, signal handling and removal of what dead runs left behind.
 
-Owners and signals use real processes; the removal test uses real Docker networks and
-volumes when a daemon answers (and removes them itself)."""
+Owners and signals use real processes; removal of real Docker networks and volumes is
+tests/integration/test_cleanup_docker.py."""
 from __future__ import annotations
 
 import json
 import os
 import queue
-import secrets
 import shutil
 import signal
 import subprocess
@@ -272,39 +271,6 @@ def test_disks_of_dead_runs_are_removed_live_ones_kept(cache):
     assert not disks.disks_dir("dead1").exists() and not disks.disks_dir("anon").exists()
     assert disks.disks_dir("live1").is_dir() and report.kept == ["disks of run live1"]
     assert not report.failed
-
-
-def docker_client():
-    try:
-        client = docker.from_env(timeout=10)
-        client.ping()
-        return client
-    except Exception:
-        return None
-
-
-@pytest.mark.skipif(docker_client() is None, reason="no Docker daemon answers")
-def test_real_network_and_volume_of_a_dead_run_are_removed(cache):
-    client = docker_client()
-    tag = secrets.token_hex(4)
-    dead = {owners.LABEL_RUN: f"unit-dead-{tag}", **dead_owner_labels()}
-    live = {owners.LABEL_RUN: f"unit-live-{tag}", **owners.owner_labels()}
-    made = [client.networks.create(f"chaos-unit-dead-{tag}", labels=dead),
-            client.volumes.create(f"chaos-unit-dead-{tag}", labels=dead),
-            client.networks.create(f"chaos-unit-live-{tag}", labels=live)]
-    try:
-        report = cleanup.clean_dead_runs(run_id=f"unit-dead-{tag}")     # only this test's runs
-        assert sorted(report.removed) == [f"network chaos-unit-dead-{tag}", f"volume chaos-unit-dead-{tag}"]
-        report = cleanup.clean_dead_runs(run_id=f"unit-live-{tag}")
-        assert report.kept == [f"network chaos-unit-live-{tag}"] and not report.removed
-        assert client.networks.list(names=[f"chaos-unit-live-{tag}"])
-        assert cleanup.remove_run(f"unit-live-{tag}") == [f"network chaos-unit-live-{tag}"]
-    finally:
-        for obj in made:
-            try:
-                obj.remove()
-            except docker.errors.NotFound:
-                pass
 
 
 # ---- bring-up after stop -----------------------------------------------------------
