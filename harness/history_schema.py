@@ -37,6 +37,9 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
       records: list of {partition: int 0..2**32-1, offset: int 0..2**64-1,
       value: any JSON; if an object, its id/key are str|int|null and its
       count int|null}
+    output-read ok   required topic, records (partition and offset as
+                     above, value any JSON: a user job's output); optional
+                     isolation (str?)
     commit           required offsets (map of decimal partition string ->
                      int?); optional group, topic (str?)
     assign/revoke ok required partitions (list of int 0..2**31-1); optional
@@ -204,6 +207,21 @@ def _record_lists(lists: list) -> bool:
         map(type, map(_get, vals, repeat("key")))) <= _SCALAR_IDS)
 
 
+def _output_record_lists(lists: list) -> bool:
+    """Records of a user job's output: integer partition and offset as for
+    :func:`_record_lists`; the value is any JSON (the user's format)."""
+    recs = list(chain.from_iterable(lists))
+    try:
+        ps, os = list(map(_P, recs)), list(map(_O, recs))
+        if recs and (set(map(type, ps)) != _INT_SET or set(map(type, os)) != _INT_SET):
+            return False
+        array("I", ps)
+        array("Q", os)
+    except (KeyError, TypeError, IndexError, OverflowError):
+        return False
+    return True
+
+
 _PART = _k((int,), "a partition number, 0 <= p < 2**31", 0, _I31)
 _REC_PART = _k((int,), "an integer, 0 <= partition < 2**32", 0, 1 << 32)
 _REC_OFFSET = _k((int,), "an integer, 0 <= offset < 2**64", 0, 1 << 64)
@@ -223,6 +241,8 @@ PARTITIONS = _k((list,), "a list of partition numbers, 0 <= p < 2**31", bulk=_pa
 STRINGS = _k((list,), "a list of strings", bulk=_string_lists)
 RECORDS = _k((list,), 'a list of records {"partition": int >= 0, "offset": int >= 0, '
              '"value": ...}', bulk=_record_lists)
+OUTPUT_RECORDS = _k((list,), 'a list of records {"partition": int >= 0, "offset": int >= 0, '
+                    '"value": any JSON}', bulk=_output_record_lists)
 
 
 class Field(NamedTuple):
@@ -285,6 +305,9 @@ SCHEMA: dict[str, dict[str, Rule]] = {
                    "ok": Rule((req("topic", STR), req("records", RECORDS),
                                opt("isolation", STR_N), opt("start_offsets", OFFSETS),
                                opt("end_offsets", OFFSETS)), False)},
+    "output-read": {"*": _LOOSE,
+                    "ok": Rule((req("topic", STR), req("records", OUTPUT_RECORDS),
+                                opt("isolation", STR_N)), False)},
     "commit": {"*": Rule((req("offsets", OFFSETS), opt("group", STR_N), opt("topic", STR_N)),
                          False)},
     "assign": {"*": _LOOSE,
@@ -455,7 +478,8 @@ def _inner_problem(kind: Kind, x: Any) -> str | None:
     """Which element of a list-valued field is wrong, e.g. ``[3].offset is 'x'``."""
     if x.__class__ is not list:
         return None
-    inner = {id(RECORDS): _RECORD, id(SENDS): _TXN_SEND}.get(id(kind))
+    inner = {id(RECORDS): _RECORD, id(OUTPUT_RECORDS): _OUTPUT_RECORD,
+             id(SENDS): _TXN_SEND}.get(id(kind))
     for i, e in enumerate(x):
         if inner is None:
             if not kind_ok(kind, [[e]]):
@@ -477,6 +501,8 @@ _ANY = (dict, list, str, int, float, bool, _NONE)
 _RECORD = (req("partition", _REC_PART), req("offset", _REC_OFFSET), opt("value", _k(
     _ANY, "any JSON; an object's id and key: string, integer or null; its count: integer "
     "or null", bulk=_record_values)))
+
+_OUTPUT_RECORD = (req("partition", _REC_PART), req("offset", _REC_OFFSET))
 
 
 def check_op(op: Any) -> tuple[str, str] | None:

@@ -17,6 +17,9 @@ have JSON values ``{"id": input id, "key", "count": running per-key count from
 * ``count-gap`` / ``count-repeat``: per key, the sorted output counts must be
   exactly 1, 2, ..., n -- a missing number is a gap, a repeated one a repeat.
 
+A user's job (option ``output_contract``) is checked by
+:mod:`.output_contract` instead, under the same checker name.
+
 Topics come from options ``input_topic``/``output_topic``, else from a
 ``deploy`` op value carrying ``input_topic``/``output_topic``.  No output
 topic, or no final read of it: ``unknown``.  Without ``input_topic`` every
@@ -46,7 +49,10 @@ def discover_topics(idx: Any) -> tuple[str | None, str | None]:
 
 
 def check(history: Any, *, input_topic: str | None = None,
-          output_topic: str | None = None, **_: Any) -> Verdict:
+          output_topic: str | None = None, **opts: Any) -> Verdict:
+    if opts.get("output_contract"):
+        from . import output_contract
+        return output_contract.check(history, input_topic=input_topic, output_topic=output_topic, **opts)
     idx = as_index(history)
     v = Verdict(NAME)
     d_in, d_out = discover_topics(idx)
