@@ -94,6 +94,7 @@ class ScenarioRun:
         self.nemesis = Nemesis(platform, self.history, seed=seed)
         self.schedule: list[FaultSpec] = []
         self._workloads = 0
+        self.encoders: dict = {}     # topic -> message value encoder (a user job's input format)
 
     # ---- recording -------------------------------------------------------------------
     def measure(self, name: str, value: Any) -> None:
@@ -151,7 +152,7 @@ class ScenarioRun:
         self._workloads += 1
         prefix = "" if self._workloads == 1 else f"w{self._workloads}-"
         w = Workload(self.platform, self.profile, self.history, topic, spec or WorkloadSpec(),
-                     group=self.group, prefix=prefix)
+                     group=self.group, prefix=prefix, encode=self.encoders.get(topic))
         return w.run(self.nemesis, list(faults), during=during)
 
 

@@ -42,8 +42,10 @@ SETTLE_S = 5.0      # at least this long between the quiet period and the consum
 
 
 class Workload:
-    def __init__(self, platform, profile, history, topic: str, spec: WorkloadSpec, group: str, prefix: str = ""):
+    def __init__(self, platform, profile, history, topic: str, spec: WorkloadSpec, group: str, prefix: str = "",
+                 encode=None):
         self.platform, self.profile, self.history = platform, profile, history
+        self.encode = encode        # message values in a user job's input format (None: the harness's)
         self.topic, self.spec, self.group = topic, spec, group
         self.bootstrap = platform.proxied_bootstrap_servers if spec.proxied else platform.bootstrap_servers
         self._stop = threading.Event()
@@ -78,8 +80,9 @@ class Workload:
         acks = cfg.pop("acks")
         idem = str(cfg.pop("enable.idempotence")).lower() == "true"
         cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False})
+        more = {"encode": self.encode} if self.encode else {}
         p = RecordingProducer(self.bootstrap, self.topic, self.history, f"{self.prefix}producer-{i}", acks=acks,
-                              idempotence=idem, config=cfg)
+                              idempotence=idem, config=cfg, **more)
         interval = self.spec.producers / self.spec.rate
         n, t_next = 0, time.monotonic()
         try:

@@ -16,7 +16,9 @@ It appends one op ``final-read`` (process ``final-reader`` by default)::
      "end_offsets": {"<p>": int}, "records": [{"partition", "offset", "key",
      "value"}, ...]}
 
-of type ``ok`` when every partition was read to its end, else ``info`` with
+of type ``ok`` when every partition was read to its end (``f="output-read"``
+for the output of a user's job: records then also carry ``"headers"``, a
+header name -> text map), else ``info`` with
 ``"incomplete": [partitions]`` and ``"error"`` (checkers then treat the
 topic as having no final read).  It raises (``RuntimeError`` /
 ``KafkaException``) only when the topic's metadata or watermarks cannot be
@@ -32,7 +34,7 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from .codec import offsets_to_json, record_of
+from .codec import decode_key, offsets_to_json, record_of
 from .errors import error_str
 from .producer import base_config
 
@@ -42,8 +44,9 @@ __all__ = ["final_read"]
 def final_read(bootstrap: str, topic: str, history: Any, *,
                isolation: str = "read_committed", timeout: float = 60.0,
                process: str = "final-reader", config: dict | None = None,
-               batch: int = 2000) -> dict:
-    """Read ``topic`` completely and append the ``final-read`` op; returns it."""
+               batch: int = 2000, f: str = "final-read") -> dict:
+    """Read ``topic`` completely and append the ``final-read`` op (or ``f``); returns it."""
+    with_headers = f == "output-read"
     conf = base_config(bootstrap, process, {
         "group.id": f"harness-final-reader-{uuid.uuid4().hex[:12]}",
         "enable.auto.commit": False, "auto.offset.reset": "earliest",
@@ -72,7 +75,7 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
                     continue
                 o = m.offset()
                 if o < end[p]:
-                    records.append(record_of(m))
+                    records.append(_with_headers(m) if with_headers else record_of(m))
                 if o >= end[p] - 1:
                     remaining.discard(p)
             if remaining:
@@ -91,7 +94,13 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
     elif errors:
         value["errors"] = errors[:20]
     return history.append({"process": process, "type": "info" if remaining else "ok",
-                           "f": "final-read", "value": value})
+                           "f": f, "value": value})
+
+
+def _with_headers(m: Any) -> dict:
+    rec = record_of(m)
+    rec["headers"] = {k: decode_key(v) for k, v in (m.headers() or [])}
+    return rec
 
 
 def _watermarks(conf: dict, topic: str, deadline: float) -> tuple[dict, dict]:

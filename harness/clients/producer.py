@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 from confluent_kafka import KafkaException, Producer
 
@@ -48,8 +48,10 @@ class RecordingProducer:
     def __init__(self, bootstrap: str, topic: str, history: Any, process: str = "producer-0",
                  *, acks: str | int = "all", idempotence: bool = True,
                  config: dict | None = None, id_prefix: str | None = None,
-                 message_timeout_ms: int = 30000, linger_ms: int = 5):
+                 message_timeout_ms: int = 30000, linger_ms: int = 5,
+                 encode: Callable[[str, str, int, str], bytes] = encode_value):
         self.topic, self.history, self.process = topic, history, process
+        self.encode = encode        # (id, key, seq, producer) -> message value
         self.id_prefix = id_prefix or process
         conf = base_config(bootstrap, process, {
             "acks": acks, "enable.idempotence": idempotence,
@@ -85,7 +87,7 @@ class RecordingProducer:
             while True:
                 try:
                     self._p.produce(self.topic, key=key.encode("utf-8"),
-                                    value=encode_value(rid, key, seq, self.process),
+                                    value=self.encode(rid, key, seq, self.process),
                                     on_delivery=lambda err, msg, rid=rid:
                                     self._on_delivery(rid, err, msg), **kw)
                     break

@@ -47,12 +47,25 @@ from .rest import (TERMINAL_STATES, FlinkRest, FlinkRestError, FlinkTimeout, Fli
                    JobTerminated)
 
 __all__ = [
-    "VARIANTS", "HistoryLike", "LifecycleError", "DeploymentFailed", "Deployment", "Savepoint",
+    "VARIANTS", "Release", "HistoryLike", "LifecycleError", "DeploymentFailed", "Deployment", "Savepoint",
     "JobLifecycle", "RecoveryMetrics", "recovery_metrics", "estimate_replayed", "is_healthy",
 ]
 
 PROCESS = "flink"
 VARIANTS = ("good", "crash", "incompatible-state", "at-least-once", "slow")
+
+
+@dataclass(frozen=True)
+class Release:
+    """One release of a user's job: its jar, entry class and argument template. Template
+    fields are the lifecycle's ``job_args`` with ``-`` written ``_`` (``{input_topic}``)."""
+    jar: Path
+    entry_class: str
+    args: tuple[str, ...] = ()
+
+    def argv(self, values: Mapping[str, str]) -> list[str]:
+        fields = {k.replace("-", "_"): v for k, v in values.items()}
+        return [a.format_map(fields) for a in self.args]
 
 
 class HistoryLike(Protocol):
@@ -165,6 +178,9 @@ class JobLifecycle:
     ``{"bootstrap": "kafka-a:9092", "input-topic": "in", "output-topic": "out",
     "group": "g", "txn-prefix": "t"}``; ``deploy(variant, args=...)`` overrides per call.
     ``jar``: path of the job jar; None builds it with :func:`harness.flink.jobjar.build_job_jar`.
+    ``releases``: a user's job instead of the reference job: variant name (``good`` is the
+    one in production, ``next`` the release to move to) -> :class:`Release`; each variant
+    then runs its own jar and argument template, and ``--variant`` is not passed.
     ``history``: any object with ``invoke/ok/fail/info(process, f, value)``.
     """
 
@@ -173,7 +189,7 @@ class JobLifecycle:
                  entry_class: str | None = None, parallelism: int | None = None,
                  savepoint_dir: str | None = None, running_timeout: float = 120.0,
                  savepoint_timeout: float = 180.0, healthy_window_s: float = 5.0,
-                 process: str = PROCESS):
+                 process: str = PROCESS, releases: Mapping[str, Release] | None = None):
         from .jobjar import ENTRY_CLASS
         self.rest = FlinkRest(rest) if isinstance(rest, str) else rest
         self.jar = Path(jar) if jar else None
@@ -187,6 +203,8 @@ class JobLifecycle:
         self.healthy_window_s = healthy_window_s
         self.process = process
         self.jar_id: str | None = None
+        self.releases = dict(releases or {})
+        self._release_jar_ids: dict[str, str] = {}
         self.current: Deployment | None = None
         self.deployments: list[Deployment] = []
         self.savepoints: list[Savepoint] = []
@@ -225,13 +243,31 @@ class JobLifecycle:
         self.jar_id = self.rest.upload_jar(self.jar)
         return self.jar_id
 
+    def _jar_id(self, variant: str, force_upload: bool) -> str:
+        """The uploaded jar of ``variant`` (each release's own jar; else the reference jar)."""
+        rel = self.releases.get(variant)
+        if rel is None:
+            return self.ensure_jar(force_upload)
+        if force_upload or variant not in self._release_jar_ids:
+            self._release_jar_ids[variant] = self.rest.upload_jar(rel.jar)
+        return self._release_jar_ids[variant]
+
     def _merged_args(self, variant: str, args: Mapping[str, Any] | None) -> dict[str, str]:
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; expected one of {VARIANTS}")
+        known = tuple(self.releases) if self.releases else VARIANTS
+        if variant not in known:
+            raise ValueError(f"unknown variant {variant!r}; expected one of {known}")
         merged = dict(self.job_args)
         merged.update({str(k): str(v) for k, v in (args or {}).items() if v is not None})
-        merged["variant"] = variant
+        if not self.releases:
+            merged["variant"] = variant
         return merged
+
+    def _submission(self, dep: "Deployment") -> tuple[str, list[str]]:
+        """(entry class, program arguments) of a deployment."""
+        rel = self.releases.get(dep.variant)
+        if rel is None:
+            return self.entry_class, _args_list(dep.args)
+        return rel.entry_class, rel.argv(dep.args)
 
     def _require_current(self, action: str) -> Deployment:
         if not self.current or not self.current.job_id:
@@ -241,13 +277,13 @@ class JobLifecycle:
     def _submit(self, dep: Deployment, wait: bool, timeout: float | None) -> Deployment:
         """run_jar + wait for healthy RUNNING. Raises DeploymentFailed / FlinkTimeout /
         FlinkUnavailable; fills ``dep`` either way."""
-        kwargs = dict(entry_class=self.entry_class, args=_args_list(dep.args),
+        entry, argv = self._submission(dep)
+        kwargs = dict(entry_class=entry, args=argv,
                       parallelism=dep.parallelism, savepoint_path=dep.savepoint,
                       allow_non_restored_state=dep.allow_non_restored_state or None)
         for attempt in (1, 2):
             try:
-                dep.job_id = self.rest.run_jar(self.ensure_jar(force_upload=attempt == 2),
-                                               **kwargs)
+                dep.job_id = self.rest.run_jar(self._jar_id(dep.variant, attempt == 2), **kwargs)
                 break
             except FlinkUnavailable:
                 raise

@@ -1,7 +1,11 @@
-"""The Flink pipeline a scenario runs: input and output topics, the reference job deployed
-through the recorded lifecycle, a drain that waits for the output to catch up, and the
-final read of the output with isolation.level=read_committed that the exactly-once
-checker needs.
+"""The Flink pipeline a scenario runs: input and output topics, the job deployed through the
+recorded lifecycle, a drain that waits for the output to catch up, and the final read of the
+output with isolation.level=read_committed that the exactly-once checker needs.
+
+The job is the reference job, or the team's own job when the profile names one (``job:``,
+see :mod:`harness.flink.userjob`): then the workload writes input in the job's format, its
+releases are ``good`` (in production) and ``next``, the output is read as an
+``output-read`` op and the job's output contract decides exactly-once.
 """
 from __future__ import annotations
 
@@ -37,15 +41,24 @@ class FlinkPipeline:
         tag = uuid.uuid4().hex[:6]
         headers = platform.flink_headers() if hasattr(platform, "flink_headers") else None
         self.rest = FlinkRest(platform.flink_rest_url, headers=headers)
-        self.lifecycle = JobLifecycle(self.rest, build_job_jar(), history=scenario.history, job_args={
-            "bootstrap": platform.internal_bootstrap_servers, "input-topic": self.input_topic,
-            "output-topic": self.output_topic, "group": f"{scenario.name}-{tag}", "txn-prefix": f"tx-{tag}",
-            "checkpoint-interval-ms": checkpoint_ms, "job-name": f"{scenario.name}-{tag}"})
-        scenario.check_options(input_topic=self.input_topic, output_topic=self.output_topic)
+        self.user_job = getattr(scenario.profile, "job", None)
+        job_args = {"bootstrap": platform.internal_bootstrap_servers, "input-topic": self.input_topic,
+                    "output-topic": self.output_topic, "group": f"{scenario.name}-{tag}", "txn-prefix": f"tx-{tag}",
+                    "checkpoint-interval-ms": checkpoint_ms, "job-name": f"{scenario.name}-{tag}"}
+        if self.user_job is None:
+            self.lifecycle = JobLifecycle(self.rest, build_job_jar(), history=scenario.history, job_args=job_args)
+            scenario.check_options(input_topic=self.input_topic, output_topic=self.output_topic)
+        else:
+            job = self.user_job
+            self.lifecycle = JobLifecycle(self.rest, history=scenario.history, job_args=job_args,
+                                          releases=job.releases(), parallelism=job.parallelism)
+            scenario.encoders[self.input_topic] = job.encode
+            scenario.check_options(input_topic=self.input_topic, output_topic=self.output_topic,
+                                   **job.check_options())
 
     def deploy(self, variant: str = "good", **kw: Any):
         """Deploy the reference job; "good" is the profile's production variant (``flink.job_variant``)."""
-        if variant == "good":           # the profile decides, whatever platform runs the job
+        if variant == "good" and self.user_job is None:   # the profile decides, whatever platform runs it
             variant = self.scenario.profile.platform.flink.job_variant
         d = self.lifecycle.deploy(variant, **kw)
         log.info(f"{variant} job {d.job_id} running")
@@ -68,7 +81,7 @@ class FlinkPipeline:
             while len(seen) < wanted and time.monotonic() - t0 < timeout and not self._job_ended():
                 for m in c.consume(1000, timeout=1.0):
                     if m.error() is None and m.value():
-                        seen.add(json.loads(m.value())["id"])
+                        seen.add(self._output_id(m))
         finally:
             c.close()
         waited = time.monotonic() - t0
@@ -79,6 +92,20 @@ class FlinkPipeline:
         (self.scenario.history.ok if done else self.scenario.history.fail)(observe.PROCESS, "drain", value)
         self.scenario.measure("output_drain_s", round(waited, 2))
         return waited
+
+    def _output_id(self, m) -> str | None:
+        """The input id an output message carries (the job's output contract names where)."""
+        if self.user_job is None:
+            return json.loads(m.value())["id"]
+        from harness.checkers.output_contract import field_of
+        from harness.clients.codec import decode_value
+        out = self.user_job.output
+        if out.get("output_contract", out.get("contract")) != "exactly-once-by-id":
+            return f"{m.partition()}:{m.offset()}"        # no id to match: count the records
+        rec = {"key": m.key(), "value": decode_value(m.value()),
+               "headers": {k: (v or b"").decode("utf-8", "replace") for k, v in (m.headers() or [])}}
+        rid = field_of(rec, out.get("id_field", "id"), out.get("id_header"))
+        return None if rid is None else str(rid)
 
     def _job_ended(self) -> bool:
         """The current job reached a terminal state (FAILED with no restart left): no output will come."""
@@ -104,8 +131,10 @@ class FlinkPipeline:
         return lo_hi
 
     def final_read_output(self) -> dict:
+        """The committed output (an ``output-read`` op for a user's job: its values are its own)."""
         return final_read(self.platform.bootstrap_servers, self.output_topic, self.scenario.history,
-                          isolation="read_committed", timeout=120)
+                          isolation="read_committed", timeout=120,
+                          f="final-read" if self.user_job is None else "output-read")
 
     def replayed_from_data(self) -> int:
         """Output records written in aborted transactions: the work a failover redid,

@@ -39,6 +39,7 @@ class Profile:
     consumer: dict[str, Any]
     budgets: dict[str, float]
     quotas: dict[str, dict[str, int]] = field(default_factory=dict)
+    job: Any = None                      # a team's own Flink job (harness.flink.userjob.UserJob)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -109,10 +110,15 @@ def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Pr
     clients = data.get("clients", {})
     budgets = {"recovery_seconds": 60.0, "backfill_p99_ratio": 2.0, "max_redelivery": 100000,
                **data.get("budgets", {})}
+    job = None
+    if "job" in data:
+        from harness.flink.userjob import from_dict as job_from_dict
+        job = job_from_dict(data["job"], src, path.parent if path else None)
     return Profile(name=data["name"], description=data.get("description", ""), kind=kind, platform=cfg,
                    topic=dict(data.get("topic", {})), producer=dict(clients.get("producer", {})),
                    consumer=dict(clients.get("consumer", {})), budgets=budgets,
-                   quotas={str(k): dict(v) for k, v in data.get("quotas", {}).items()}, source=path, raw=data)
+                   quotas={str(k): dict(v) for k, v in data.get("quotas", {}).items()}, job=job,
+                   source=path, raw=data)
 
 
 def register_secrets(profile: Profile) -> None:

@@ -24,6 +24,14 @@ SETTINGS = "settings"      # mapping of config key -> scalar (str, number, bool)
 NAMES = "names"            # list of single-line strings
 MAPPING = "mapping"        # any mapping; its content is checked by rules
 
+#: a team's own Flink job (see harness.flink.userjob)
+JOB: dict[str, Any] = {
+    "jar": LINE, "maven": LINE, "next_jar": LINE, "next_maven": LINE, "entry_class": LINE, "args": NAMES,
+    "parallelism": INT,
+    "input": {"id_field": LINE, "key_field": LINE, "template": MAPPING},
+    "output": {"contract": LINE, "id_field": LINE, "id_header": LINE, "key_field": LINE,
+               "sequence_field": LINE},
+}
 SCHEMA: dict[str, Any] = {
     "name": LINE, "description": TEXT, "secrets_env": NAMES,
     "platform": {"kind": LINE, "zones": NAMES, "images": SETTINGS, "broker_config": SETTINGS, "kafka_heap": LINE,
@@ -36,6 +44,7 @@ SCHEMA: dict[str, Any] = {
     "quotas": MAPPING,
     "clients": {"producer": SETTINGS, "consumer": SETTINGS},
     "budgets": {"recovery_seconds": NUMBER, "backfill_p99_ratio": NUMBER, "max_redelivery": INT},
+    "job": JOB,
 }
 CONFIG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
