@@ -44,6 +44,8 @@ MATRIX: tuple[Entry, ...] = (
           why="a backfill at full speed competes with live produce for the brokers"),
     Entry("Flink restart strategy none", "recovery", "flink-taskmanager-kill", "weak-flink-no-restart",
           why="after a TaskManager loss the job fails for good"),
+    Entry("Flink JobManager without high availability", "recovery", "jobmanager-failover", "weak-flink-no-ha",
+          why="a replaced JobManager has no HA store to recover the job from: the job is gone"),
 )
 
 

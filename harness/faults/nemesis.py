@@ -50,6 +50,7 @@ class Nemesis:
         self._lock = threading.RLock()
         self._active: dict[str, _Active] = {}
         self._counter = 0
+        self.started_walls: dict[str, float] = {}    # fault_id -> wall clock when it took effect
         self._closed = False
         self._unregister = cleanup.register(self.heal_all)
 
@@ -76,6 +77,11 @@ class Nemesis:
             if self._unregister:
                 self._unregister()
                 self._unregister = None
+
+    def last_start_wall(self, fault: str) -> float | None:
+        """Wall clock (epoch s) at which the last fault named ``fault`` took effect, if any."""
+        walls = [w for fid, w in self.started_walls.items() if fid.rsplit("-", 1)[0] == fault]
+        return walls[-1] if walls else None
 
     def reopen(self) -> None:
         """Allow faults again after heal_all (a later workload of the same scenario)."""
@@ -121,6 +127,7 @@ class Nemesis:
             self._record(self.history.info, "fault-start", {**base, "error": f"{type(exc).__name__}: {exc}"})
             log.warning(f"start {spec.label()} failed: {exc}")
             raise
+        self.started_walls[fault_id] = time.time()
         record_error = self._record(self.history.ok, "fault-start", {**base, **result})
         if record_error is not None:      # an unrecorded fault must not stay in place
             try:

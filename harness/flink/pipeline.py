@@ -23,7 +23,7 @@ from harness.platform.kafka_config import client_config
 
 from .jobjar import build_job_jar
 from .lifecycle import TERMINAL_STATES, JobLifecycle
-from .rest import FlinkRest
+from .rest import FlinkRest, FlinkRestError
 
 CHECKPOINT_MS = 2000
 
@@ -114,6 +114,8 @@ class FlinkPipeline:
             return False
         try:
             return self.rest.job_state(cur.job_id) in TERMINAL_STATES
+        except FlinkRestError as e:     # 404: the JobManager does not know the job (lost without HA)
+            return e.status == 404
         except Exception:      # REST briefly unreachable (a JobManager fault): keep waiting
             return False
 
@@ -154,14 +156,30 @@ class FlinkPipeline:
 
     def record_checkpoint_figures(self) -> None:
         """Checkpoint counts of the current job and the records a failover redid, as measures."""
-        for name, value in self.checkpoint_counts().items():
+        try:
+            counts = self.checkpoint_counts()
+        except FlinkRestError as e:
+            if e.status != 404:
+                raise
+            counts = {}                 # the job is gone: no checkpoint statistics
+        for name, value in counts.items():
             self.scenario.measure(name, value)
         self.scenario.measure("records_replayed", self.replayed_from_data())
 
-    def record_job_recovery(self) -> None:
+    def record_job_recovery(self, failed_at: float | None = None) -> None:
         """The job's state and time back to RUNNING after its fault, as a ``job-recovery`` op
-        (the recovery checker decides on it: a job that never runs again has not recovered)."""
-        m = self.lifecycle.recovery_metrics()
+        (the recovery checker decides on it: a job that never runs again has not recovered).
+        ``failed_at`` (epoch s): when the fault struck, for a JobManager that lost its own
+        exception history with its process; else the job's newest exception is the failure."""
+        try:
+            m = self.lifecycle.recovery_metrics(
+                failure_time_ms=None if failed_at is None else int(failed_at * 1000))
+        except FlinkRestError as e:
+            if e.status != 404:
+                raise
+            observe.job_recovery(self.scenario.history, job_id=self.lifecycle.job_id, state="NOT FOUND",
+                                 all_tasks_running=False, time_to_running_s=None)
+            return
         ttr = m.time_to_running_ms / 1000 if m.time_to_running_ms is not None else None
         observe.job_recovery(self.scenario.history, job_id=m.job_id, state=m.state,
                              all_tasks_running=m.all_tasks_running, time_to_running_s=ttr)

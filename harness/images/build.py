@@ -1,5 +1,5 @@
-"""Builds the platform images locally: kafka, kafka-tiered, tansu, flink, minio and
-toxiproxy on the base image.
+"""Builds the platform images locally: kafka, kafka-tiered, tansu, flink, minio, toxiproxy
+and zookeeper on the base image.
 
 Inputs come only from package registries (Maven Central, PyPI, the Go module proxy,
 the Rust crate registry, Debian). Each image is tagged by a fingerprint of its inputs, so a rebuild with
@@ -202,6 +202,26 @@ def build_flink(base: str) -> str:
                          f"USER {RUN_UID}\nWORKDIR /opt/flink\n", "flink")
 
 
+def build_zookeeper(base: str) -> str:
+    """Apache ZooKeeper's server jars from Maven Central (Flink's high-availability service)."""
+    pom = ASSETS / "zookeeper" / "pom.xml"
+    props = {"zookeeper.version": v.ZOOKEEPER_VERSION}
+    fp = fingerprint("zookeeper", base, props, files=[pom])
+    tag = f"{IMAGE_REPO}/zookeeper:{fp}"
+    if image_exists(tag):
+        return tag
+    libs = _maven_copy(pom, cache_dir() / "zookeeper" / fp / "libs", props, transitive=True)
+    ctx = fresh_dir(cache_dir() / "zookeeper" / fp / "context")
+    (ctx / "libs").mkdir()
+    for jar in libs.glob("*.jar"):      # only this platform's native transport
+        if "tcnative-boringssl" not in jar.name and not jar.name.endswith(("osx-x86_64.jar", "aarch_64.jar")):
+            shutil.copy2(jar, ctx / "libs" / jar.name)
+    return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"
+                         "COPY libs /opt/zookeeper/libs\n"
+                         f"RUN mkdir -p /data && chown {RUN_UID} /data\n"
+                         f"USER {RUN_UID}\nWORKDIR /data\n", "zookeeper")
+
+
 def build_go_image(base: str, name: str, module: str, version: str, binary_name: str) -> str:
     tag = f"{IMAGE_REPO}/{name}:{fingerprint(name, base, module, version)}"
     if image_exists(tag):
@@ -228,6 +248,7 @@ def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy")) 
         "minio": lambda: build_go_image(base, "minio", v.MINIO_MODULE, v.MINIO_VERSION, "minio"),
         "toxiproxy": lambda: build_go_image(base, "toxiproxy", v.TOXIPROXY_MODULE, v.TOXIPROXY_VERSION,
                                             "toxiproxy-server"),
+        "zookeeper": lambda: build_zookeeper(base),
     }
     for role in only:
         t0 = time.monotonic()

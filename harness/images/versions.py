@@ -5,6 +5,7 @@ SCALA_BINARY = "2.13"
 LOG4J_VERSION = "2.24.3"
 FLINK_VERSION = "2.2.0"
 FLINK_KAFKA_CONNECTOR = "5.0.0-2.2"
+ZOOKEEPER_VERSION = "3.9.5"       # Flink's high-availability service
 MINIO_MODULE = "github.com/minio/minio"
 MINIO_VERSION = "v0.0.0-20260212201848-7aac2a2c5b7c"
 TOXIPROXY_MODULE = "github.com/Shopify/toxiproxy/v2/cmd/server"
@@ -23,5 +24,6 @@ PUBLIC_DEFAULTS = {
     "flink": "flink:2.2.0-java17",
     "minio": "minio/minio:latest",
     "toxiproxy": "ghcr.io/shopify/toxiproxy:2.12.0",
+    "zookeeper": f"zookeeper:{ZOOKEEPER_VERSION}",
     "automq": AUTOMQ_IMAGE,
 }

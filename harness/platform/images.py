@@ -40,6 +40,14 @@ def minio_command(image: str) -> list[str]:
     return ["minio", *args] if is_local(image) else args
 
 
+def zookeeper_command(image: str) -> list[str] | None:
+    """A standalone ZooKeeper server on 2181 with its data in /data (public images: their own)."""
+    if not is_local(image):
+        return None
+    return ["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false", "-Dzookeeper.4lw.commands.whitelist=ruok,srvr",
+            "-cp", "/opt/zookeeper/libs/*", "org.apache.zookeeper.server.ZooKeeperServerMain", "2181", "/data"]
+
+
 def toxiproxy_command(image: str) -> list[str]:
     args = ["-host=0.0.0.0", "-port=8474"]
     return ["toxiproxy-server", *args] if is_local(image) else args

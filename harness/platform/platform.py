@@ -27,11 +27,11 @@ from harness.redact import redact as redact_text, register_secret
 
 from . import cleanup, disks, probes
 from .config import (EXTERNAL_PORT, FLINK_REST_PORT, INTERNAL_PORT, PROXIED_PORT, S3_PORT, TOXIPROXY_API_PORT,
-                     PlatformConfig, broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
+                     ZOOKEEPER_HOST, ZOOKEEPER_PORT, PlatformConfig, broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
 from .docker_engine import ensure_docker
 from .flavors import BrokerContext, FlavorError, flavor_for
 from .kafka_config import client_config
-from .images import ROLES, minio_command, resolve_images, toxiproxy_command
+from .images import ROLES, minio_command, resolve_images, toxiproxy_command, zookeeper_command
 from .node import Node
 from .ports import PortPlan
 from .toxiproxy import ToxiproxyClient
@@ -73,6 +73,7 @@ class Platform:
         self.flink_taskmanagers: list[Node] = []
         self.minio: Node | None = None
         self.flink_jobmanager: Node | None = None
+        self.zookeeper: Node | None = None        # Flink's HA service (flink.ha: zookeeper)
         self.images: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self.ports = PortPlan(self.cfg.port_base)
@@ -140,7 +141,7 @@ class Platform:
         return net.attrs["IPAM"]["Config"][0]["Gateway"]
 
     def nodes(self) -> list[Node]:
-        fixed = [self.minio, self.flink_jobmanager]
+        fixed = [self.minio, self.zookeeper, self.flink_jobmanager]
         return [*self.toxiproxies.values(), *self.brokers.values(), *[n for n in fixed if n], *self.flink_taskmanagers]
 
     def zone_members(self, zone: str) -> list[Node]:
@@ -204,20 +205,21 @@ class Platform:
         try:
             t0 = time.monotonic()
             roles = tuple(self.flavor.image_role if r == "kafka" else r for r in ROLES)
+            roles += ("zookeeper",) if self.cfg.flink.ha == "zookeeper" else ()
             self.images = resolve_images(self.cfg.images, roles)
             self.timings["images"] = time.monotonic() - t0
             self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
             self._network.name = self.network_name
             self._network.create()
             log.info(f"run {self.run_id}: network {self.network_name}")
-            self._phase("minio + toxiproxy", [self._start_minio] + [lambda z=z: self._start_toxiproxy(z)
-                                                                   for z in self.zones])
-            for bucket in self.flavor.buckets(self.cfg):
+            ha = [self._start_zookeeper] if self.cfg.flink.ha == "zookeeper" else []
+            self._phase("minio + toxiproxy", [self._start_minio] + ha + [lambda z=z: self._start_toxiproxy(z)
+                                                                        for z in self.zones])
+            for bucket in (*self.flavor.buckets(self.cfg), self.cfg.flink.bucket):   # HA state lives there
                 self._create_bucket(bucket)
             self._phase("kafka + flink", [lambda z=z: self._start_broker(z) for z in self.zones]
                         + [self._start_flink_jobmanager]
                         + [lambda i=i: self._start_taskmanager(i) for i in range(self.cfg.flink.taskmanagers)])
-            self._create_bucket(self.cfg.flink.bucket)
         except BaseException:
             self._save_logs_after_failure()
             self.stop()
@@ -312,6 +314,17 @@ class Platform:
         self.minio = n
         self._run(n, Wait("the MinIO health check", lambda: probes.http_ok(
             f"{self.s3_endpoint}/minio/health/live")(), timeout=self.cfg.startup_timeout))
+
+    def _start_zookeeper(self) -> None:
+        img = self.images["zookeeper"]
+        n = self._container(ZOOKEEPER_HOST, "zookeeper", self.cfg.flink_zone, img, [], net_admin=True,
+                            command=zookeeper_command(img), mem_limit="384m")
+        self.zookeeper = n
+
+        def ruok() -> tuple[bool, str]:
+            code, out = n.exec(["sh", "-c", f"echo ruok | nc -w 2 127.0.0.1 {ZOOKEEPER_PORT}"], check=False)
+            return out.strip() == "imok", out.strip() or f"exit {code}"
+        self._run(n, Wait("ZooKeeper to answer ruok", ruok, timeout=self.cfg.startup_timeout))
 
     def _start_toxiproxy(self, zone: str) -> None:
         img = self.images["toxiproxy"]

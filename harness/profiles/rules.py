@@ -68,6 +68,8 @@ def check_images(images: dict, path: str, src: str) -> None:
 #: reference-job variants a profile may run as its production job ("at-least-once": the sink without
 #: Kafka transactions, a weakened delivery guarantee the exactly-once contract must catch)
 PRODUCTION_VARIANTS = ("good", "at-least-once", "slow")
+FLINK_HA = ("zookeeper", "none")
+DURATION = re.compile(r"[1-9][0-9]*\s*(ms|s|min)")
 
 
 def check_flink(flink: dict, src: str) -> None:
@@ -80,6 +82,12 @@ def check_flink(flink: dict, src: str) -> None:
     if flink.get("job_variant", "good") not in PRODUCTION_VARIANTS:
         raise fail(src, "platform.flink.job_variant", f"is {flink['job_variant']!r}",
                    f"use one of {', '.join(PRODUCTION_VARIANTS)} (the reference job as the scenarios deploy it)")
+    if flink.get("ha", "zookeeper") not in FLINK_HA:
+        raise fail(src, "platform.flink.ha", f"is {flink['ha']!r}",
+                   f"use one of {', '.join(FLINK_HA)} (zookeeper: JobManager failover recovers the jobs)")
+    if "ha_session_timeout" in flink and not DURATION.fullmatch(flink["ha_session_timeout"].strip()):
+        raise fail(src, "platform.flink.ha_session_timeout", f"is {flink['ha_session_timeout']!r}, not a duration",
+                   "write e.g. 15 s or 30000 ms")
     if "bucket" in flink and not BUCKET.fullmatch(flink["bucket"]):
         raise fail(src, "platform.flink.bucket", f"is {flink['bucket']!r}, not an S3 bucket name",
                    "use 3-63 lowercase letters, digits, '.' and '-'")

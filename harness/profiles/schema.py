@@ -37,7 +37,7 @@ SCHEMA: dict[str, Any] = {
     "platform": {"kind": LINE, "zones": NAMES, "images": SETTINGS, "broker_config": SETTINGS, "kafka_heap": LINE,
                  "flink": {"taskmanagers": INT, "slots": INT, "jobmanager_memory": LINE,
                            "taskmanager_memory": LINE, "bucket": LINE, "extra": SETTINGS,
-                           "job_variant": LINE},
+                           "job_variant": LINE, "ha": LINE, "ha_session_timeout": LINE},
                  "flink_zone": LINE, "port_base": INT, "broker_disk_mb": INT, "startup_timeout": NUMBER,
                  "image_hint": LINE},
     "topic": {"partitions": INT, "replication_factor": INT, "config": SETTINGS},

@@ -34,7 +34,7 @@ def only_run(reports: Path) -> Path:
 # One scenario per fault class (process, network, object storage, Flink, deploy, load): the
 # full default certification (`./run.sh certify`, 13 scenarios, about 15 min) is the main
 # job, measured in the README; which scenarios it chooses is a unit test.
-REPRESENTATIVE = ("kill-leader", "zone-isolation", "flink-taskmanager-kill", "object-storage-outage",
+REPRESENTATIVE = ("kill-leader", "zone-isolation", "jobmanager-failover", "object-storage-outage",
                   "bad-deploy-rollback", "backfill-isolation")
 
 

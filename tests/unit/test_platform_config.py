@@ -54,6 +54,17 @@ def test_flink_config_is_yaml_with_s3_through_the_zone_proxy():
     assert conf["restart-strategy.fixed-delay.delay"] == "1 s"
 
 
+def test_flink_ha_through_zookeeper_with_a_short_session_by_default():
+    conf = yaml.safe_load(render_flink_config(PlatformConfig(), "AK", "SK"))
+    assert conf["high-availability.type"] == "zookeeper"
+    assert conf["high-availability.zookeeper.quorum"] == "zookeeper:2181"
+    assert conf["high-availability.storageDir"] == "s3://flink/ha"
+    assert conf["high-availability.zookeeper.client.session-timeout"] == "15 s"
+    off = PlatformConfig()
+    off.flink.ha = "none"
+    assert not any(k.startswith("high-availability") for k in yaml.safe_load(render_flink_config(off, "A", "S")))
+
+
 def test_shipped_profiles_load():
     for name in profiles.available():
         p = profiles.load(name)
@@ -67,6 +78,8 @@ def test_shipped_profiles_load():
     ({"platform": {}}, "missing key `name`"),
     ({"name": "x", "platform": {"zones": ["a", "a"]}}, "more than once; give every zone a distinct name"),
     ({"name": "x", "platform": {"flink_zone": "z"}}, "`platform.flink_zone`"),
+    ({"name": "x", "platform": {"flink": {"ha": "kubernetes"}}}, "`platform.flink.ha` is 'kubernetes'"),
+    ({"name": "x", "platform": {"flink": {"ha_session_timeout": "soon"}}}, "not a duration"),
 ])
 def test_bad_profile_names_the_key(data, message):
     with pytest.raises(profiles.ProfileError, match=message.replace("(", r"\(").replace("`", "`")):
