@@ -35,7 +35,8 @@ class Certification:
             run_id=getattr(platform, "run_id", None), kind=getattr(getattr(platform, "cfg", None), "kind", profile.kind),
             profile_description=profile.description, seed=seed, started=time.time(),
             command=command or rerun_command(profile.name, seed, None),
-            platform={"images": getattr(platform, "images", {}), "bringup_seconds": getattr(platform, "timings", {})})
+            platform={"images": getattr(platform, "images", {}), "bringup_seconds": getattr(platform, "timings", {}),
+                      "versions": platform_versions_of(platform)})
 
     def run(self, name: str) -> ScenarioResult:
         scenario = registry.get(name)
@@ -89,6 +90,19 @@ def choose(profile, names: list[str] | None, pool: list[str] | None = None) -> t
     return registry.for_kind(flavor_for(profile.kind), profile.platform, names=pool)
 
 
+def platform_versions_of(platform) -> dict[str, str]:
+    """The Kafka and Flink releases a built-in platform runs (external targets: what they declare)."""
+    from harness.images.versions import platform_versions
+    declared = getattr(platform, "versions", None)
+    if isinstance(declared, dict):
+        return dict(declared)
+    from harness.platform.platform import Platform
+    if not isinstance(platform, Platform):
+        return {}
+    v = platform_versions(platform.cfg.versions)
+    return {"kafka": v["kafka"], "flink": v["flink"]}
+
+
 def rerun_command(profile: str, seed: int, scenarios: list[str] | None, dirs: list[str] | None = None) -> str:
     return (f"kfchaos certify --profile {profile} --seed {seed}" + "".join(f" --scenarios {d}" for d in dirs or [])
             + "".join(f" --scenario {s}" for s in scenarios or []))
@@ -109,7 +123,7 @@ def certify(profile, scenarios: list[str] | None = None, seed: int | None = None
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 2**31)
     if platform_factory is None:
         chosen, left_out = choose(profile, scenarios, pool)
-        resolve_images(profile.platform.images)
+        resolve_images(profile.platform.images, versions=profile.platform.versions)
     run_dir = Path(run_dir) if run_dir else new_run_dir(profile.name, Path(reports))
     log.info("run directory %s", run_dir)
     if platform_factory is None:

@@ -21,6 +21,8 @@ import os
 import sys
 from pathlib import Path
 
+from harness.images.cache import BuildError
+
 log = logging.getLogger("chaos.cli")
 EXIT_ERROR = 2
 
@@ -148,6 +150,11 @@ def cmd_certify(args) -> int:
         return 0
     if factory is None:
         ensure_docker()
+    if args.kafka or args.flink:
+        if args.target:
+            raise UsageError("--kafka/--flink build the built-in platform per release: drop --target")
+        from harness.matrix import run_matrix
+        return run_matrix(prof, args, seed, pool)
     command = rerun_command(args.profile, seed, args.scenario, args.scenarios)
     if args.target:
         command += f" --target {args.target}"
@@ -241,6 +248,8 @@ def parser() -> argparse.ArgumentParser:
     c = sub.add_parser("certify", help="run the certification scenarios against a profile")
     c.add_argument("--profile", default="kafka-3az", help="profile name or path (default kafka-3az)")
     c.add_argument("--scenario", action="append", help="run only this scenario (repeatable)")
+    c.add_argument("--kafka", metavar="V1,V2", help="a version matrix: certify once per Kafka release, then compare")
+    c.add_argument("--flink", metavar="V1,V2", help="a version matrix: certify once per Flink release, then compare")
     c.add_argument("--seed", type=int, help="seed for schedules and workloads (default random)")
     c.add_argument("--scenarios", action="append", metavar="DIR",
                    help="your own scenario modules (.py) and files (.yaml): a directory or one file (repeatable); "
@@ -290,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_ERROR
     except UsageError as exc:
         return err(str(exc))
-    except ValueError as exc:       # bad input files (ReportError, HistoryError, ...): their message is the line
+    except (ValueError, BuildError) as exc:   # bad input files, unbuildable versions: the message is the line
         if args.debug:
             raise
         return err(_one_line(exc, with_type=False))

@@ -85,14 +85,20 @@ def _last_error_line(output: str) -> str:
 
 
 def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str | None = None,
-                  quiet: bool = False, timeout: float = 900) -> Path:
+                  quiet: bool = False, timeout: float = 900, flink_version: str | None = None) -> Path:
     """Return the path of the job jar for the current sources, building it if needed.
+
+    ``flink_version``: compile against that Flink release and its Kafka connector (the
+    cluster's; default the pinned one, whose jar keeps its historical cache path).
 
     Progress goes to the ``chaos.flink-job`` logger unless ``quiet``. Raises
     :class:`JobJarBuildError` (one line) when Maven is missing, the build fails or produces no jar.
     """
     project = Path(project) if project else job_project_dir()
+    props = _version_properties(flink_version)
     digest = source_hash(project)
+    if props:
+        digest = hashlib.sha256((digest + repr(sorted(props.items()))).encode()).hexdigest()
     target = cached_jar_path(digest)
 
     def say(msg: str) -> None:
@@ -108,7 +114,16 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
         if target.is_file() and not force:
             say(f"using cached jar {target} (built by another process)")
             return target
-        return _build(project, digest, target, say, mvn, timeout)
+        return _build(project, digest, target, say, mvn, timeout, props)
+
+
+def _version_properties(flink_version: str | None) -> dict[str, str]:
+    """Maven properties for a Flink release other than the pinned one (none for the pinned)."""
+    from harness.images import versions
+    if not flink_version or flink_version == versions.FLINK_VERSION:
+        return {}
+    v = versions.platform_versions({"flink": flink_version})
+    return {"flink.version": v["flink"], "flink.kafka.connector.version": v["flink_kafka_connector"]}
 
 
 @contextlib.contextmanager
@@ -121,7 +136,8 @@ def _locked(path: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeout: float) -> Path:
+def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeout: float,
+           props: dict[str, str] | None = None) -> Path:
     mvn = mvn or shutil.which("mvn")
     if not mvn:
         raise JobJarBuildError(
@@ -131,7 +147,8 @@ def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeo
     t0 = time.monotonic()
     work = _scratch_copy(project, target.parent / "build")
     try:
-        proc = subprocess.run([mvn, "-q", "-B", "package"], cwd=work, capture_output=True,
+        defines = [f"-D{k}={v}" for k, v in (props or {}).items()]
+        proc = subprocess.run([mvn, "-q", "-B", "package", *defines], cwd=work, capture_output=True,
                               text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise JobJarBuildError(

@@ -46,7 +46,9 @@ class FlinkPipeline:
                     "output-topic": self.output_topic, "group": f"{scenario.name}-{tag}", "txn-prefix": f"tx-{tag}",
                     "checkpoint-interval-ms": checkpoint_ms, "job-name": f"{scenario.name}-{tag}"}
         if self.user_job is None:
-            self.lifecycle = JobLifecycle(self.rest, build_job_jar(), history=scenario.history, job_args=job_args)
+            flink_version = getattr(getattr(platform, "cfg", None), "versions", {}).get("flink")
+            self.lifecycle = JobLifecycle(self.rest, build_job_jar(flink_version=flink_version),
+                                          history=scenario.history, job_args=job_args)
             scenario.check_options(input_topic=self.input_topic, output_topic=self.output_topic)
         else:
             job = self.user_job

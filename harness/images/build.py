@@ -83,14 +83,15 @@ def _user_layer() -> str:
     return (f"RUN useradd --uid {RUN_UID} --create-home --shell /bin/sh chaos\n")
 
 
-def _kafka_inputs(base: str) -> tuple[str, Path, dict[str, str]]:
+def _kafka_inputs(base: str, version: str | None = None) -> tuple[str, Path, dict[str, str]]:
     pom = ASSETS / "kafka" / "pom.xml"
-    props = {"kafka.version": v.KAFKA_VERSION, "scala.binary": v.SCALA_BINARY, "log4j.version": v.LOG4J_VERSION}
+    props = {"kafka.version": version or v.KAFKA_VERSION, "scala.binary": v.SCALA_BINARY,
+             "log4j.version": v.LOG4J_VERSION}
     return fingerprint("kafka", base, props, files=[pom]), pom, props
 
 
-def build_kafka(base: str) -> str:
-    fp, pom, props = _kafka_inputs(base)
+def build_kafka(base: str, version: str | None = None) -> str:
+    fp, pom, props = _kafka_inputs(base, version)
     tag = f"{IMAGE_REPO}/kafka:{fp}"
     if image_exists(tag):
         return tag
@@ -108,17 +109,17 @@ TIERED_PLUGIN_DIR = "/opt/kafka/plugins/tiered"
 TIERED_RSM_SOURCE = ASSETS / "tiered-rsm" / "S3RemoteStorageManager.java"
 
 
-def build_kafka_tiered(base: str) -> str:
+def build_kafka_tiered(base: str, version: str | None = None) -> str:
     """The kafka image plus a KIP-405 RemoteStorageManager jar in its own plugin directory.
 
     The RSM is the harness's own (assets/tiered-rsm), compiled against the cached Kafka
     jars: it needs nothing but the JDK and Kafka's storage API.
     """
-    kafka = build_kafka(base)
+    kafka = build_kafka(base, version)
     tag = f"{IMAGE_REPO}/kafka-tiered:{fingerprint('kafka-tiered', kafka, files=[TIERED_RSM_SOURCE])}"
     if image_exists(tag):
         return tag
-    fp, pom, props = _kafka_inputs(base)
+    fp, pom, props = _kafka_inputs(base, version)
     libs = _maven_copy(pom, cache_dir() / "kafka" / fp / "libs", props, transitive=True)
     work = cache_dir() / "kafka-tiered"
     ctx = fresh_dir(work / "context")
@@ -149,18 +150,19 @@ def build_tansu(base: str) -> str:
                          f"USER {RUN_UID}\nWORKDIR /data\n", "tansu")
 
 
-def _flink_home(dest: Path) -> Path:
+def _flink_home(dest: Path, version: str, connector: str) -> Path:
     """Assemble FLINK_HOME (bin, conf, lib, plugins) from the PyPI wheels and Maven jars."""
     if dest.joinpath(".complete").exists():
         return dest
     fresh_dir(dest)
-    wheels = cache_dir() / "flink" / f"wheels-{v.FLINK_VERSION}"
+    wheels = cache_dir() / "flink" / f"wheels-{version}"
     if not any(wheels.glob("apache_flink_libraries-*.whl")) or not any(wheels.glob("apache_flink-*.whl")):
         wheels.mkdir(parents=True, exist_ok=True)
-        progress(f"downloading apache-flink {v.FLINK_VERSION} wheels (300 MB) ...")
+        progress(f"downloading apache-flink {version} wheels (300 MB) ...")
         run(["python3", "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels),
-             f"apache-flink=={v.FLINK_VERSION}", f"apache-flink-libraries=={v.FLINK_VERSION}"],
-            what="pip download of the Flink wheels", fix="check that PyPI is reachable and retry")
+             f"apache-flink=={version}", f"apache-flink-libraries=={version}"],
+            what=f"pip download of the Flink {version} wheels",
+            fix="check that PyPI is reachable and has that release (`pip index versions apache-flink`)")
     keep = ("pyflink/bin/", "pyflink/conf/", "pyflink/lib/")
     drop = ("flink-scala", "flink-table", "flink-cep")
     for whl in wheels.glob("*.whl"):
@@ -173,9 +175,9 @@ def _flink_home(dest: Path) -> Path:
     for script in (dest / "bin").iterdir():
         script.chmod(0o755)
     pom = ASSETS / "flink" / "pom.xml"
-    extras = _maven_copy(pom, cache_dir() / "flink" / f"extras-{fingerprint(pom.read_text())}",
-                         {"flink.version": v.FLINK_VERSION, "connector.version": v.FLINK_KAFKA_CONNECTOR},
-                         transitive=False)
+    props = {"flink.version": version, "connector.version": connector}
+    key = fingerprint(pom.read_text()) if version == v.FLINK_VERSION else fingerprint(pom.read_text(), props)
+    extras = _maven_copy(pom, cache_dir() / "flink" / f"extras-{key}", props, transitive=False)
     for jar in extras.glob("*.jar"):
         if "s3-fs-presto" in jar.name:
             (dest / "plugins" / "s3-fs-presto").mkdir(parents=True, exist_ok=True)
@@ -187,13 +189,15 @@ def _flink_home(dest: Path) -> Path:
     return dest
 
 
-def build_flink(base: str) -> str:
+def build_flink(base: str, version: str | None = None) -> str:
     pom = ASSETS / "flink" / "pom.xml"
-    fp = fingerprint("flink", base, v.FLINK_VERSION, v.FLINK_KAFKA_CONNECTOR, files=[pom])
+    version = version or v.FLINK_VERSION
+    connector = v.platform_versions({"flink": version})["flink_kafka_connector"]
+    fp = fingerprint("flink", base, version, connector, files=[pom])
     tag = f"{IMAGE_REPO}/flink:{fp}"
     if image_exists(tag):
         return tag
-    home = _flink_home(cache_dir() / "flink" / fp / "home")
+    home = _flink_home(cache_dir() / "flink" / fp / "home", version, connector)
     ctx = fresh_dir(cache_dir() / "flink" / fp / "context")
     shutil.copytree(home, ctx / "flink", ignore=shutil.ignore_patterns(".complete"))
     return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"
@@ -235,16 +239,19 @@ def build_go_image(base: str, name: str, module: str, version: str, binary_name:
                          f"USER {RUN_UID}\n", name)
 
 
-def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy")) -> dict[str, str]:
-    """Build (or find in the cache) every image; returns role -> image tag."""
+def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy"),
+              versions: dict[str, str] | None = None) -> dict[str, str]:
+    """Build (or find in the cache) every image; returns role -> image tag. ``versions``:
+    the Kafka and Flink releases (``versions.platform_versions``; default: the pinned ones)."""
     started = time.monotonic()
+    ver = v.platform_versions(versions)
     base = build_base()
     tags = {"base": base}
     builders = {
-        "kafka": lambda: build_kafka(base),
-        "kafka-tiered": lambda: build_kafka_tiered(base),
+        "kafka": lambda: build_kafka(base, ver["kafka"]),
+        "kafka-tiered": lambda: build_kafka_tiered(base, ver["kafka"]),
         "tansu": lambda: build_tansu(base),
-        "flink": lambda: build_flink(base),
+        "flink": lambda: build_flink(base, ver["flink"]),
         "minio": lambda: build_go_image(base, "minio", v.MINIO_MODULE, v.MINIO_VERSION, "minio"),
         "toxiproxy": lambda: build_go_image(base, "toxiproxy", v.TOXIPROXY_MODULE, v.TOXIPROXY_VERSION,
                                             "toxiproxy-server"),

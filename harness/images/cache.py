@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -61,8 +62,22 @@ def run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None,
             out.close()
     if proc.returncode != 0:
         where = f" (log: {log})" if log else ""
+        missing = _missing_artifact(log)
+        if missing:
+            raise BuildError(f"{what} failed: {missing} is not in the repository{where}; "
+                             "pick a release that exists (see search.maven.org or the project's download page)")
         raise BuildError(f"{what} failed with exit code {proc.returncode}{where}. {fix}")
     progress(f"{what}: done in {time.monotonic() - started:.0f}s")
+
+
+def _missing_artifact(log: Path | None) -> str | None:
+    """The artifact Maven or pip said does not exist, from the step's log."""
+    if not log or not Path(log).exists():
+        return None
+    text = Path(log).read_text(errors="replace")[-20000:]
+    m = re.search(r"Could not find artifact (\S+)", text) or re.search(
+        r"No matching distribution found for (\S+)", text)
+    return m.group(1) if m else None
 
 
 def image_exists(tag: str) -> bool:

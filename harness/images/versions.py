@@ -27,3 +27,32 @@ PUBLIC_DEFAULTS = {
     "zookeeper": f"zookeeper:{ZOOKEEPER_VERSION}",
     "automq": AUTOMQ_IMAGE,
 }
+
+#: Flink minor release -> the Kafka SQL connector built for it (Maven Central)
+FLINK_KAFKA_CONNECTORS = {"2.2": "5.0.0-2.2", "2.1": "5.0.0-2.1", "2.0": "4.0.1-2.0", "1.20": "3.4.0-1.20"}
+KAFKA_OLDEST = (3, 7)             # KRaft with a static controller quorum, as the platform runs it
+_RELEASE = __import__("re").compile(r"(\d+)\.(\d+)\.(\d+)")
+
+
+class VersionError(ValueError):
+    """A version the harness cannot run (one line: what and how to fix it)."""
+
+
+def platform_versions(requested: dict | None = None) -> dict[str, str]:
+    """``{"kafka", "flink", "flink_kafka_connector"}`` for a profile's ``platform.versions``
+    (missing keys: today's pinned versions); VersionError for a release the harness cannot run.
+    Whether Maven Central or PyPI has it is found out when its image is built."""
+    req = dict(requested or {})
+    kafka, flink = str(req.get("kafka", KAFKA_VERSION)), str(req.get("flink", FLINK_VERSION))
+    for what, ver in (("kafka", kafka), ("flink", flink)):
+        if not _RELEASE.fullmatch(ver):
+            raise VersionError(f"{what} version {ver!r} is not a release number; write it as e.g. 4.1.1")
+    if tuple(int(x) for x in kafka.split(".")[:2]) < KAFKA_OLDEST:
+        raise VersionError(f"kafka {kafka} is older than {'.'.join(map(str, KAFKA_OLDEST))}, the oldest KRaft "
+                           "release the platform runs; use 3.7.0 or newer")
+    minor = ".".join(flink.split(".")[:2])
+    connector = FLINK_KAFKA_CONNECTORS.get(minor)
+    if connector is None:
+        raise VersionError(f"flink {flink} has no Kafka connector the harness knows; use a release of "
+                           f"{', '.join(sorted(FLINK_KAFKA_CONNECTORS))}")
+    return {"kafka": kafka, "flink": flink, "flink_kafka_connector": connector}

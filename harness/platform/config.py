@@ -66,6 +66,7 @@ class PlatformConfig:
     kind: str = "kafka"         # kafka | kafka-tiered | tansu | automq (see harness.platform.flavors)
     zones: tuple[str, ...] = ("a", "b", "c")
     images: dict[str, str] = field(default_factory=dict)   # role -> public image, overrides local build
+    versions: dict[str, str] = field(default_factory=dict)  # kafka / flink release (default: pinned)
     broker_config: dict[str, Any] = field(default_factory=dict)
     kafka_heap: str = "-Xms256m -Xmx768m"
     flink: FlinkSettings = field(default_factory=FlinkSettings)

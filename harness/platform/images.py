@@ -18,16 +18,17 @@ NOT_BUILT = flavors.public_only_roles()        # public image only, never built 
 PUBLIC_DEFAULTS = versions.PUBLIC_DEFAULTS
 
 
-def resolve_images(overrides: dict[str, str], roles: tuple[str, ...] = ROLES) -> dict[str, str]:
+def resolve_images(overrides: dict[str, str], roles: tuple[str, ...] = ROLES,
+                   versions: dict[str, str] | None = None) -> dict[str, str]:
     """role -> image for ``roles``: overrides as given (``public`` means the public default), the
-    rest built here (roles in NOT_BUILT get their public default)."""
+    rest built here for ``versions`` (roles in NOT_BUILT get their public default)."""
     unknown = set(overrides) - set(ROLES) - set(BROKER_ROLES)
     if unknown:
         raise ValueError(f"images: unknown role(s) {sorted(unknown)}; roles are {list(ROLES + BROKER_ROLES)}")
     chosen = {r: (PUBLIC_DEFAULTS[r] if img == "public" else img) for r, img in overrides.items() if img}
     chosen.update({r: PUBLIC_DEFAULTS[r] for r in roles if r in NOT_BUILT and r not in chosen})
     to_build = tuple(r for r in roles if r not in chosen)
-    built = build_all(to_build) if to_build else {}
+    built = build_all(to_build, versions) if to_build else {}
     return {r: chosen.get(r) or built[r] for r in roles}
 
 

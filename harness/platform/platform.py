@@ -206,7 +206,7 @@ class Platform:
             t0 = time.monotonic()
             roles = tuple(self.flavor.image_role if r == "kafka" else r for r in ROLES)
             roles += ("zookeeper",) if self.cfg.flink.ha == "zookeeper" else ()
-            self.images = resolve_images(self.cfg.images, roles)
+            self.images = resolve_images(self.cfg.images, roles, self.cfg.versions)
             self.timings["images"] = time.monotonic() - t0
             self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
             self._network.name = self.network_name

@@ -38,6 +38,7 @@ from typing import Any
 from harness.figures import figure
 from harness.results import RunResult, ScenarioResult
 
+from .render import version_items
 from .source import ReportError, load_run, one_line
 from .templating import render, verdict_class
 
@@ -74,6 +75,10 @@ class Run:
     @property
     def label(self) -> str:
         return f"{self.result.profile} ({self.dir.name})"
+
+    @property
+    def versions(self) -> str:
+        return ", ".join(f"{k} {v}" for k, v in version_items(self.result))
 
     def scenario(self, name: str) -> ScenarioResult | None:
         return next((sc for sc in self.result.scenarios if sc.name == name), None)
@@ -207,7 +212,8 @@ def _markdown(runs: list[Run], rows: list[dict]) -> str:
     out = [f"# Comparison of {len(runs)} runs", ""]
     for r in runs:
         res = r.result
-        out.append(f"- **{md_cell(r.label)}**: kind {md_cell(res.kind)}, "
+        versions = "".join(f"{k} {md_cell(v)}, " for k, v in version_items(res))
+        out.append(f"- **{md_cell(r.label)}**: kind {md_cell(res.kind)}, {versions}"
                    f"seed {md_cell(res.seed)}, overall **{md_cell(res.overall)}**; "
                    f"re-run: {md_code(res.command)}")
     out += ["", "## At a glance", "", "| scenario | " + " | ".join(md_cell(r.result.profile) for r in runs)

@@ -223,6 +223,12 @@ def _numbers(d: Any) -> dict[str, Any]:
     return {str(k): v for k, v in d.items()} if isinstance(d, dict) else {}
 
 
+def version_items(run: RunResult) -> list[tuple[str, str]]:
+    """("kafka", "4.1.1"), ("flink", "2.2.0") of the run's platform, where known."""
+    v = run.platform.get("versions") if isinstance(run.platform, dict) else None
+    return [(k, str(v[k])) for k in ("kafka", "flink") if isinstance(v, dict) and v.get(k)]
+
+
 def header_view(run: RunResult) -> dict:
     """The header's meta line, bring-up times and images."""
     started, finished = run.started, run.finished
@@ -230,6 +236,7 @@ def header_view(run: RunResult) -> dict:
     bring, images = _numbers(run.platform.get("bringup_seconds")), _numbers(run.platform.get("images"))
     meta = [("profile", run.profile), ("kind", run.kind), ("seed", run.seed), ("run", run.run_id),
             ("started", fmt_time(started)), ("finished", fmt_time(finished)), ("duration", dur)]
+    meta += [(k, v) for k, v in version_items(run)]
     nums = [float(x) for x in bring.values() if isinstance(x, (int, float)) and not isinstance(x, bool)]
     if bring:
         # Components start in parallel phases: the platform reports its own total.
