@@ -44,8 +44,15 @@ POLL = 60
 IN_FLIGHT = 8
 
 
-def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1) -> dict:
-    """Write a valid ~``n_ops``-op history to the chunk file ``path``."""
+#: records of the final read above which it is left out: one op of ~110 bytes a record must
+#: fit one frame (< 2 GiB); a 100M-op history's final read (~40M records) does not
+FINAL_READ_MAX = 15_000_000
+
+
+def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
+             final_max: int = FINAL_READ_MAX) -> dict:
+    """Write a valid ~``n_ops``-op history to the chunk file ``path`` (without its final
+    read when that would hold more than ``final_max`` records)."""
     import random
     from harness.history_chunks import ChunkWriter
     rng = random.Random(seed)
@@ -67,6 +74,7 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1) -> dict:
     nxt = [0] * PARTITIONS                       # next offset per partition
     unpolled = [deque() for _ in range(PARTITIONS)]
     final: list[tuple] = []                     # (partition, offset, id, key, seq, producer)
+    collect = 0.45 * n_ops <= final_max
     seqs: dict[tuple, int] = {}
     flight = [deque() for _ in range(producers)]
     sent = [0] * producers
@@ -114,7 +122,8 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1) -> dict:
                 o = nxt[p]
                 nxt[p] += 1
                 unpolled[p].append((o, rid, key, s, pr))
-                final.append((p, o, rid, key, s, pr))
+                if collect:
+                    final.append((p, o, rid, key, s, pr))
                 emit(pr, "ok", "send", f'{{"topic":"t","key":"{key}","id":"{rid}","seq":{s},'
                                        f'"partition":{p},"offset":{o}}}')
         else:                                    # a consumer polls, then commits
@@ -151,18 +160,19 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1) -> dict:
         v = f'{{"fault":"kill","fault_id":"f{open_fault}"}}'
         emit("nemesis", "invoke", "fault-stop", v)
         emit("nemesis", "ok", "fault-stop", v)
-    final.sort()
-    recs = ",".join(f'{{"partition":{p},"offset":{o},"key":"{key}","value":{{"id":"{rid}",'
-                    f'"key":"{key}","seq":{s},"producer":"{pr}"}}}}'
-                    for p, o, rid, key, s, pr in final)
-    n_final = len(final)
-    del final
-    offs = ",".join(f'"{p}":{nxt[p]}' for p in range(PARTITIONS))
-    zeros = ",".join(f'"{p}":0' for p in range(PARTITIONS))
-    emit("final-reader", "ok", "final-read",
-         f'{{"topic":"t","isolation":"read_committed","start_offsets":{{{zeros}}},'
-         f'"end_offsets":{{{offs}}},"records":[{recs}]}}')
-    del recs
+    n_final = len(final) if collect else None
+    if collect:
+        final.sort()
+        recs = ",".join(f'{{"partition":{p},"offset":{o},"key":"{key}","value":{{"id":"{rid}",'
+                        f'"key":"{key}","seq":{s},"producer":"{pr}"}}}}'
+                        for p, o, rid, key, s, pr in final)
+        del final
+        offs = ",".join(f'"{p}":{nxt[p]}' for p in range(PARTITIONS))
+        zeros = ",".join(f'"{p}":0' for p in range(PARTITIONS))
+        emit("final-reader", "ok", "final-read",
+             f'{{"topic":"t","isolation":"read_committed","start_offsets":{{{zeros}}},'
+             f'"end_offsets":{{{offs}}},"records":[{recs}]}}')
+        del recs
     w.write(buf)
     w.close()
     return {"ops": n, "final_read_records": n_final}
@@ -249,8 +259,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['ops'] / r['cpu_s']:>12,.0f} {r['ops'] / r['wall_s']:>12,.0f} "
                   f"{r['rss_mib']:>7,.0f} MiB  {r['valid']} {r['anomalies'] or ''}{r['not_valid'] or ''} "
                   f"({os.path.basename(f)}; index {r['index_cpu_s']:.1f}s cpu)")
-        print(f"{'':>13} generated in {t_gen:.0f}s; final read of {gen['final_read_records']:,} "
-              "records")
+        fr = gen["final_read_records"]
+        print(f"{'':>13} generated in {t_gen:.0f}s; " +
+              (f"final read of {fr:,} records" if fr is not None else
+               f"no final read (over {FINAL_READ_MAX:,} records: it would not fit one op)"))
         if not a.keep:
             for f in files:
                 os.remove(f)

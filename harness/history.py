@@ -1,8 +1,11 @@
-"""Append-only operation history (Jepsen style), stored as JSON Lines.
+"""Append-only operation history (Jepsen style), stored as JSON lines.
 
 Contract
 --------
-Every line of ``history.jsonl`` is one operation::
+Every line of ``history.jsonl`` -- or of a frame of a chunk file
+``history.kfh`` (:mod:`harness.history_chunks`: zstd-compressed frames of the
+same lines, what a run writes; a writer whose path ends in ``.kfh`` writes one
+frame per flush) -- is one operation::
 
     {"index": int, "process": str, "type": "invoke"|"ok"|"fail"|"info",
      "f": str, "value": <any JSON>, "time": int, "wall": float}
@@ -19,7 +22,10 @@ thread), immediately after every nemesis ``fault-*`` op, and on close: a test
 that crashes leaves everything recorded up to ~0.5 s before on disk.
 
 Reading (:func:`load`, :func:`iter_load`, :func:`op_batches`, and
-``HistoryIndex.from_path`` through :mod:`harness.checkers.stream`) validates
+``HistoryIndex.from_path`` through :mod:`harness.checkers.stream`) accepts
+either format (:func:`source_lines`; a chunk file is told by its magic bytes,
+and its error messages give the op's 1-based position, which is its line in
+the JSONL export, instead of a line number) and validates
 every op once against :mod:`harness.history_schema`: a malformed op, or a
 line that is not JSON other than a cut-short last line (a crash while
 writing, dropped), raises :class:`HistoryError`, a ``ValueError`` whose

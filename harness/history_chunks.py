@@ -167,12 +167,15 @@ def iter_frames(path: str | os.PathLike, *, fh: BinaryIO | None = None) -> Itera
             except Exception as e:                   # noqa: BLE001 - any codec error
                 raise HistoryError(f"frame does not decompress: {e}", "an undamaged file",
                                    ordinal=n) from None
+            del body
             if len(raw) != raw_len:
                 raise HistoryError("frame size mismatch", "an undamaged file", ordinal=n)
             text = raw.decode("utf-8", "surrogateescape")
+            del raw                                  # not kept alive while the consumer works
             if (text.count("\n") + 1 if text else 0) != n_ops:
                 raise HistoryError("frame op count mismatch", "one JSON op a line", ordinal=n)
             yield n_ops, text
+            del text
             n += n_ops
     finally:
         if own:
@@ -189,11 +192,23 @@ def frame_lines(path: str | os.PathLike, max_chars: int = 4 << 20) -> Iterator[l
             continue
         pending.append(text)
         size += len(text)
+        del text
         if size >= max_chars:
-            yield "\n".join(pending).split("\n")
+            lines = _split(pending)
             pending, size = [], 0
+            yield lines
+            del lines
     if pending:
-        yield "\n".join(pending).split("\n")
+        yield _split(pending)
+
+
+def _split(texts: list[str]) -> list[str]:
+    """The lines of frame texts (emptied: a big frame's text is not kept twice)."""
+    if len(texts) == 1:
+        return texts.pop().split("\n")
+    text = "\n".join(texts)
+    texts.clear()
+    return text.split("\n")
 
 
 def export_jsonl(src: str | os.PathLike, dst: str | os.PathLike) -> int:
