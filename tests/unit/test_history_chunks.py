@@ -172,6 +172,8 @@ def test_a_malformed_op_inside_a_frame_is_located(tmp_path):
         load(tmp_path / "h.kfh")
     with pytest.raises(HistoryError, match=r"h\.kfh:58: "):
         index.HistoryIndex.from_path(tmp_path / "h.kfh")
+    (tmp_path / "h.jsonl").write_text("\n".join(lines) + "\n")    # the report plots it, as from JSONL
+    assert series_from_path(tmp_path / "h.kfh") == series_from_path(tmp_path / "h.jsonl")
 
 
 # -- streaming checkers == in-memory checkers ------------------------------------------
