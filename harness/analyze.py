@@ -2,8 +2,8 @@
 
 A live run and ``kfchaos analyze RUN`` call the same :func:`analyze_scenario`, so a stored
 run re-checked without a cluster gives exactly the verdicts and figures of the live run.
-Everything comes from the history (``history.kfh``, or ``history.jsonl``): the scenario's name, contracts and checker
-options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
+Everything comes from the history (``history.kfh``, or ``history.jsonl``): the scenario's
+name, contracts and checker options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
 the notes, the measured figures, the problems that make a held contract unknown (a fault
 that never started, a failed workload step, a scenario that raised). Histories recorded
 before those operations existed fall back to the stored ``result.json`` for the
@@ -91,7 +91,8 @@ def _fault_problems(idx: Any) -> list[str]:
 
 
 def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checkers.Verdict]]:
-    """Check one scenario directory's history (:func:`harness.history.history_file`): its result and the raw verdicts."""
+    """Check one scenario directory's history (:func:`harness.history.history_file`): its
+    result and the raw verdicts."""
     directory = Path(directory)
     stored = _read_json(directory / "result.json") or {}
     hist = history_file(directory)
