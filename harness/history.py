@@ -263,7 +263,7 @@ class History:
 
 # -- reading -----------------------------------------------------------------
 def load(path: str | os.PathLike) -> list[dict]:
-    """Load and validate a history.jsonl (see :func:`iter_load` for the rules)."""
+    """Load and validate a history file (history.kfh or history.jsonl) (see :func:`iter_load` for the rules)."""
     ops: list[dict] = []
     for batch in op_batches(path, _BLOCK):
         ops += batch
@@ -392,7 +392,7 @@ def line_chunks(fh: Any, chunk_chars: int) -> Iterator[tuple[list[str], bool]]:
 
 
 def iter_load(path: str | os.PathLike) -> Iterator[dict]:
-    """Stream the ops of a history.jsonl, each validated once
+    """Stream the ops of a history file (history.kfh or history.jsonl), each validated once
     (:mod:`harness.history_schema`).
 
     Blank lines are skipped.  A line that is not JSON is dropped if it is
