@@ -2,8 +2,8 @@
 
 A live run and ``kfchaos analyze RUN`` call the same :func:`analyze_scenario`, so a stored
 run re-checked without a cluster gives exactly the verdicts and figures of the live run.
-Everything comes from ``history.jsonl``: the scenario's name, contracts and checker
-options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
+Everything comes from the history (``history.kfh``, or ``history.jsonl``): the scenario's
+name, contracts and checker options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
 the notes, the measured figures, the problems that make a held contract unknown (a fault
 that never started, a failed workload step, a scenario that raised). Histories recorded
 before those operations existed fall back to the stored ``result.json`` for the
@@ -22,6 +22,7 @@ from typing import Any
 from harness import checkers
 from harness.checkers import Verdict, compose
 from harness.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
+from harness.history import HISTORY_JSONL, HISTORY_NAMES, history_file
 from harness.results import ContractResult, RunResult, ScenarioResult
 
 __all__ = ["ScenarioFacts", "facts_of", "analyze_scenario", "analyze_run", "render_text",
@@ -90,10 +91,12 @@ def _fault_problems(idx: Any) -> list[str]:
 
 
 def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checkers.Verdict]]:
-    """Check one scenario directory's history.jsonl: its result and the raw verdicts."""
+    """Check one scenario directory's history (:func:`harness.history.history_file`): its
+    result and the raw verdicts."""
     directory = Path(directory)
     stored = _read_json(directory / "result.json") or {}
-    idx = checkers.HistoryIndex.from_path(directory / "history.jsonl")
+    hist = history_file(directory)
+    idx = checkers.HistoryIndex.from_path(hist)
     facts = facts_of(idx, directory.name, stored)
     if not facts.contracts and not idx.get("scenario") and not stored:
         facts.contracts = list(BARE_CONTRACTS)
@@ -101,7 +104,7 @@ def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checker
             facts.contracts.append("exactly-once")
     unknown = [c for c in facts.contracts if c not in CONTRACTS]
     if unknown:
-        raise ValueError(f"{directory}/history.jsonl: unknown contract(s) {', '.join(unknown)}")
+        raise ValueError(f"{hist}: unknown contract(s) {', '.join(unknown)}")
     verdicts: dict[str, checkers.Verdict] = {}
     if facts.error is None and facts.not_applicable is None:
         wanted = checkers_for(facts.contracts)
@@ -110,10 +113,11 @@ def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checker
                 checkers.exactly_once.discover_topics(idx)[1] is None:
             names.remove("exactly-once")
         verdicts = checkers.check_all(idx, checkers=names, **facts.options)
-    return _result(directory, facts, verdicts), verdicts
+    return _result(directory, facts, verdicts, hist.name), verdicts
 
 
-def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.Verdict]) -> ScenarioResult:
+def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.Verdict],
+            history_name: str = HISTORY_JSONL) -> ScenarioResult:
     figures: dict[str, Any] = {}
     if facts.error is not None:
         status = "error"
@@ -135,7 +139,7 @@ def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.
     return ScenarioResult(name=facts.name, status=status, contracts=contracts, figures=figures, title=facts.title,
                           description=facts.description, error=facts.error, duration_s=duration, started=facts.started,
                           seed=facts.seed,
-                          history=f"{directory.name}/history.jsonl", schedule=schedule,
+                          history=f"{directory.name}/{history_name}", schedule=schedule,
                           wanted_contracts=list(facts.contracts), notes=facts.notes,
                           check_opts={k: v for k, v in facts.options.items()
                                       if v is None or isinstance(v, (str, int, float, bool))})
@@ -146,9 +150,9 @@ def analyze_run(run: Path) -> RunResult:
     run = Path(run)
     stored = _read_json(run / "results.json") or {}
     result = RunResult.from_dict(stored) if stored else RunResult(profile=run.name)
-    dirs = sorted(p.parent for p in run.glob("*/history.jsonl"))
+    dirs = sorted({p.parent for name in HISTORY_NAMES for p in run.glob(f"*/{name}")})
     if not dirs and not stored:
-        raise ValueError(f"{run} is not a run directory (no results.json and no */history.jsonl): "
+        raise ValueError(f"{run} is not a run directory (no results.json and no */history.kfh or */history.jsonl): "
                          "give reports/<time>-<profile>")
     by_name = {}
     for d in dirs:

@@ -4,6 +4,8 @@
     kfchaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
     kfchaos report RUN_DIR         (re)render RUN_DIR/report.html
     kfchaos compare RUN_DIR ...    side-by-side table (compare.html, compare.md)
+    kfchaos history export H [-o OUT]   a history (history.kfh or .jsonl, or a scenario's directory) as JSON Lines
+    kfchaos history pack H.jsonl [-o OUT.kfh]   a JSONL history as a chunk file
     kfchaos list [--scenarios DIR] scenarios and profiles
     kfchaos clean [--all]          remove what crashed runs left behind
     kfchaos build-images           build (or find cached) the platform images
@@ -196,10 +198,11 @@ def _validate_schedule_env(prof) -> None:
 
 def cmd_analyze(args) -> int:
     from harness.analyze import analyze_run, analyze_scenario, render_text
+    from harness.history import HISTORY_NAMES
     run = Path(args.run)
     if not run.is_dir():
         raise UsageError(f"{run} is not a directory: give a run directory (reports/<time>-<profile>)")
-    if (run / "history.jsonl").exists():          # one scenario's directory (or a bare history)
+    if any((run / name).exists() for name in HISTORY_NAMES):   # one scenario's directory (or a bare history)
         scenario, verdicts = analyze_scenario(run)
         print(scenario.summary())
         if args.checkers:
@@ -213,6 +216,26 @@ def cmd_analyze(args) -> int:
     else:
         print(result.summary_table())
     return result.exit_code
+
+
+def cmd_history(args) -> int:
+    from harness import history_chunks
+    from harness.history import history_file
+    src = Path(args.path)
+    if src.is_dir():
+        src = Path(history_file(src))
+    if not src.is_file():
+        raise UsageError(f"{src}: no such history file: give history.kfh, history.jsonl or a scenario's directory")
+    chunked = history_chunks.is_chunk_file(src)
+    export = args.action == "export"
+    if export != chunked:
+        raise UsageError(f"{src} is already " + ("JSON Lines" if export else "a chunk file"))
+    out = Path(args.out) if args.out else src.with_suffix(".jsonl" if export else history_chunks.SUFFIX)
+    if out.resolve() == src.resolve():
+        raise UsageError("the output would overwrite the input: give -o")
+    n = (history_chunks.export_jsonl if export else history_chunks.pack_jsonl)(src, out)
+    print(f"{out}: {n:,} ops")
+    return 0
 
 
 def cmd_report(args) -> int:
@@ -265,6 +288,11 @@ def parser() -> argparse.ArgumentParser:
     a.add_argument("--json", action="store_true", help="print the run result as JSON")
     a.add_argument("--checkers", action="store_true", help="(one scenario) also print every checker's verdict")
     a.set_defaults(fn=cmd_analyze)
+    hi = sub.add_parser("history", help="convert a history: export a chunk file as JSON Lines, or pack JSONL")
+    hi.add_argument("action", choices=("export", "pack"))
+    hi.add_argument("path", help="history.kfh, history.jsonl, or a scenario's directory")
+    hi.add_argument("-o", "--out", help="output file (default: beside the input, other suffix)")
+    hi.set_defaults(fn=cmd_history)
     r = sub.add_parser("report", help="render RUN/report.html from RUN/results.json and histories")
     r.add_argument("run")
     r.set_defaults(fn=cmd_report)

@@ -1,8 +1,11 @@
-"""Append-only operation history (Jepsen style), stored as JSON Lines.
+"""Append-only operation history (Jepsen style), stored as JSON lines.
 
 Contract
 --------
-Every line of ``history.jsonl`` is one operation::
+Every line of ``history.jsonl`` -- or of a frame of a chunk file
+``history.kfh`` (:mod:`harness.history_chunks`: zstd-compressed frames of the
+same lines, what a run writes; a writer whose path ends in ``.kfh`` writes one
+frame per flush) -- is one operation::
 
     {"index": int, "process": str, "type": "invoke"|"ok"|"fail"|"info",
      "f": str, "value": <any JSON>, "time": int, "wall": float}
@@ -19,7 +22,10 @@ thread), immediately after every nemesis ``fault-*`` op, and on close: a test
 that crashes leaves everything recorded up to ~0.5 s before on disk.
 
 Reading (:func:`load`, :func:`iter_load`, :func:`op_batches`, and
-``HistoryIndex.from_path`` through :mod:`harness.checkers.stream`) validates
+``HistoryIndex.from_path`` through :mod:`harness.checkers.stream`) accepts
+either format (:func:`source_lines`; a chunk file is told by its magic bytes,
+and its error messages give the op's 1-based position, which is its line in
+the JSONL export, instead of a line number) and validates
 every op once against :mod:`harness.history_schema`: a malformed op, or a
 line that is not JSON other than a cut-short last line (a crash while
 writing, dropped), raises :class:`HistoryError`, a ``ValueError`` whose
@@ -44,13 +50,15 @@ from itertools import accumulate, count
 from operator import add
 from typing import Any, Callable, Iterable, Iterator
 
+from harness import history_chunks as _chunks
 from harness.history_schema import SCHEMA, HistoryError, first_bad
 
 __all__ = [
     "TYPES", "History", "load", "iter_load", "correlation_key", "pair",
     "completions", "FAULT_FS", "loads", "parse_lines", "line_chunks", "HUGE_LINE",
     "HistoryError", "SCHEMA", "op_batches", "parse_chunk", "check_batch", "locate",
-    "open_history", "log_unknown",
+    "open_history", "log_unknown", "source_lines", "history_file", "HISTORY_CHUNKS",
+    "HISTORY_JSONL", "HISTORY_NAMES",
 ]
 
 TYPES = ("invoke", "ok", "fail", "info")
@@ -126,7 +134,11 @@ class History:
                  keep: bool | None = None,
                  clock: Callable[[], tuple[int, float]] | None = None):
         self.path = os.fspath(path) if path is not None else None
-        self._file = open(self.path, "w", encoding="utf-8") if self.path else None
+        self._chunks = self.path is not None and self.path.endswith(_chunks.SUFFIX)
+        if self._chunks:           # one compressed frame per flush (harness.history_chunks)
+            self._file = _chunks.ChunkWriter(self.path)
+        else:
+            self._file = open(self.path, "w", encoding="utf-8") if self.path else None
         self._keep = (self._file is None) if keep is None else keep
         self.ops: list[dict] = []
         self._lock = threading.Lock()
@@ -203,8 +215,11 @@ class History:
     # -- flushing ----------------------------------------------------------
     def _flush_locked(self) -> None:
         if self._buf and self._file is not None:
-            self._file.write("\n".join(self._buf))
-            self._file.write("\n")
+            if self._chunks:
+                self._file.write(self._buf)
+            else:
+                self._file.write("\n".join(self._buf))
+                self._file.write("\n")
             self._buf.clear()
         if self._file is not None:
             self._file.flush()
@@ -248,7 +263,7 @@ class History:
 
 # -- reading -----------------------------------------------------------------
 def load(path: str | os.PathLike) -> list[dict]:
-    """Load and validate a history.jsonl (see :func:`iter_load` for the rules)."""
+    """Load and validate a history file (history.kfh or history.jsonl) (see :func:`iter_load` for the rules)."""
     ops: list[dict] = []
     for batch in op_batches(path, _BLOCK):
         ops += batch
@@ -377,7 +392,7 @@ def line_chunks(fh: Any, chunk_chars: int) -> Iterator[tuple[list[str], bool]]:
 
 
 def iter_load(path: str | os.PathLike) -> Iterator[dict]:
-    """Stream the ops of a history.jsonl, each validated once
+    """Stream the ops of a history file (history.kfh or history.jsonl), each validated once
     (:mod:`harness.history_schema`).
 
     Blank lines are skipped.  A line that is not JSON is dropped if it is
@@ -391,17 +406,43 @@ def iter_load(path: str | os.PathLike) -> Iterator[dict]:
 def op_batches(path: str | os.PathLike, chunk_chars: int = _BLOCK) -> Iterator[list[dict]]:
     """The validated ops of each chunk of about ``chunk_chars`` of the file."""
     unknown: set[str] = set()
-    with open_history(path) as fh:
-        n = 0
-        try:
-            for lines, at_end in line_chunks(fh, chunk_chars):
-                ops = parse_chunk(lines, at_end, n)
-                check_batch(ops, n, unknown)
-                n += len(ops)
-                yield ops
-        except HistoryError as e:
-            raise locate(e, path) from None
+    n = 0
+    try:
+        for lines, at_end in source_lines(path, chunk_chars):
+            ops = parse_chunk(lines, at_end, n)
+            check_batch(ops, n, unknown)
+            n += len(ops)
+            yield ops
+    except HistoryError as e:
+        raise locate(e, path) from None
     log_unknown(path, unknown)
+
+
+def source_lines(path: str | os.PathLike, chunk_chars: int = _BLOCK) -> Iterator[tuple[list[str], bool]]:
+    """``(op lines, at_end)`` chunks of a history file of either format:
+    :func:`line_chunks` of a JSONL file, or the lines of a few frames at a
+    time of a chunk file (:mod:`harness.history_chunks`; ``at_end`` is
+    then always False: a frame's lines were all written whole)."""
+    if _chunks.is_chunk_file(path):
+        for lines in _chunks.frame_lines(path, chunk_chars):
+            yield lines, False
+        return
+    with open_history(path) as fh:
+        yield from line_chunks(fh, chunk_chars)
+
+
+def history_file(directory: str | os.PathLike) -> "os.PathLike":
+    """The history of a scenario directory: ``history.kfh`` (chunk file,
+    what runs write) if present, else ``history.jsonl``."""
+    from pathlib import Path
+    d = Path(directory)
+    kfh = d / HISTORY_CHUNKS
+    return kfh if kfh.exists() else d / HISTORY_JSONL
+
+
+HISTORY_CHUNKS = "history" + _chunks.SUFFIX
+HISTORY_JSONL = "history.jsonl"
+HISTORY_NAMES = (HISTORY_CHUNKS, HISTORY_JSONL)
 
 
 def open_history(path: str | os.PathLike) -> Any:
@@ -447,6 +488,8 @@ def locate(err: HistoryError, path: str | os.PathLike) -> HistoryError:
     only on errors)."""
     if err.path is not None or err.ordinal is None:
         return err
+    if _chunks.is_chunk_file(path):      # no lines: the op's 1-based position (its JSONL export line)
+        return err.located(os.fspath(path), err.ordinal + 1)
     return err.located(os.fspath(path), op_line(path, err.ordinal))
 
 

@@ -1,8 +1,9 @@
 """What the harness itself observes, recorded as operations of process ``harness``.
 
 Everything a contract decides is an operation in the history, so that ``kfchaos analyze``
-recomputes every verdict and figure from ``history.jsonl`` alone. Besides the clients'
-and the nemesis's operations, the harness records:
+recomputes every verdict and figure from the history (``history.kfh``, or a
+``history.jsonl``) alone. Besides the clients' and the nemesis's operations, the harness
+records:
 
 =================  ======  ===================================================================
 f                  type    value

@@ -26,7 +26,7 @@ Each checker runs isolated (:func:`run_checker`): one that raises gets an
 the others still run.  Histories read from files are validated first
 (:mod:`harness.history_schema`), so a crash is a checker bug, not bad input.
 For big histories build the index straight from the file, which never keeps
-the op dicts: ``check_all(HistoryIndex.from_path("run/history.jsonl"))``.
+the op dicts: ``check_all(HistoryIndex.from_path("run/s/history.kfh"))``.
 Support modules: :mod:`.index` (single-pass digest; :mod:`.records` for the
 typed write records, :mod:`.writes`, :mod:`.digests`, :mod:`.consumers`,
 :mod:`.groupstate` for its passes, :mod:`.queries` for shared cached

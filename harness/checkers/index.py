@@ -90,7 +90,7 @@ class HistoryIndex(QueryMixin, ExampleMixin):
 
     @classmethod
     def from_path(cls, path: str | os.PathLike, chunk_bytes: int = 4 << 20) -> "HistoryIndex":
-        """Stream a history.jsonl (a truncated last line is tolerated); see
+        """Stream a history.kfh or history.jsonl (a cut-short last line or frame is tolerated); see
         :mod:`.stream`."""
         idx = cls()
         enabled = gc.isenabled()

@@ -1,9 +1,11 @@
-"""Streaming a history.jsonl into a :class:`~harness.checkers.index.HistoryIndex`.
+"""Streaming a history file into a :class:`~harness.checkers.index.HistoryIndex`.
 
 Contract
 --------
 :func:`feed_file` reads the file in chunks of about ``chunk_bytes``
-characters (:func:`harness.history.line_chunks`); every line holds one op.
+characters (:func:`harness.history.source_lines`: lines of a history.jsonl,
+or the decompressed frames of a chunk file, :mod:`harness.history_chunks`);
+every line holds one op.
 Each chunk is one batch of :meth:`HistoryIndex.feed` as far as the index can
 tell (the wall clock of its last op is sampled), but it is parsed and digested
 in sub-batches of about :data:`PARSE_CHARS` characters, so the parsed ops are
@@ -26,8 +28,8 @@ from bisect import bisect_left
 from itertools import accumulate
 from typing import Any
 
-from harness.history import (HUGE_LINE, HistoryError, check_batch, line_chunks, locate,
-                             log_unknown, open_history, parse_chunk)
+from harness.history import (HUGE_LINE, HistoryError, check_batch, locate, log_unknown,
+                             parse_chunk, source_lines)
 
 __all__ = ["feed_file", "feed_chunk", "PARSE_CHARS"]
 
@@ -37,12 +39,11 @@ PARSE_CHARS = 64 << 10
 def feed_file(idx: Any, path: str | os.PathLike, chunk_bytes: int) -> None:
     """Feed every op of the file at ``path`` to ``idx`` (see the contract)."""
     unknown: set[str] = set()
-    with open_history(path) as fh:
-        try:
-            for lines, at_end in line_chunks(fh, chunk_bytes):
-                feed_chunk(idx, lines, at_end, unknown)
-        except HistoryError as e:
-            raise locate(e, path) from None
+    try:
+        for lines, at_end in source_lines(path, chunk_bytes):
+            feed_chunk(idx, lines, at_end, unknown)
+    except HistoryError as e:
+        raise locate(e, path) from None
     log_unknown(path, unknown)
 
 

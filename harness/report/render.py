@@ -2,8 +2,8 @@
 
 :func:`render_report` loads ``run_dir/results.json`` as a
 :class:`harness.results.RunResult` (stored runs in the earlier layout included), reads
-each scenario's ``history.jsonl`` and ``schedule.json`` when present, and writes
-``run_dir/report.html`` from the jinja2 template ``templates/report.html.j2`` with
+each scenario's history (``history.kfh`` or ``history.jsonl``) and ``schedule.json`` when
+present, and writes ``run_dir/report.html`` from the jinja2 template ``templates/report.html.j2`` with
 inline CSS and inline SVG only: no script, font, stylesheet or image is loaded from
 anywhere.  It renders, in order:
 

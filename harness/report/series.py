@@ -284,7 +284,22 @@ def iter_ops(path: str | os.PathLike, chunk: int = 4096) -> Iterator[dict]:
     """Stream the ops of a ``history.jsonl``, parsing ``chunk`` lines per
     :func:`json.loads` call (much cheaper than one call per line).  Same rule
     as :func:`harness.history.iter_load`: a corrupt *last* line is dropped,
-    a corrupt line elsewhere raises ``ValueError``."""
+    a corrupt line elsewhere raises ``ValueError``.  A chunk file
+    (``history.kfh``, :mod:`harness.history_chunks`) is read a few frames at a
+    time; like here, its ops are parsed but not validated (a malformed op is
+    left out of the plots and counted)."""
+    from harness.history_chunks import is_chunk_file
+    if is_chunk_file(path):
+        from harness.history import locate, parse_chunk, source_lines
+        n = 0
+        try:
+            for lines, at_end in source_lines(path):
+                ops = parse_chunk(lines, at_end, n)
+                n += len(ops)
+                yield from ops
+        except ValueError as e:
+            raise locate(e, path) if hasattr(e, "ordinal") else e from None
+        return
     with open(path, "r", encoding="utf-8") as fh:
         while True:
             lines = [ln for ln in islice(fh, chunk) if ln.strip()]
@@ -306,5 +321,6 @@ def iter_ops(path: str | os.PathLike, chunk: int = 4096) -> Iterator[dict]:
 
 
 def series_from_path(path: str | os.PathLike) -> Series:
-    """Stream ``history.jsonl`` at ``path`` through :func:`compute_series`."""
+    """Stream the history at ``path`` (``history.kfh`` or ``history.jsonl``) through
+    :func:`compute_series`."""
     return compute_series(iter_ops(path))
