@@ -58,7 +58,7 @@ __all__ = [
     "completions", "FAULT_FS", "loads", "parse_lines", "line_chunks", "HUGE_LINE",
     "HistoryError", "SCHEMA", "op_batches", "parse_chunk", "check_batch", "locate",
     "open_history", "log_unknown", "source_lines", "history_file", "HISTORY_CHUNKS",
-    "HISTORY_JSONL", "HISTORY_NAMES",
+    "HISTORY_JSONL", "HISTORY_NAMES", "live_history_name",
 ]
 
 TYPES = ("invoke", "ok", "fail", "info")
@@ -443,6 +443,15 @@ def history_file(directory: str | os.PathLike) -> "os.PathLike":
 HISTORY_CHUNKS = "history" + _chunks.SUFFIX
 HISTORY_JSONL = "history.jsonl"
 HISTORY_NAMES = (HISTORY_CHUNKS, HISTORY_JSONL)
+
+
+def live_history_name() -> str:
+    """What a run writes: ``history.jsonl`` (readable, the default) or, with
+    ``CHAOS_HISTORY_FORMAT=kfh``, ``history.kfh`` (about 10x smaller; for long runs)."""
+    fmt = os.environ.get("CHAOS_HISTORY_FORMAT", "jsonl").strip().lower()
+    if fmt not in ("jsonl", "kfh"):
+        raise ValueError(f"CHAOS_HISTORY_FORMAT is {fmt!r}; use jsonl or kfh")
+    return HISTORY_CHUNKS if fmt == "kfh" else HISTORY_JSONL
 
 
 def open_history(path: str | os.PathLike) -> Any:

@@ -28,7 +28,7 @@ from harness import observe
 from harness.faults import schedule as schedules
 from harness.faults.base import FaultSpec
 from harness.faults.nemesis import Nemesis
-from harness.history import HISTORY_CHUNKS, History
+from harness.history import History, live_history_name
 from harness.platform import topics
 from harness.results import ScenarioResult
 from harness.workload import Workload, WorkloadSpec
@@ -90,7 +90,7 @@ class ScenarioRun:
         self.group = f"{scenario.name}-group"          # the consumer group of the scenario's workloads
         self.dir = Path(run_dir) / scenario.name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.history = History(self.dir / HISTORY_CHUNKS)
+        self.history = History(self.dir / live_history_name())
         self.nemesis = Nemesis(platform, self.history, seed=seed)
         self.schedule: list[FaultSpec] = []
         self._workloads = 0

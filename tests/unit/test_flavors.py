@@ -146,7 +146,7 @@ def test_automq_preflight_names_the_image_and_how_to_provide_it(monkeypatch):
 
 def test_resolve_images_builds_only_the_roles_asked_and_never_automq(monkeypatch):
     asked = []
-    monkeypatch.setattr(images, "build_all", lambda roles: asked.extend(roles) or {r: f"built/{r}" for r in roles})
+    monkeypatch.setattr(images, "build_all", lambda roles, versions=None: asked.extend(roles) or {r: f"built/{r}" for r in roles})
     got = images.resolve_images({}, ("automq", "flink", "minio", "toxiproxy"))
     assert got["automq"] == images.PUBLIC_DEFAULTS["automq"] and "automq" not in asked
     assert asked == ["flink", "minio", "toxiproxy"]

@@ -1,0 +1,58 @@
+"""Versions as parameters: which releases the harness can run, the matrix it builds, and where
+the versions show (results, report header)."""
+from __future__ import annotations
+
+import pytest
+
+from harness import profiles
+from harness.images import versions
+from harness.matrix import combinations
+from harness.report.render import header_view
+from harness.results import RunResult
+
+
+def test_pinned_versions_by_default():
+    v = versions.platform_versions()
+    assert v == {"kafka": versions.KAFKA_VERSION, "flink": versions.FLINK_VERSION,
+                 "flink_kafka_connector": versions.FLINK_KAFKA_CONNECTOR}
+
+
+@pytest.mark.parametrize("req, wrong", [
+    ({"kafka": "3.6.2"}, "older than 3.7"),
+    ({"kafka": "4.1"}, "not a release number"),
+    ({"flink": "1.18.1"}, "no Kafka connector"),
+])
+def test_a_release_the_harness_cannot_run_is_one_line(req, wrong):
+    with pytest.raises(versions.VersionError) as info:
+        versions.platform_versions(req)
+    assert wrong in str(info.value) and "\n" not in str(info.value) and ";" in str(info.value)
+
+
+def test_each_flink_minor_gets_its_connector():
+    assert versions.platform_versions({"flink": "1.20.3"})["flink_kafka_connector"] == "3.4.0-1.20"
+    assert versions.platform_versions({"flink": "2.1.1"})["flink_kafka_connector"] == "5.0.0-2.1"
+
+
+def test_matrix_is_every_pair_and_keeps_the_profile_for_an_axis_not_given():
+    p = profiles.from_dict({"name": "x", "platform": {"kind": "kafka", "versions": {"flink": "2.1.1"}}})
+    got = combinations(p, "3.9.1, 4.1.1", None)
+    assert got == [{"kafka": "3.9.1", "flink": "2.1.1"}, {"kafka": "4.1.1", "flink": "2.1.1"}]
+    assert len(combinations(p, "3.9.1,4.1.1", "2.1.1,2.2.0")) == 4
+    with pytest.raises(versions.VersionError):
+        combinations(p, "3.9.1,3.0.0", None)
+
+
+def test_versions_show_in_the_report_header():
+    run = RunResult(profile="x", platform={"versions": {"kafka": "3.9.1", "flink": "2.2.0"}})
+    meta = dict(header_view(run)["meta"])
+    assert meta["kafka"] == "3.9.1" and meta["flink"] == "2.2.0"
+
+
+def test_live_history_format(monkeypatch):
+    from harness.history import live_history_name
+    assert live_history_name() == "history.jsonl"
+    monkeypatch.setenv("CHAOS_HISTORY_FORMAT", "kfh")
+    assert live_history_name() == "history.kfh"
+    monkeypatch.setenv("CHAOS_HISTORY_FORMAT", "xml")
+    with pytest.raises(ValueError, match="use jsonl or kfh"):
+        live_history_name()
