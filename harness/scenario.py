@@ -41,6 +41,8 @@ CONFIG_CAPABILITIES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "bounded-broker-disks": (lambda cfg: bool(getattr(cfg, "broker_disk_mb", 0)),
                              "the brokers' log directories are not bounded disks: set platform.broker_disk_mb "
                              "(e.g. 512) in the profile"),
+    "upgrade-release": (lambda cfg: bool((getattr(cfg, "upgrade", None) or {}).get("kafka")),
+                        "no release to upgrade to: set platform.upgrade.kafka (e.g. 4.1.1) in the profile"),
 }
 
 

@@ -28,8 +28,9 @@ PUBLIC_DEFAULTS = {
     "automq": AUTOMQ_IMAGE,
 }
 
-#: Flink minor release -> the Kafka SQL connector built for it (Maven Central)
-FLINK_KAFKA_CONNECTORS = {"2.2": "5.0.0-2.2", "2.1": "5.0.0-2.1", "2.0": "4.0.1-2.0", "1.20": "3.4.0-1.20"}
+#: Flink minor release -> the Kafka SQL connector built for it, as served here by Maven Central
+#: (its metadata lists no SQL connector for 1.20 or 2.1 on 2026-11-28)
+FLINK_KAFKA_CONNECTORS = {"2.2": "5.0.0-2.2", "2.0": "4.0.1-2.0", "1.19": "3.2.0-1.19"}
 KAFKA_OLDEST = (3, 7)             # KRaft with a static controller quorum, as the platform runs it
 _RELEASE = __import__("re").compile(r"(\d+)\.(\d+)\.(\d+)")
 

@@ -74,6 +74,7 @@ class Platform:
         self.minio: Node | None = None
         self.flink_jobmanager: Node | None = None
         self.zookeeper: Node | None = None        # Flink's HA service (flink.ha: zookeeper)
+        self.upgrade_images: dict[str, str] = {}  # release -> broker image (platform.upgrade)
         self.images: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self.ports = PortPlan(self.cfg.port_base)
@@ -207,6 +208,10 @@ class Platform:
             roles = tuple(self.flavor.image_role if r == "kafka" else r for r in ROLES)
             roles += ("zookeeper",) if self.cfg.flink.ha == "zookeeper" else ()
             self.images = resolve_images(self.cfg.images, roles, self.cfg.versions)
+            if self.cfg.upgrade.get("kafka"):
+                to = self.cfg.upgrade["kafka"]
+                role = self.flavor.image_role
+                self.upgrade_images[to] = resolve_images({}, (role,), {**self.cfg.versions, "kafka": to})[role]
             self.timings["images"] = time.monotonic() - t0
             self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
             self._network.name = self.network_name
@@ -352,6 +357,8 @@ class Platform:
         if self.cfg.broker_disk_mb:
             n.container.with_volume_mapping(disks.create_disk(self.run_id, name, self.cfg.broker_disk_mb),
                                             "/var/lib/kafka", "rw")
+        elif self.cfg.upgrade.get("kafka"):       # the data outlives the container: an upgrade recreates it
+            n.container.with_volume_mapping(self._data_volume(name), "/var/lib/kafka", "rw")
         n.container.with_command(spec.command)
         n.container.with_envs(**spec.env)
         for path, (content, mode) in spec.files.items():
@@ -360,6 +367,11 @@ class Platform:
         # Readiness of the broker process: its own listener answers metadata.
         admin = AdminClient(client_config(f"127.0.0.1:{n.host_port(EXTERNAL_PORT)}"))
         self._run(n, fl.readiness(self, zone, admin))
+
+    def _data_volume(self, name: str) -> str:
+        vol = f"chaos-{self.run_id}-{name}-data"
+        docker.from_env().volumes.create(vol, labels=cleanup.run_labels(self.run_id, "volume"))
+        return vol
 
     def _flink_container(self, name: str, role: str, command: list[str], ports: list[int], mem: str) -> Node:
         n = self._container(name, role, self.cfg.flink_zone, self.images["flink"], ports, net_admin=True,

@@ -101,7 +101,7 @@ def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Pr
     zones = check_all(data, kind, src)
     plat = data["platform"]
     cfg = PlatformConfig(name=data["name"], kind=kind, zones=zones, images=dict(plat.get("images", {})),
-                         versions=dict(plat.get("versions", {})),
+                         versions=dict(plat.get("versions", {})), upgrade=dict(plat.get("upgrade", {})),
                          broker_config=dict(plat.get("broker_config", {})),
                          flink=FlinkSettings(**plat.get("flink", {})),
                          flink_zone=plat.get("flink_zone", zones[0]))

@@ -157,14 +157,14 @@ def check_secrets_env(names: list, src: str) -> None:
                        "use letters, digits and '_', not starting with a digit")
 
 
-def check_versions(versions: dict, src: str) -> None:
+def check_versions(versions: dict, src: str, where: str = "platform.versions") -> None:
     from harness.images.versions import VersionError, platform_versions
     for key in versions:
         try:
             platform_versions({key: versions[key]})
         except VersionError as e:
             what, _, fix = str(e).partition("; ")
-            raise fail(src, f"platform.versions.{key}", what.split(" ", 1)[1], fix) from None
+            raise fail(src, f"{where}.{key}", what.split(" ", 1)[1], fix) from None
 
 
 def check_all(data: dict[str, Any], kind: str, src: str) -> tuple[str, ...]:
@@ -176,6 +176,7 @@ def check_all(data: dict[str, Any], kind: str, src: str) -> tuple[str, ...]:
     safe_name(data["name"], "name", src)
     zones = check_platform(data["platform"], kind, src)
     check_versions(data["platform"].get("versions", {}), src)
+    check_versions(data["platform"].get("upgrade", {}), src, "platform.upgrade")
     check_topic(data.get("topic", {}), zones, src)
     check_budgets(data.get("budgets", {}), src)
     check_quotas(data.get("quotas", {}), src)

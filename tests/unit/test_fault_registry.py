@@ -15,7 +15,7 @@ ZONES = ("a", "b", "c")
 
 
 def test_every_package_is_consistent():
-    assert len(registry.PACKAGES) == 26
+    assert len(registry.PACKAGES) == 27
     for name, pkg in registry.PACKAGES.items():
         assert pkg.name == name == pkg.cls.name and registry.FAULTS[name] is pkg.cls
         assert pkg.accepts("") and pkg.accepts(pkg.cls.default_target, ZONES) or not pkg.cls.default_target, name

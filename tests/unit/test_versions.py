@@ -21,6 +21,7 @@ def test_pinned_versions_by_default():
     ({"kafka": "3.6.2"}, "older than 3.7"),
     ({"kafka": "4.1"}, "not a release number"),
     ({"flink": "1.18.1"}, "no Kafka connector"),
+    ({"flink": "2.1.1"}, "no Kafka connector"),
 ])
 def test_a_release_the_harness_cannot_run_is_one_line(req, wrong):
     with pytest.raises(versions.VersionError) as info:
@@ -29,15 +30,15 @@ def test_a_release_the_harness_cannot_run_is_one_line(req, wrong):
 
 
 def test_each_flink_minor_gets_its_connector():
-    assert versions.platform_versions({"flink": "1.20.3"})["flink_kafka_connector"] == "3.4.0-1.20"
-    assert versions.platform_versions({"flink": "2.1.1"})["flink_kafka_connector"] == "5.0.0-2.1"
+    assert versions.platform_versions({"flink": "1.19.3"})["flink_kafka_connector"] == "3.2.0-1.19"
+    assert versions.platform_versions({"flink": "2.0.2"})["flink_kafka_connector"] == "4.0.1-2.0"
 
 
 def test_matrix_is_every_pair_and_keeps_the_profile_for_an_axis_not_given():
-    p = profiles.from_dict({"name": "x", "platform": {"kind": "kafka", "versions": {"flink": "2.1.1"}}})
+    p = profiles.from_dict({"name": "x", "platform": {"kind": "kafka", "versions": {"flink": "2.0.2"}}})
     got = combinations(p, "3.9.1, 4.1.1", None)
-    assert got == [{"kafka": "3.9.1", "flink": "2.1.1"}, {"kafka": "4.1.1", "flink": "2.1.1"}]
-    assert len(combinations(p, "3.9.1,4.1.1", "2.1.1,2.2.0")) == 4
+    assert got == [{"kafka": "3.9.1", "flink": "2.0.2"}, {"kafka": "4.1.1", "flink": "2.0.2"}]
+    assert len(combinations(p, "3.9.1,4.1.1", "2.0.2,2.2.0")) == 4
     with pytest.raises(versions.VersionError):
         combinations(p, "3.9.1,3.0.0", None)
 
