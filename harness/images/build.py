@@ -150,7 +150,7 @@ def build_tansu(base: str) -> str:
                          f"USER {RUN_UID}\nWORKDIR /data\n", "tansu")
 
 
-def _flink_home(dest: Path, version: str, connector: str) -> Path:
+def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str) -> Path:
     """Assemble FLINK_HOME (bin, conf, lib, plugins) from the PyPI wheels and Maven jars."""
     if dest.joinpath(".complete").exists():
         return dest
@@ -175,7 +175,7 @@ def _flink_home(dest: Path, version: str, connector: str) -> Path:
     for script in (dest / "bin").iterdir():
         script.chmod(0o755)
     pom = ASSETS / "flink" / "pom.xml"
-    props = {"flink.version": version, "connector.version": connector}
+    props = {"flink.version": s3_plugin, "connector.version": connector}     # the pom's flink.version: the plugin
     key = fingerprint(pom.read_text()) if version == v.FLINK_VERSION else fingerprint(pom.read_text(), props)
     extras = _maven_copy(pom, cache_dir() / "flink" / f"extras-{key}", props, transitive=False)
     for jar in extras.glob("*.jar"):
@@ -192,12 +192,13 @@ def _flink_home(dest: Path, version: str, connector: str) -> Path:
 def build_flink(base: str, version: str | None = None) -> str:
     pom = ASSETS / "flink" / "pom.xml"
     version = version or v.FLINK_VERSION
-    connector = v.platform_versions({"flink": version})["flink_kafka_connector"]
+    ver = v.platform_versions({"flink": version})
+    connector, s3_plugin = ver["flink_kafka_connector"], ver["flink_s3_plugin"]
     fp = fingerprint("flink", base, version, connector, files=[pom])
     tag = f"{IMAGE_REPO}/flink:{fp}"
     if image_exists(tag):
         return tag
-    home = _flink_home(cache_dir() / "flink" / fp / "home", version, connector)
+    home = _flink_home(cache_dir() / "flink" / fp / "home", version, connector, s3_plugin)
     ctx = fresh_dir(cache_dir() / "flink" / fp / "context")
     shutil.copytree(home, ctx / "flink", ignore=shutil.ignore_patterns(".complete"))
     return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"

@@ -51,6 +51,7 @@ def run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None,
         env: dict | None = None, log: Path | None = None, stdin=None) -> None:
     """Run a build step; on failure raise one clear line and keep the log for details."""
     started = time.monotonic()
+    log_start = Path(log).stat().st_size if log and Path(log).exists() else 0
     out = open(log, "ab") if log else subprocess.DEVNULL
     try:
         proc = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})},
@@ -62,7 +63,7 @@ def run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None,
             out.close()
     if proc.returncode != 0:
         where = f" (log: {log})" if log else ""
-        missing = _missing_artifact(log)
+        missing = _missing_artifact(log, log_start)
         if missing:
             raise BuildError(f"{what} failed: {missing} is not in the repository{where}; "
                              "pick a release that exists (see search.maven.org or the project's download page)")
@@ -70,11 +71,13 @@ def run(cmd: list[str], *, what: str, fix: str, cwd: Path | None = None,
     progress(f"{what}: done in {time.monotonic() - started:.0f}s")
 
 
-def _missing_artifact(log: Path | None) -> str | None:
-    """The artifact Maven or pip said does not exist, from the step's log."""
+def _missing_artifact(log: Path | None, start: int = 0) -> str | None:
+    """The artifact Maven or pip said does not exist, from this step's part of the log."""
     if not log or not Path(log).exists():
         return None
-    text = Path(log).read_text(errors="replace")[-20000:]
+    with open(log, "rb") as fh:
+        fh.seek(start)
+        text = fh.read()[-20000:].decode(errors="replace")
     m = re.search(r"Could not find artifact (\S+)", text) or re.search(
         r"No matching distribution found for (\S+)", text)
     return m.group(1) if m else None

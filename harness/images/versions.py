@@ -31,6 +31,9 @@ PUBLIC_DEFAULTS = {
 #: Flink minor release -> the Kafka SQL connector built for it, as served here by Maven Central
 #: (its metadata lists no SQL connector for 1.20 or 2.1 on 2026-11-28)
 FLINK_KAFKA_CONNECTORS = {"2.2": "5.0.0-2.2", "2.0": "4.0.1-2.0", "1.19": "3.2.0-1.19"}
+#: its Presto S3 filesystem plugin: Maven Central serves one patch release per minor here, and
+#: a plugin of the same minor release loads in any patch release (plugins are isolated)
+FLINK_S3_PLUGINS = {"2.2": "2.2.0", "2.0": "2.0.0", "1.19": "1.19.0"}
 KAFKA_OLDEST = (3, 7)             # KRaft with a static controller quorum, as the platform runs it
 _RELEASE = __import__("re").compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -56,4 +59,5 @@ def platform_versions(requested: dict | None = None) -> dict[str, str]:
     if connector is None:
         raise VersionError(f"flink {flink} has no Kafka connector the harness knows; use a release of "
                            f"{', '.join(sorted(FLINK_KAFKA_CONNECTORS))}")
-    return {"kafka": kafka, "flink": flink, "flink_kafka_connector": connector}
+    return {"kafka": kafka, "flink": flink, "flink_kafka_connector": connector,
+            "flink_s3_plugin": FLINK_S3_PLUGINS[minor]}

@@ -14,7 +14,7 @@ from harness.results import RunResult
 def test_pinned_versions_by_default():
     v = versions.platform_versions()
     assert v == {"kafka": versions.KAFKA_VERSION, "flink": versions.FLINK_VERSION,
-                 "flink_kafka_connector": versions.FLINK_KAFKA_CONNECTOR}
+                 "flink_kafka_connector": versions.FLINK_KAFKA_CONNECTOR, "flink_s3_plugin": "2.2.0"}
 
 
 @pytest.mark.parametrize("req, wrong", [
@@ -32,6 +32,7 @@ def test_a_release_the_harness_cannot_run_is_one_line(req, wrong):
 def test_each_flink_minor_gets_its_connector():
     assert versions.platform_versions({"flink": "1.19.3"})["flink_kafka_connector"] == "3.2.0-1.19"
     assert versions.platform_versions({"flink": "2.0.2"})["flink_kafka_connector"] == "4.0.1-2.0"
+    assert versions.platform_versions({"flink": "2.0.2"})["flink_s3_plugin"] == "2.0.0"
 
 
 def test_matrix_is_every_pair_and_keeps_the_profile_for_an_axis_not_given():

@@ -1,0 +1,81 @@
+"""Versions as parameters, end to end on the real platform:
+
+* a rolling upgrade from Kafka 3.9.1 to 4.1.1 under load (brokers on their data volumes,
+  then the feature-level bump) holds every contract: 3.9.1 brings up and serves, 4.1.1
+  takes over the same data;
+* a version matrix (`--kafka 4.0.2 --flink 2.0.2`) brings up another Kafka 4.x and another
+  Flink release with their own images and reference-job jar, passes smoke and a Flink
+  scenario, and writes the comparison;
+* a release that does not exist is one line and exit 2 before any container starts.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import docker
+import pytest
+import yaml
+
+pytestmark = [pytest.mark.platform, pytest.mark.scenario]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chaos(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
+    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+    sys.stderr.write(proc.stderr[-4000:])
+    return proc
+
+
+def runs_in(reports: Path) -> list[Path]:
+    return sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink() and (p / "results.json").exists())
+
+
+def test_rolling_upgrade_39_to_41_holds_every_contract(tmp_path):
+    data = yaml.safe_load((ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text())
+    data.update(name="kafka-39-to-41")
+    data["platform"].update(versions={"kafka": "3.9.1"}, upgrade={"kafka": "4.1.1"})
+    profile = tmp_path / "kafka-39-to-41.yaml"
+    profile.write_text(yaml.safe_dump(data))
+    proc = chaos("certify", "--profile", str(profile), "--scenario", "rolling-upgrade", "--seed", "5",
+                 "--reports", str(tmp_path / "reports"))
+    (run,) = runs_in(tmp_path / "reports")
+    results = json.loads((run / "results.json").read_text())
+    (sc,) = results["scenarios"]
+    assert proc.returncode == 0 and sc["status"] == "held", [(c["contract"], c["verdict"], c["reason"])
+                                                            for c in sc["contracts"]]
+    assert results["platform"]["versions"]["kafka"] == "3.9.1"
+    ops = [json.loads(line) for line in (run / "rolling-upgrade" / "history.jsonl").read_text().splitlines()]
+    (started,) = [o for o in ops if o["f"] == "fault-start" and o["type"] == "ok"]
+    proof = started["value"]["proof"]
+    assert [s["broker"] for s in proof["steps"]] == ["kafka-a", "kafka-b", "kafka-c"]
+    assert proof["metadata_version_before"].startswith("3.9") and proof["metadata_version_after"].startswith("4.1")
+    left = docker.from_env().volumes.list(filters={"label": f"chaos.run={results['run_id']}"})
+    assert not left, [v.name for v in left]
+
+
+def test_version_matrix_brings_up_other_releases_and_compares(tmp_path):
+    reports = tmp_path / "reports"
+    proc = chaos("certify", "--profile", "kafka-3az", "--kafka", "4.0.2", "--flink", "2.0.2", "--seed", "3",
+                 "--scenario", "smoke", "--scenario", "flink-taskmanager-kill", "--reports", str(reports))
+    (run,) = runs_in(reports)
+    results = json.loads((run / "results.json").read_text())
+    assert results["platform"]["versions"] == {"kafka": "4.0.2", "flink": "2.0.2"}
+    statuses = {s["name"]: s["status"] for s in results["scenarios"]}
+    assert proc.returncode == 0 and statuses == {"smoke": "held", "flink-taskmanager-kill": "held"}, statuses
+    (matrix,) = reports.glob("matrix-*")
+    md = (matrix / "compare.md").read_text()
+    assert "kafka 4.0.2" in md and "flink 2.0.2" in md
+    assert "4.0.2" in (run / "report.html").read_text()
+
+
+def test_a_release_that_does_not_exist_is_one_line_before_any_container(tmp_path):
+    client = docker.from_env()
+    before = {c.id for c in client.containers.list(all=True)}
+    proc = chaos("certify", "--kafka", "4.9.9", "--scenario", "smoke", "--reports", str(tmp_path), timeout=600)
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and lines[-1].startswith("error: ") and "4.9.9 is not in the repository" in lines[-1]
+    assert {c.id for c in client.containers.list(all=True)} <= before
