@@ -156,7 +156,7 @@ def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str) -> Pat
         return dest
     fresh_dir(dest)
     wheels = cache_dir() / "flink" / f"wheels-{version}"
-    if not any(wheels.glob("apache_flink_libraries-*.whl")) or not any(wheels.glob("apache_flink-*.whl")):
+    if not any(wheels.glob("apache_flink_libraries-*")) or not any(wheels.glob("apache_flink-*.whl")):
         wheels.mkdir(parents=True, exist_ok=True)
         progress(f"downloading apache-flink {version} wheels (300 MB) ...")
         run(["python3", "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels),
@@ -172,6 +172,8 @@ def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str) -> Pat
                     target = dest / name[len("pyflink/"):]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(z.read(name))
+    for sdist in wheels.glob("apache_flink_libraries-*.tar.gz"):    # some releases ship no wheel
+        _flink_sdist_jars(sdist, dest, drop)
     for script in (dest / "bin").iterdir():
         script.chmod(0o755)
     pom = ASSETS / "flink" / "pom.xml"
@@ -187,6 +189,19 @@ def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str) -> Pat
     (dest / "log").mkdir(exist_ok=True)
     dest.joinpath(".complete").touch()
     return dest
+
+
+def _flink_sdist_jars(sdist: Path, dest: Path, drop: tuple[str, ...]) -> None:
+    """lib/ and bin/ of FLINK_HOME from the apache-flink-libraries source archive (its deps/)."""
+    import tarfile
+    with tarfile.open(sdist) as t:
+        for m in t.getmembers():
+            parts = m.name.split("/")
+            if m.isfile() and len(parts) == 4 and parts[1] == "deps" and parts[2] in ("lib", "bin", "conf") \
+                    and not any(d in m.name for d in drop):
+                target = dest / parts[2] / parts[3]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(t.extractfile(m).read())
 
 
 def build_flink(base: str, version: str | None = None) -> str:
