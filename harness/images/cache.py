@@ -78,8 +78,9 @@ def _missing_artifact(log: Path | None, start: int = 0) -> str | None:
     with open(log, "rb") as fh:
         fh.seek(start)
         text = fh.read()[-20000:].decode(errors="replace")
-    m = re.search(r"Could not find artifact (\S+)", text) or re.search(
-        r"No matching distribution found for (\S+)", text)
+    m = (re.search(r"Could not find artifact (\S+)", text)
+         or re.search(r"(\S+:jar:\S+) was not found in", text)            # Maven's cached miss
+         or re.search(r"No matching distribution found for (\S+)", text))
     return m.group(1) if m else None
 
 
