@@ -92,3 +92,21 @@ def test_resource_names_and_labels_are_valid_kubernetes():
     name = chaos.resource_name("20261128-0401-AB:cd", "zone-cut/a", 12)
     assert len(name) <= 63 and name == name.lower() and ":" not in name and "/" not in name
     assert chaos.label_value("x" * 80 + "/") == "x" * 63
+
+
+def test_the_readme_documents_the_rbac_the_code_needs():
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from harness.targets.kubernetes import rbac
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = re.search(r"<!-- k8s-rbac -->\s*```yaml\n(.*?)```", text, re.S).group(1)
+    docs = [d for d in yaml.safe_load_all(block) if d]
+    roles = [d for d in docs if d["kind"] == "Role"]
+    assert roles and all(r["rules"] == rbac.RULES for r in roles)
+    assert next(d for d in docs if d["kind"] == "ClusterRole")["rules"] == rbac.CLUSTER_RULES
+    verbs = {v for r in rbac.RULES + rbac.CLUSTER_RULES for v in r["verbs"]}
+    assert verbs <= {"get", "list", "watch", "create", "patch", "delete"}       # no escalate, bind, impersonate, *
+    assert not any("secrets" in r["resources"] or "pods/exec" in r["resources"] for r in rbac.RULES)

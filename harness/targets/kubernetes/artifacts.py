@@ -58,6 +58,11 @@ func main() {
 }
 """
 GO_ENV = {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -mod=mod"}
+#: so that /version answers v1.36.3 (a wrapper module has no version stamp of its own)
+APISERVER_LDFLAGS = ("-s -w -X k8s.io/component-base/version.gitVersion={v} -X k8s.io/component-base/version.gitMajor=1 "
+                     "-X k8s.io/component-base/version.gitMinor={minor} "
+                     "-X k8s.io/component-base/version.gitTreeState=clean").format(
+    v=KUBERNETES_VERSION, minor=KUBERNETES_VERSION.split(".")[1])
 
 
 def say(msg: str) -> None:
@@ -108,7 +113,7 @@ def apiserver_module() -> tuple[str, str]:
 def kube_apiserver() -> Path:
     """The kube-apiserver binary (built once per wrapper content)."""
     gomod, main = apiserver_module()
-    d = root() / f"kube-apiserver-{fingerprint(gomod, main)}"
+    d = root() / f"kube-apiserver-{fingerprint(gomod, main, APISERVER_LDFLAGS, GO_ENV)}"
     binary = d / "kube-apiserver"
     if _done(d) and binary.is_file():
         return binary
@@ -121,7 +126,7 @@ def kube_apiserver() -> Path:
     fix = "check that the Go toolchain (1.26) is installed and the Go module proxy is reachable"
     run(["go", "mod", "tidy"], what="go mod tidy of the kube-apiserver wrapper", cwd=src, env=GO_ENV,
         log=d / "build.log", fix=fix)
-    run(["go", "build", "-trimpath", "-ldflags=-s -w", "-o", str(binary), "."], what="go build kube-apiserver",
+    run(["go", "build", "-trimpath", f"-ldflags={APISERVER_LDFLAGS}", "-o", str(binary), "."], what="go build kube-apiserver",
         cwd=src, env=GO_ENV, log=d / "build.log", fix=fix)
     _finish(d, started, "kube-apiserver")
     return binary

@@ -148,8 +148,10 @@ class ControlPlane:
         self.kubeconfig = self.write_kubeconfig(ADMIN_TOKEN_USER, self.directory / "admin.kubeconfig")
 
     def write_kubeconfig(self, user: str, path: Path, context: str = "chaos-test", namespace: str = "default") -> Path:
+        ca = self.directory / "certs" / "apiserver.crt"      # the API server's self-signed certificate
+        trust = {"certificate-authority": str(ca)} if ca.is_file() else {"insecure-skip-tls-verify": True}
         cfg = {"apiVersion": "v1", "kind": "Config", "current-context": context,
-               "clusters": [{"name": "chaos-test", "cluster": {"server": self.url, "insecure-skip-tls-verify": True}}],
+               "clusters": [{"name": "chaos-test", "cluster": {"server": self.url, **trust}}],
                "users": [{"name": user, "user": {"token": self.tokens[user]}}],
                "contexts": [{"name": context, "context": {"cluster": "chaos-test", "user": user,
                                                           "namespace": namespace}}]}
@@ -164,8 +166,7 @@ class ControlPlane:
         self._spawn("kwok", [str(self.artifacts.kwok), f"--kubeconfig={self.kubeconfig}", f"--config={cfg}",
                              "--manage-all-nodes=false",
                              f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-                             "--cidr=10.244.0.1/16", "--node-ip=10.244.0.1", "--node-port=0",
-                             "--server-address=127.0.0.1:0"])
+                             "--cidr=10.244.0.1/16", "--node-ip=10.244.0.1"])   # fake addresses: nothing connects
         time.sleep(0.5)
         if self.procs["kwok"].poll() is not None:
             raise ControlPlaneError(f"kwok exited with {self.procs['kwok'].returncode}: {self.log_tail('kwok')}")
