@@ -31,6 +31,25 @@ STUCK = "stuck"                     # a fault label starting with this: the fake
 DEAF = "deaf"                       # ... never reports anything (Chaos Mesh not running for it)
 
 
+FLINK_DEPLOYMENT = {
+    "apiVersion": "flink.apache.org/v1beta1", "kind": "FlinkDeployment",
+    "metadata": {"name": testcluster.FLINK_DEPLOYMENT, "namespace": "flink"},
+    "spec": {"image": "flink:1.20", "flinkVersion": "v1_20", "serviceAccount": "flink",
+             "flinkConfiguration": {"kubernetes.operator.deployment.rollback.enabled": "true"},
+             "jobManager": {"resource": {"memory": "1024m", "cpu": 1}},
+             "taskManager": {"resource": {"memory": "1024m", "cpu": 1}},
+             "job": {"jarURI": "local:///opt/flink/usrlib/job-1.jar", "parallelism": 2, "upgradeMode": "savepoint",
+                     "state": "running"}}}
+
+
+def operator_sets(api, lifecycle: str, job: str) -> None:
+    """What the Flink operator would write into the FlinkDeployment's status (test code)."""
+    from kubernetes import client
+    client.CustomObjectsApi(api).patch_namespaced_custom_object_status(
+        "flink.apache.org", "v1beta1", "flink", "flinkdeployments", testcluster.FLINK_DEPLOYMENT,
+        {"status": {"lifecycleState": lifecycle, "jobStatus": {"state": job}}})
+
+
 def readme_rbac() -> list[dict]:
     """The RBAC YAML block of the README's Kubernetes section, exactly as documented."""
     text = (ROOT / "README.md").read_text()
@@ -65,8 +84,8 @@ class FakeChaosMesh(threading.Thread):
     def _status(self, plural: str, name: str, conds: dict[str, str]) -> None:
         body = {"status": {"conditions": [{"type": k, "status": v} for k, v in conds.items()],
                            "experiment": {"desiredPhase": "Stop" if conds.get("AllRecovered") == "True" else "Run"}}}
-        self.custom.patch_namespaced_custom_object_status(chaos.GROUP, chaos.VERSION, self.namespace, plural, name,
-                                                          body)
+        # the generated Chaos Mesh CRDs have no status subresource: status is part of the object
+        self.custom.patch_namespaced_custom_object(chaos.GROUP, chaos.VERSION, self.namespace, plural, name, body)
 
     def reconcile(self, plural: str, obj: dict) -> None:
         meta, name = obj["metadata"], obj["metadata"]["name"]
@@ -88,10 +107,10 @@ class FakeChaosMesh(threading.Thread):
                     "Paused": "True"}
         else:
             pods = selected_pods(self.core, obj["spec"]["selector"])
+            ok = "True" if pods else "False"            # Selected: the resource's own selector matched pods
             if obj["spec"].get("target"):
                 pods += selected_pods(self.core, obj["spec"]["target"]["selector"])
             self.seen[name] = pods
-            ok = "True" if pods else "False"
             want = {"Selected": ok, "AllInjected": ok, "AllRecovered": "False", "Paused": "False"}
         if want != conds:
             self._status(plural, name, want)
@@ -113,6 +132,7 @@ class Cluster:
         ks.update(kube)
         return {"name": "k8s-test", "zones": list(testcluster.ZONES),
                 "kafka": {"bootstrap_servers": "127.0.0.1:9092"},
+                "flink": {"rest_url": "http://127.0.0.1:8081"},
                 "s3": {"endpoint": "http://objects.example.internal:9000", "bucket": "flink"},
                 "kubernetes": ks,
                 "nodes": [{"name": f"kafka-{z}", "role": "broker", "zone": z,
@@ -152,11 +172,13 @@ def apply(api, docs: list[dict]) -> None:
         utils.create_from_dict(api, d)
 
 
-def _install_crds(api, directory: Path) -> list[str]:
+def _install_crds(api, directory: Path, only: tuple[str, ...] = ()) -> list[str]:
     from kubernetes import client
     ext = client.ApiextensionsV1Api(api)
     names = []
     for f in sorted(directory.glob("*.y*ml")):
+        if only and not any(f"_{k}." in f.name or f.name.startswith(f"{k}.") for k in only):
+            continue
         for doc in yaml.safe_load_all(f.read_text()):
             if doc and doc.get("kind") == "CustomResourceDefinition":
                 ext.create_custom_resource_definition(doc)
@@ -174,14 +196,18 @@ def _install_crds(api, directory: Path) -> list[str]:
 
 def start_cluster() -> Cluster:
     from kubernetes import client, config
+    t0 = time.monotonic()
     built = artifacts.build_all()
+    print(f"\n[k8s] artifacts in {time.monotonic() - t0:.1f}s")
     plane = testcluster.ControlPlane(built)
     plane.add_token(HARNESS_USER, ("chaos-harness-group",))
     plane.start()
     try:
         admin = config.new_client_from_config(config_file=str(plane.kubeconfig))
-        _install_crds(admin, built.chaos_mesh_crds)
-        _install_crds(admin, built.flink_crds)
+        t1 = time.monotonic()
+        _install_crds(admin, built.chaos_mesh_crds, tuple(chaos.KINDS.values()))    # the kinds the harness uses
+        _install_crds(admin, built.flink_crds, ("flinkdeployments",))
+        print(f"[k8s] CRDs established in {time.monotonic() - t1:.1f}s")
         core = client.CoreV1Api(admin)
         for ns in ("kafka", "flink"):
             core.create_namespace({"metadata": {"name": ns}})
@@ -191,6 +217,9 @@ def start_cluster() -> Cluster:
             core.create_node(testcluster.node_manifest(f"node-{zone}", zone))
         for pod in testcluster.platform_pods():
             core.create_namespaced_pod(pod["metadata"]["namespace"], pod)
+        client.CustomObjectsApi(admin).create_namespaced_custom_object("flink.apache.org", "v1beta1", "flink",
+                                                                       "flinkdeployments", FLINK_DEPLOYMENT)
+        operator_sets(admin, "STABLE", "RUNNING")
         subject = {"kind": "User", "name": HARNESS_USER, "apiGroup": "rbac.authorization.k8s.io"}
         docs = readme_rbac()
         for d in docs:
@@ -198,7 +227,8 @@ def start_cluster() -> Cluster:
                 d["subjects"] = [subject]
         apply(admin, docs)
         harness_cfg = plane.write_kubeconfig(HARNESS_USER, plane.directory / "harness.kubeconfig")
-        deadline = time.monotonic() + 60
+        t1 = time.monotonic()
+        deadline = time.monotonic() + 120
         while True:
             pods = [p for ns in ("kafka", "flink") for p in core.list_namespaced_pod(ns).items]
             nodes = core.list_node().items
@@ -207,9 +237,10 @@ def start_cluster() -> Cluster:
             if ready and pods and all(p.status.phase == "Running" for p in pods):
                 break
             assert time.monotonic() < deadline, (
-                f"kwok did not make nodes Ready and pods Running in 60s: "
+                f"kwok did not make nodes Ready and pods Running in 120s: "
                 f"{[(p.metadata.name, p.status.phase) for p in pods]}; kwok log: {plane.log_tail('kwok')}")
             time.sleep(0.2)
+        print(f"[k8s] nodes Ready and pods Running in {time.monotonic() - t1:.1f}s")
         controller = FakeChaosMesh(admin, "kafka")
         controller.start()
         return Cluster(plane, admin, harness_cfg, controller,

@@ -21,7 +21,7 @@ from harness.targets.kubernetes.client import api_client
 from harness.targets.kubernetes.flinkop import GROUP as FLINK_GROUP, FlinkOperator
 from harness.targets.schema import from_dict, load_target
 
-from .k8s_cluster import DEAF, STUCK, k8s  # noqa: F401  (the session fixture)
+from .k8s_cluster import DEAF, FLINK_DEPLOYMENT, STUCK, k8s, operator_sets  # noqa: F401  (k8s: the session fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -163,42 +163,29 @@ def test_pod_kill_pause_and_container_kill_through_the_actuator(k8s, target, mes
 
 
 def test_flink_deployment_upgrade_and_rollback_by_patches(k8s, target):  # noqa: F811
-    from kubernetes import client
-    admin = client.CustomObjectsApi(k8s.admin)
-    fd = {"apiVersion": f"{FLINK_GROUP}/v1beta1", "kind": "FlinkDeployment",
-          "metadata": {"name": "orders-job", "namespace": "flink"},
-          "spec": {"image": "flink:2.2.0", "flinkVersion": "v1_20", "serviceAccount": "flink",
-                   "flinkConfiguration": {"kubernetes.operator.deployment.rollback.enabled": "true"},
-                   "jobManager": {"resource": {"memory": "1024m", "cpu": 1}},
-                   "taskManager": {"resource": {"memory": "1024m", "cpu": 1}},
-                   "job": {"jarURI": "local:///opt/flink/usrlib/job-1.jar", "parallelism": 2,
-                           "upgradeMode": "savepoint", "state": "running"}}}
-    admin.create_namespaced_custom_object(FLINK_GROUP, "v1beta1", "flink", "flinkdeployments", fd)
-
-    def operator_sets(lifecycle: str, job: str) -> None:       # what the Flink operator would write
-        admin.patch_namespaced_custom_object_status(FLINK_GROUP, "v1beta1", "flink", "flinkdeployments", "orders-job",
-                                                    {"status": {"lifecycleState": lifecycle,
-                                                                "jobStatus": {"state": job}}})
+    original = FLINK_DEPLOYMENT["spec"]["job"]
+    op = FlinkOperator(api_client(target.kubernetes, fresh=True), "flink", "orders-job", poll=0.1)
     try:
-        op = FlinkOperator(api_client(target.kubernetes, fresh=True), "flink", "orders-job", poll=0.1)
-        operator_sets("STABLE", "RUNNING")
         assert op.wait_stable(5).job_state == "RUNNING" and op.operator_rollback_enabled()
         out = op.upgrade("last-state", jar_uri="local:///opt/flink/usrlib/job-2.jar", parallelism=3)
         assert out["spec"]["job"] == {"jarURI": "local:///opt/flink/usrlib/job-2.jar", "parallelism": 3,
                                       "upgradeMode": "last-state", "state": "running"}
-        operator_sets("ROLLED_BACK", "RUNNING")                 # the operator's own rollback
+        operator_sets(k8s.admin, "ROLLED_BACK", "RUNNING")     # the operator's own rollback
         assert op.wait_rolled_back(5).lifecycle == "ROLLED_BACK"
         out = op.rollback()                                     # the harness's rollback
-        assert out["spec"]["job"] == fd["spec"]["job"]
+        assert out["spec"]["job"] == original
+        op.upgrade("savepoint", args=["--mode", "bad"])
+        assert op.get()["spec"]["job"]["args"] == ["--mode", "bad"]
+        assert op.rollback()["spec"]["job"] == original         # args removed again
         with pytest.raises(ValueError, match="upgradeMode 'blue-green'"):
             op.upgrade("blue-green")
         with pytest.raises(ActuatorError, match="patch refused.*upgradeMode"):
             op._patch({"spec": {"job": {"upgradeMode": "sometimes"}}})      # the CRD's enum, server-side
+        operator_sets(k8s.admin, "DEPLOYED", "RECONCILING")
         with pytest.raises(ActuatorError, match="did not become STABLE and RUNNING within 1s"):
-            operator_sets("DEPLOYED", "RECONCILING")
             op.wait_stable(1)
     finally:
-        admin.delete_namespaced_custom_object(FLINK_GROUP, "v1beta1", "flink", "flinkdeployments", "orders-job")
+        operator_sets(k8s.admin, "STABLE", "RUNNING")
 
 
 def test_the_readme_role_is_enough_and_a_verb_outside_it_fails_with_one_line(k8s, tmp_path):  # noqa: F811
@@ -229,6 +216,9 @@ def test_preflight_passes_then_fails_with_one_line_and_exit_2(k8s, tmp_path):  #
         "count": (k8s.target_doc(expected={"broker": 4}), "matches 3 pods in kafka, expected 4"),
         "zone": (doc, "node kafka-b says zone c but its pod kafka/my-cluster-broker-1 runs on node node-b in zone b"),
         "zones": ({**k8s.target_doc(), "zones": ["a", "b"]}, None),
+        "flink": (k8s.target_doc(flink_deployment="missing-job", selectors={
+            "jobmanager": "app=orders-job,component=jobmanager", "taskmanager": "app=orders-job,component=taskmanager"}),
+            "FlinkDeployment flink/missing-job cannot be read (HTTP 404"),
     }
     import yaml
     for name, (d, message) in cases.items():

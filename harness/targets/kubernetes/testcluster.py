@@ -62,10 +62,10 @@ class ControlPlane:
     timings: dict[str, float] = field(default_factory=dict)
 
     # ---- processes ---------------------------------------------------------------------------
-    def _spawn(self, name: str, cmd: list[str]) -> subprocess.Popen:
+    def _spawn(self, name: str, cmd: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.directory / f"{name}.log", "ab")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=self.directory)
+                                start_new_session=True, cwd=self.directory, env={**os.environ, **(env or {})})
         log.close()
         self.procs[name] = proc
         (self.directory / "pids").open("a").write(f"{name} {proc.pid}\n")
@@ -161,12 +161,16 @@ class ControlPlane:
 
     def _start_kwok(self) -> None:
         cfg = self.directory / "kwok.yaml"
-        docs = [yaml.safe_load(p.read_text()) for p in sorted(self.artifacts.kwok_stages.glob("*.yaml"))]
+        docs = [d for p in sorted(self.artifacts.kwok_stages.glob("*.yaml")) for d in yaml.safe_load_all(p.read_text())
+                if d]
         cfg.write_text(yaml.safe_dump_all(docs))
         self._spawn("kwok", [str(self.artifacts.kwok), f"--kubeconfig={self.kubeconfig}", f"--config={cfg}",
                              "--manage-all-nodes=false",
                              f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}=fake",
-                             "--cidr=10.244.0.1/16", "--node-ip=10.244.0.1"])   # fake addresses: nothing connects
+                             "--cidr=10.244.0.1/16", "--node-ip=10.244.0.1"],   # fake addresses: nothing connects
+                    # etcd 3.4 has no RequestWatchProgress, so client-go's watch-list streams end in an error
+                    # and kwok would see new pods only on its next relist (seconds to tens of seconds)
+                    env={"KUBE_FEATURE_WatchListClient": "false"})
         time.sleep(0.5)
         if self.procs["kwok"].poll() is not None:
             raise ControlPlaneError(f"kwok exited with {self.procs['kwok'].returncode}: {self.log_tail('kwok')}")
