@@ -299,6 +299,13 @@ class ExternalPlatform:
         self.timings["total"] = time.monotonic() - t0
         return self
 
+    def fault_class(self, name: str):
+        """The class that makes fault ``name`` on this target, when it is not the library's (None)."""
+        if self.target.kubernetes is None:
+            return None
+        from .kubernetes.faults import FAULTS
+        return FAULTS.get(name)
+
     def _share_chaos_mesh(self) -> None:
         """One ChaosMesh (this run's id and resources) for every kubernetes actuator."""
         from .kubernetes.chaos import ChaosMesh

@@ -105,6 +105,8 @@ class FakeChaosMesh(threading.Thread):
         if paused:
             want = {"Selected": conds.get("Selected", "True"), "AllInjected": "False", "AllRecovered": "True",
                     "Paused": "True"}
+        elif conds.get("Selected") and conds.get("Paused") == "False":
+            return                                      # injected (or selected nothing): nothing changes
         else:
             pods = selected_pods(self.core, obj["spec"]["selector"])
             ok = "True" if pods else "False"            # Selected: the resource's own selector matched pods

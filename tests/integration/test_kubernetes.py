@@ -332,3 +332,56 @@ def test_target_file_dry_run_commands_name_kubectl(target):
 def k8s_doc_without_kube() -> dict:
     return {"name": "plain", "zones": ["a"], "kafka": {"bootstrap_servers": "127.0.0.1:9092"},
             "nodes": [{"name": "k", "role": "broker", "zone": "a", "actuator": {"type": "docker", "container": "k"}}]}
+
+
+def test_the_fault_library_makes_network_faults_with_chaos_mesh_and_teardown_heals(k8s, target):  # noqa: F811
+    import random
+
+    from harness.faults import registry
+    from harness.faults.base import FaultError, FaultSpec
+    from harness.targets.external import ExternalPlatform
+    from harness.targets.kubernetes import faults
+    platform = ExternalPlatform(target, run_id="library-run")
+    platform._share_chaos_mesh()                  # what start() does after preflight (the rest needs Kafka)
+    platform.chaos_mesh.poll = 0.1
+    made = {}
+    for spec in (FaultSpec("isolate-zone", "zone:a"), FaultSpec("one-way", "zone:b"),
+                 FaultSpec("partition", "zone:a", params={"groups": [["a"], ["b", "c"]]}),
+                 FaultSpec("isolate-object-storage", "flink")):
+        fault = registry.create(platform, spec, random.Random(0))
+        assert type(fault) is faults.FAULTS[spec.fault]
+        fault.setup()
+        started = fault.start()
+        made[spec.fault] = started["proof"]["resources"]
+        assert leftovers(k8s, "library-run")
+        assert fault.stop()["proof"]["recovered"] == made[spec.fault]
+        assert leftovers(k8s, "library-run") == []
+    assert len(made["isolate-zone"]) == 8 and len(made["partition"]) == 8 and len(made["isolate-object-storage"]) == 1
+    one_way = faults.OneWay(platform, FaultSpec("one-way", "zone:b"))
+    assert {s["direction"] for _, s in one_way.specs()} == {"to"}
+    assert {s["target"]["selector"]["nodeSelectors"]["topology.kubernetes.io/zone"] for _, s in one_way.specs()} == {"b"}
+    # a fault whose resources never report injected did not start, and leaves nothing
+    nowhere = registry.create(platform, FaultSpec("isolate-zone", "zone:x"), random.Random(0))
+    nowhere.setup()
+    with pytest.raises(FaultError, match="did not start"):
+        nowhere.start()
+    assert leftovers(k8s, "library-run") == []
+    # teardown heals what a run still has
+    fault = registry.create(platform, FaultSpec("isolate-zone", "zone:c"), random.Random(0))
+    fault.setup()
+    fault.start()
+    node = next(n for n in platform.nodes() if n.name == "kafka-a")
+    node.pause()
+    assert len(leftovers(k8s, "library-run")) == 9
+    platform.stop()
+    assert leftovers(k8s, "library-run") == []
+
+
+def test_a_failed_preflight_stops_the_run_before_anything_is_touched(k8s, tmp_path):  # noqa: F811
+    from harness.targets.discovery import DiscoveryError
+    from harness.targets.external import ExternalPlatform
+    t = load_target(k8s.write_target(tmp_path / "t.yaml", expected={"broker": 5}))
+    platform = ExternalPlatform(t, run_id="refused-run")
+    with pytest.raises(DiscoveryError, match="matches 3 pods in kafka, expected 5"):
+        platform.start()
+    assert leftovers(k8s, "refused-run") == []

@@ -80,20 +80,22 @@ def in_zone(kube: KubeSpec, group: str, zone: str) -> dict:
     return chaos.zone_selector(ns, labels, zone, kube.zone_label)
 
 
-def zone_cut(kube: KubeSpec, zone: str) -> list[tuple[str, dict]]:
-    """NetworkChaos partitions (direction both) between every group's pods in ``zone`` and every
-    group's pods in each other zone: one resource per (other zone, group pair)."""
+def cut_between(kube: KubeSpec, zone: str, other: str, direction: str = "both") -> list[tuple[str, dict]]:
+    """NetworkChaos partitions between every group's pods in ``zone`` and every group's pods in
+    ``other``: one resource per group pair."""
     specs = []
     names = list(groups(kube))
-    for other in (z for z in kube.zones if z != zone):
-        for g1 in names:
-            for g2 in names:
-                if names.index(g2) < names.index(g1):
-                    continue
-                specs.append(chaos.partition(in_zone(kube, g1, zone), in_zone(kube, g2, other), "both"))
-                if g1 != g2:
-                    specs.append(chaos.partition(in_zone(kube, g2, zone), in_zone(kube, g1, other), "both"))
+    for i, g1 in enumerate(names):
+        for g2 in names[i:]:
+            specs.append(chaos.partition(in_zone(kube, g1, zone), in_zone(kube, g2, other), direction))
+            if g1 != g2:
+                specs.append(chaos.partition(in_zone(kube, g2, zone), in_zone(kube, g1, other), direction))
     return specs
+
+
+def zone_cut(kube: KubeSpec, zone: str) -> list[tuple[str, dict]]:
+    """``zone`` cut from each other zone, both directions."""
+    return [s for other in kube.zones if other != zone for s in cut_between(kube, zone, other)]
 
 
 def one_way_cut(kube: KubeSpec, from_zone: str, to_zone: str, group: str = "kafka") -> tuple[str, dict]:
