@@ -347,7 +347,9 @@ def test_the_fault_library_makes_network_faults_with_chaos_mesh_and_teardown_hea
     made = {}
     for spec in (FaultSpec("isolate-zone", "zone:a"), FaultSpec("one-way", "zone:b"),
                  FaultSpec("partition", "zone:a", params={"groups": [["a"], ["b", "c"]]}),
-                 FaultSpec("isolate-object-storage", "flink")):
+                 FaultSpec("isolate-object-storage", "flink"), FaultSpec("zone-loss", "zone:c", params={"probability": 0.3}),
+                 FaultSpec("zone-bandwidth", "zone:a", params={"rate": "1mbit"}),
+                 FaultSpec("zone-latency", "a-b", params={"delay_ms": 150, "jitter_ms": 10})):
         fault = registry.create(platform, spec, random.Random(0))
         assert type(fault) is faults.FAULTS[spec.fault]
         fault.setup()
@@ -357,6 +359,7 @@ def test_the_fault_library_makes_network_faults_with_chaos_mesh_and_teardown_hea
         assert fault.stop()["proof"]["recovered"] == made[spec.fault]
         assert leftovers(k8s, "library-run") == []
     assert len(made["isolate-zone"]) == 8 and len(made["partition"]) == 8 and len(made["isolate-object-storage"]) == 1
+    assert len(made["zone-loss"]) == 2 and len(made["zone-bandwidth"]) == 1 and len(made["zone-latency"]) == 2
     one_way = faults.OneWay(platform, FaultSpec("one-way", "zone:b"))
     assert {s["direction"] for _, s in one_way.specs()} == {"to"}
     assert {s["target"]["selector"]["nodeSelectors"]["topology.kubernetes.io/zone"] for _, s in one_way.specs()} == {"b"}

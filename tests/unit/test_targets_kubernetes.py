@@ -110,3 +110,20 @@ def test_the_readme_documents_the_rbac_the_code_needs():
     verbs = {v for r in rbac.RULES + rbac.CLUSTER_RULES for v in r["verbs"]}
     assert verbs <= {"get", "list", "watch", "create", "patch", "delete"}       # no escalate, bind, impersonate, *
     assert not any("secrets" in r["resources"] or "pods/exec" in r["resources"] for r in rbac.RULES)
+
+
+def test_the_dry_run_shows_the_chaos_mesh_resources_of_a_network_fault(tmp_path):
+    import yaml
+
+    from harness.targets.cli import dry_run_plan
+    doc = good()
+    doc["limits"] = {"max_nodes_per_fault": 4}
+    f = tmp_path / "t.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    lines = dry_run_plan(f, None, ["zone-isolation", "kill-leader"])
+    text = "\n".join(lines)
+    assert ("kubectl --context prod -n kafka create -f -   # NetworkChaos partition [strimzi.io/cluster=my-cluster] "
+            "in zone a <-> [strimzi.io/cluster=my-cluster] in zone b") in text
+    assert "experiment.chaos-mesh.org/pause=true; wait for AllRecovered" in text
+    assert "kubectl --context prod -n kafka delete pod my-cluster-broker-0 --grace-period=0 --force" in text
+    assert "iptables" not in text

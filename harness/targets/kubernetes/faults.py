@@ -118,4 +118,80 @@ class IsolateObjectStorage(ChaosMeshFault):
         return [chaos.partition({"namespaces": [ns], "labelSelectors": labels}, None, "to", external=[host])]
 
 
-FAULTS: dict[str, type[Fault]] = {c.name: c for c in (IsolateZone, OneWay, Partition, IsolateObjectStorage)}
+class ZoneLoss(ChaosMeshFault):
+    """zone:<z> loses ``probability`` of the Kafka packets the other zones send it."""
+    name = "zone-loss"
+    default_target = "zone:c"
+
+    def specs(self):
+        z, p = _zone(self.spec, self.default_target), float(self.params.get("probability", 0.3))
+        if not 0 < p <= 1:
+            raise FaultError(f"zone-loss: probability must be in (0, 1], got {p}")
+        return [chaos.loss(topology.in_zone(self.kube, "kafka", o), round(p * 100, 2),
+                           target=topology.in_zone(self.kube, "kafka", z)) for o in self.kube.zones if o != z]
+
+
+class ZoneBandwidth(ChaosMeshFault):
+    """zone:<z>'s Kafka pods' egress limited to ``rate`` (tc units: 1mbit, 100kbps, ...)."""
+    name = "zone-bandwidth"
+    default_target = "zone:c"
+
+    def specs(self):
+        z = _zone(self.spec, self.default_target)
+        return [chaos.bandwidth(topology.in_zone(self.kube, "kafka", z), str(self.params.get("rate", "1mbit")))]
+
+
+class ZoneLatency(ChaosMeshFault):
+    """``delay_ms`` (± ``jitter_ms``) between two zones' Kafka pods, both ways (target a-b or zone:<z>)."""
+    name = "zone-latency"
+    default_target = "a-b"
+
+    def specs(self):
+        from harness.faults.degrade import zone_pairs
+        pairs = zone_pairs(self.platform, self.spec.target or self.default_target)
+        d, j = int(self.params.get("delay_ms", 100)), int(self.params.get("jitter_ms", 0))
+        return [chaos.delay(topology.in_zone(self.kube, "kafka", a), d, j, target=topology.in_zone(self.kube, "kafka", b))
+                for a, b in pairs]
+
+
+FAULTS: dict[str, type[Fault]] = {c.name: c for c in (IsolateZone, OneWay, Partition, IsolateObjectStorage, ZoneLoss,
+                                                      ZoneBandwidth, ZoneLatency)}
+
+
+def plan_lines(target, spec) -> list[str] | None:
+    """The dry run of a Chaos Mesh fault: the resources it would create, then the heal (None: not one)."""
+    cls = FAULTS.get(spec.fault)
+    if cls is None or target.kubernetes is None:
+        return None
+    from types import SimpleNamespace
+    from .client import kubectl_prefix
+    fault = cls(SimpleNamespace(target=target, zones=target.zones), spec)
+    try:
+        specs = fault.specs()
+    except FaultError as exc:
+        return [f"# not made: {exc}"]
+    k = f"{kubectl_prefix(target.kubernetes)} -n {target.kubernetes.chaos_namespace}"
+    out = []
+    for kind, body in specs:
+        what = _describe(body)
+        out.append(f"{k} create -f -   # {kind} {body['action']} {what}, labelled {chaos.RUN_LABEL}=<run>; wait for "
+                   "Selected+AllInjected")
+    out.append(f"{k} annotate {','.join(sorted({chaos.KINDS[kind] for kind, _ in specs}))} -l {chaos.RUN_LABEL}=<run> "
+               f"{chaos.PAUSE_ANNOTATION}=true; wait for AllRecovered; then delete them   # heal")
+    return out
+
+
+def _describe(body: dict) -> str:
+    def side(sel: dict) -> str:
+        zone = next(iter((sel.get("nodeSelectors") or {}).values()), None)
+        labels = ",".join(f"{k}={v}" for k, v in (sel.get("labelSelectors") or {}).items())
+        pods = sel.get("pods")
+        if pods:
+            return ", ".join(f"{ns}/{n}" for ns, names in pods.items() for n in names)
+        return f"[{labels}]" + (f" in zone {zone}" if zone else "")
+    text = side(body["selector"])
+    if body.get("target"):
+        text += f" {'<->' if body.get('direction') == 'both' else '->'} {side(body['target']['selector'])}"
+    if body.get("externalTargets"):
+        text += f" -> {', '.join(body['externalTargets'])}"
+    return text
