@@ -18,7 +18,7 @@ from harness.targets.actuators import ActuatorError
 from harness.targets.kubernetes import chaos, testcluster, topology
 from harness.targets.kubernetes.actuator import KubernetesActuator
 from harness.targets.kubernetes.client import api_client
-from harness.targets.kubernetes.flinkop import GROUP as FLINK_GROUP, FlinkOperator
+from harness.targets.kubernetes.flinkop import FlinkOperator
 from harness.targets.schema import from_dict, load_target
 
 from .k8s_cluster import DEAF, FLINK_DEPLOYMENT, STUCK, k8s, operator_sets  # noqa: F401  (k8s: the session fixture)

@@ -7,7 +7,7 @@ call builds nothing:
 - ``kube-apiserver`` v1.36.3: ``k8s.io/kubernetes`` refuses ``go install`` (its go.mod
   replaces 33 staging modules with ``./staging/...``), so a small wrapper module requires
   it, replaces each staging module with its published ``v0.36.x`` tag and runs
-  ``app.NewAPIServerCommand()`` (about 5 minutes and 150 MB on 2 cores, once);
+  ``app.NewAPIServerCommand()`` (770 s and 150 MB on 2 cores, once);
 - ``kwok`` v0.8.0 and its stage files (``kustomize/stage`` of its module);
 - ``controller-gen`` v0.23.0, which generates the Chaos Mesh CRDs from the published Go
   API module ``github.com/chaos-mesh/chaos-mesh/api``;
@@ -122,7 +122,7 @@ def kube_apiserver() -> Path:
     src.mkdir()
     (src / "go.mod").write_text(gomod)
     (src / "main.go").write_text(main)
-    say(f"building kube-apiserver {KUBERNETES_VERSION} (about 5 minutes on 2 cores, once; log {d}/build.log) ...")
+    say(f"building kube-apiserver {KUBERNETES_VERSION} (about 13 minutes on 2 cores, once; log {d}/build.log) ...")
     fix = "check that the Go toolchain (1.26) is installed and the Go module proxy is reachable"
     run(["go", "mod", "tidy"], what="go mod tidy of the kube-apiserver wrapper", cwd=src, env=GO_ENV,
         log=d / "build.log", fix=fix)
