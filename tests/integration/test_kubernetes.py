@@ -188,6 +188,40 @@ def test_flink_deployment_upgrade_and_rollback_by_patches(k8s, target):  # noqa:
         operator_sets(k8s.admin, "STABLE", "RUNNING")
 
 
+def test_bad_deploy_uses_the_operator_rollback_where_enabled_else_the_harness_one(k8s, target):  # noqa: F811
+    import threading
+
+    from harness.targets.kubernetes.flinkop import recover_bad_deploy
+    original = FLINK_DEPLOYMENT["spec"]["job"]
+    op = FlinkOperator(api_client(target.kubernetes, fresh=True), "flink", "orders-job", poll=0.1)
+
+    def operator(after: float, *states: tuple[str, str]) -> threading.Thread:   # the operator's status, in time
+        def run():
+            for lifecycle, job in states:
+                time.sleep(after)
+                operator_sets(k8s.admin, lifecycle, job)
+        t = threading.Thread(target=run)
+        t.start()
+        return t
+    try:
+        op.upgrade("savepoint", jar_uri="local:///opt/flink/usrlib/crash.jar")
+        t = operator(0.3, ("UPGRADING", "RECONCILING"), ("ROLLED_BACK", "RUNNING"))
+        assert recover_bad_deploy(op, 10)[0] == "operator"
+        t.join()
+        op.rollback()                                           # (the operator restored it; keep the spec honest)
+        op._patch({"spec": {"flinkConfiguration": {"kubernetes.operator.deployment.rollback.enabled": "false"}}})
+        op.upgrade("last-state", jar_uri="local:///opt/flink/usrlib/crash.jar")
+        t = operator(0.3, ("DEPLOYED", "FAILED"))
+        threading.Timer(1.5, operator_sets, (k8s.admin, "STABLE", "RUNNING")).start()   # after the rollback patch
+        how, status = recover_bad_deploy(op, 10)
+        t.join()
+        assert how == "harness" and status.lifecycle == "STABLE" and op.get()["spec"]["job"] == original
+    finally:
+        op._patch({"spec": {"job": original,
+                            "flinkConfiguration": {"kubernetes.operator.deployment.rollback.enabled": "true"}}})
+        operator_sets(k8s.admin, "STABLE", "RUNNING")
+
+
 def test_the_readme_role_is_enough_and_a_verb_outside_it_fails_with_one_line(k8s, tmp_path):  # noqa: F811
     from kubernetes import client
     t = load_target(k8s.write_target(tmp_path / "t.yaml", chaos_namespace="default"))

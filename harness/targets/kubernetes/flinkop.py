@@ -110,3 +110,18 @@ class FlinkOperator:
 
     def wait_rolled_back(self, timeout: float = 300) -> FlinkStatus:
         return self.wait(lambda s: s.lifecycle == "ROLLED_BACK", timeout, "ROLLED_BACK")
+
+
+FAILED_JOB = ("FAILED", "FAILING")
+
+
+def recover_bad_deploy(op: FlinkOperator, timeout: float = 300) -> tuple[str, FlinkStatus]:
+    """After a bad upgrade: the operator's own rollback where the deployment enables it (wait for
+    ROLLED_BACK), else the harness's (wait until the job fails, restore the replaced job spec, wait
+    for STABLE and RUNNING). Returns ("operator" | "harness", the final status)."""
+    if op.operator_rollback_enabled():
+        return "operator", op.wait_rolled_back(timeout)
+    op.wait(lambda s: s.job_state in FAILED_JOB or s.lifecycle == "FAILED" or bool(s.error), timeout,
+            "FAILED (the bad version)")
+    op.rollback()
+    return "harness", op.wait_stable(timeout)
