@@ -129,7 +129,7 @@ class Cluster:
     def target_doc(self, **kube) -> dict:
         ks = {"kubeconfig": str(self.harness_kubeconfig), "context": "chaos-test", "namespace": "kafka",
               "flink_namespace": "flink", "strimzi_cluster": testcluster.STRIMZI_CLUSTER,
-              "flink_deployment": testcluster.FLINK_DEPLOYMENT, "chaos_timeout": 10,
+              "flink_deployment": testcluster.FLINK_DEPLOYMENT, "chaos_timeout": 30,
               "expected": {"broker": 3, "controller": 3, "jobmanager": 1, "taskmanager": 2}}
         ks.update(kube)
         return {"name": "k8s-test", "zones": list(testcluster.ZONES),
@@ -148,7 +148,7 @@ class Cluster:
         path.write_text(yaml.safe_dump(self.target_doc(**kube)))
         return path
 
-    def ensure_pod(self, manifest: dict, timeout: float = 30) -> None:
+    def ensure_pod(self, manifest: dict, timeout: float = 90) -> None:
         """What the pod's operator (StrimziPodSet, Flink operator) does: recreate it; wait until Running."""
         from kubernetes import client
         from kubernetes.client.exceptions import ApiException

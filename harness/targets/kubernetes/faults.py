@@ -5,7 +5,8 @@ versions when the target has a ``kubernetes`` section: same names, targets and p
 (``isolate-zone`` zone:<z>, ``one-way`` zone:<z>, ``partition`` params.groups,
 ``isolate-object-storage`` brokers|flink|zone:<z>). Proof of effect: every resource reports
 ``Selected`` and ``AllInjected`` (else the fault did not start, and every resource made so
-far is removed); proof of heal: ``AllRecovered``, then the resource is gone.
+far is removed; ``params.inject_timeout_s`` overrides ``kubernetes.chaos_timeout``); proof of
+heal: ``AllRecovered``, then the resource is gone.
 """
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class ChaosMeshFault(Fault):
         label = f"{self.name}-{(self.spec.target or '').replace(':', '-')}".strip("-")
         try:
             for spec in self.planned:
-                self.made.append(self.mesh.start(label, spec))
+                self.made.append(self.mesh.start(label, spec, timeout=self.params.get("inject_timeout_s")))
         except chaos.FaultDidNotStart as exc:
             self.teardown()
             raise FaultError(str(exc)) from None

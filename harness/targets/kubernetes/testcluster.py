@@ -34,6 +34,17 @@ class ControlPlaneError(RuntimeError):
     pass
 
 
+def _die_with_parent() -> None:
+    """In the child before exec: its own session, and SIGKILL when the process that started it dies
+    (a killed test run leaves no etcd, API server or kwok behind)."""
+    os.setsid()
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)     # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -65,7 +76,7 @@ class ControlPlane:
     def _spawn(self, name: str, cmd: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.directory / f"{name}.log", "ab")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, cwd=self.directory, env={**os.environ, **(env or {})})
+                                preexec_fn=_die_with_parent, cwd=self.directory, env={**os.environ, **(env or {})})
         log.close()
         self.procs[name] = proc
         (self.directory / "pids").open("a").write(f"{name} {proc.pid}\n")
@@ -88,8 +99,30 @@ class ControlPlane:
             time.sleep(0.2)
         raise ControlPlaneError(f"{name} not ready after {timeout:.0f}s: {self.log_tail(name)}")
 
+    @staticmethod
+    def remove_stale() -> list[Path]:
+        """Directories of control planes whose processes are all gone (a killed test run's)."""
+        removed = []
+        for d in Path(tempfile.gettempdir()).glob("chaos-k8s-*"):
+            pids = d / "pids"
+            alive = False
+            if pids.exists():
+                for line in pids.read_text().splitlines():
+                    pid = int(line.split()[1])
+                    try:
+                        alive = alive or Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+                    except (OSError, IndexError):
+                        pass
+            elif time.time() - d.stat().st_mtime < 3600:
+                continue                                # being created right now, perhaps
+            if not alive:
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+        return removed
+
     def start(self) -> "ControlPlane":
         t0 = time.monotonic()
+        self.remove_stale()                             # what a SIGKILLed test run left in /tmp
         try:
             self._start_etcd()
             self.timings["etcd"] = time.monotonic() - t0
