@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
-for pkg in docker.io debootstrap chromium openssh-server; do
+for pkg in docker.io debootstrap chromium openssh-server etcd-server; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
+command -v kubectl >/dev/null 2>&1 || need+=(kubernetes-client)   # kubectl, for the Kubernetes tests
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "error: missing system packages (${need[*]}): run this as root or install them first" >&2
@@ -31,3 +32,8 @@ fi
 
 export TESTCONTAINERS_RYUK_DISABLED=true
 python3 -m harness.platform.docker_engine >/dev/null
+
+# The Kubernetes tests' control plane: kube-apiserver, kwok, controller-gen (Go module proxy),
+# the Chaos Mesh and Flink operator CRDs; built once into the cache, nothing on later runs.
+python3 -m harness.targets.kubernetes.artifacts \
+  || echo "[setup] warning: the Kubernetes test artifacts were not built (above); tests/integration/test_kubernetes.py will fail" >&2

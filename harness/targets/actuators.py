@@ -6,7 +6,8 @@ what the actuator type can do in principle (used by the dry run, which touches n
 ``probe`` asks the node itself (is iptables there, is NET_ADMIN granted, does the kernel
 have netem) and returns every capability with None (available) or the reason it is not.
 
-Types: ``docker`` (:mod:`.docker_actuator`) and ``ssh`` (:mod:`.ssh_actuator`).
+Types: ``docker`` (:mod:`.docker_actuator`), ``ssh`` (:mod:`.ssh_actuator`) and
+``kubernetes`` (:mod:`.kubernetes.actuator`).
 """
 from __future__ import annotations
 
@@ -139,4 +140,7 @@ def create(node: str, spec, role: str, bounded_disk: bool = False) -> Actuator:
     from .docker_actuator import DockerActuator
     from .ssh_actuator import SshActuator
     factories.update(docker=DockerActuator, ssh=SshActuator)
+    if spec.type == "kubernetes":
+        from .kubernetes.actuator import KubernetesActuator
+        factories["kubernetes"] = KubernetesActuator
     return factories[spec.type](node, spec, role, bounded_disk)

@@ -25,6 +25,8 @@ def clean_target(path, run_id: str | None = None) -> list[str]:
     prefix = f"chaos-{run_id}-" if run_id else "chaos-"
     lines: list[str] = []
     for n in target.nodes:
+        if n.actuator.type == "kubernetes":      # its faults are Chaos Mesh resources, swept below
+            continue
         act = create(n.name, n.actuator, n.role, n.bounded_disk)
         touch = target.touchable(n.name)
         try:
@@ -59,6 +61,9 @@ def clean_target(path, run_id: str | None = None) -> list[str]:
         finally:
             act.close()
     lines += _clean_toxiproxies(target)
+    if target.kubernetes is not None:
+        from .kubernetes.clean import clean as clean_kubernetes
+        lines += clean_kubernetes(target, run_id)
     return lines or [f"nothing to clean on {target.name}"]
 
 

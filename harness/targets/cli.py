@@ -104,6 +104,21 @@ def cmd_target_clean(args) -> int:
     return 0
 
 
+def cmd_target_preflight(args) -> int:
+    """Kubernetes targets: context, Chaos Mesh CRDs, selectors and zones; exit 2 with one line if not."""
+    from .schema import TargetError, load_target
+    try:
+        target = load_target(args.target, require_env=False)
+        if target.kubernetes is None:
+            return _err(f"{args.target}: has no kubernetes section; preflight checks Kubernetes targets")
+        from .kubernetes.preflight import PreflightError, preflight
+        print("\n".join(preflight(target)))
+    except (TargetError, PreflightError) as exc:
+        return _err(exc)
+    print("preflight passed")
+    return 0
+
+
 def add_arguments(subparsers) -> None:
     """Add ``platform`` and ``target`` to the ``chaos`` subcommands (each sets ``fn``)."""
     p = subparsers.add_parser("platform", help="start or remove the built-in platform on its own")
@@ -126,6 +141,9 @@ def add_arguments(subparsers) -> None:
     pl.add_argument("--profile")
     pl.add_argument("--scenario", action="append")
     pl.set_defaults(fn=cmd_target_plan)
+    pf = ts.add_parser("preflight", help="Kubernetes targets: context, Chaos Mesh CRDs, selectors and zones")
+    pf.add_argument("target")
+    pf.set_defaults(fn=cmd_target_preflight)
     cl = ts.add_parser("clean", help="heal what a crashed run left on a target")
     cl.add_argument("target")
     cl.add_argument("--run", help="only this run's rules")

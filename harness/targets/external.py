@@ -261,6 +261,10 @@ class ExternalPlatform:
         """Validate, discover and pass the health gate; raises DiscoveryError (one line) otherwise."""
         from harness.platform import cleanup
         t0 = time.monotonic()
+        if self.target.kubernetes is not None:      # before any node is touched: one line, exit 2
+            from .kubernetes.preflight import preflight
+            preflight(self.target)
+            self._share_chaos_mesh()
         for node in self._nodes:
             try:
                 node.actuator.connect()
@@ -295,6 +299,22 @@ class ExternalPlatform:
         self.timings["total"] = time.monotonic() - t0
         return self
 
+    def fault_class(self, name: str):
+        """The class that makes fault ``name`` on this target, when it is not the library's (None)."""
+        if self.target.kubernetes is None:
+            return None
+        from .kubernetes.faults import FAULTS
+        return FAULTS.get(name)
+
+    def _share_chaos_mesh(self) -> None:
+        """One ChaosMesh (this run's id and resources) for every kubernetes actuator."""
+        from .kubernetes.chaos import ChaosMesh
+        from .kubernetes.client import api_client
+        self.chaos_mesh = ChaosMesh(api_client(self.target.kubernetes), self.target.kubernetes, self.run_id)
+        for n in self._nodes:
+            if n.actuator.kind == "kubernetes":
+                n.actuator.use_mesh(self.chaos_mesh)
+
     def _health_gate(self, timeout: float) -> None:
         deadline, problems = time.monotonic() + timeout, ["not checked"]
         while time.monotonic() < deadline:
@@ -313,6 +333,10 @@ class ExternalPlatform:
         if self._unregister:
             self._unregister()
             self._unregister = None
+        mesh = getattr(self, "chaos_mesh", None)
+        if mesh is not None:                        # heal on teardown
+            for problem in mesh.heal_all():
+                log.warning("run %s: %s", self.run_id, problem)
         try:
             from .ownership import delete_run_resources
             deleted = delete_run_resources(self.admin, self.created_topics)

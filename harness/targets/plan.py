@@ -79,6 +79,11 @@ def commands(target: Target, acts: dict, spec: FaultSpec) -> list[str]:
     """The commands a fault would run: injection, then heal."""
     t = touches(target, spec)
     f, out = spec.fault, []
+    if target.kubernetes is not None:           # Chaos Mesh resources instead of iptables/tc
+        from .kubernetes.faults import plan_lines
+        made = plan_lines(target, spec)
+        if made is not None:
+            return made
     for name in t.nodes:
         a = acts[name]
         if f in ("kill", "flink-kill"):

@@ -104,7 +104,10 @@ def actuator(data: dict, where: str, src: str) -> ActuatorSpec:
     docker_keys, ssh_keys = {"container", "label", "docker_host"}, {"host", "port", "user", "key_file", "known_hosts",
                                                                    "unit", "pid_file", "start_command", "log_file",
                                                                    "sudo"}
-    wrong = sorted(set(data) & (ssh_keys if kind == "docker" else docker_keys))
+    if kind == "kubernetes":
+        from .kubernetes.config import actuator_spec
+        return actuator_spec(data, where, src)
+    wrong = sorted(set(data) & ((ssh_keys if kind == "docker" else docker_keys) | {"pod", "selector"}))
     if wrong:
         raise fail(src, f"{where}.{wrong[0]}", f"does not apply to a {kind} actuator", "remove it")
     if kind == "docker":
@@ -224,6 +227,11 @@ def check_all(data: dict, src: str) -> Target:
     most = lim.get("max_nodes_per_fault", 1)
     if most < 1:
         raise fail(src, "limits.max_nodes_per_fault", f"is {most}", "allow at least 1 node per fault")
+    kube = None
+    if "kubernetes" in data or any(n.actuator.type == "kubernetes" for n in node_list):
+        from .kubernetes.config import kube_spec, with_kube
+        kube = kube_spec(data.get("kubernetes"), zones, node_list, src)
+        node_list = with_kube(node_list, kube)
     return Target(name, zones, kafka, node_list, flink, s3, toxi,
                   Limits(tuple(lim["touchable"]) if "touchable" in lim else None, most),
-                  data.get("description", ""), src)
+                  data.get("description", ""), src, kube)

@@ -41,7 +41,7 @@ ROLES = ("broker", "controller", "broker+controller", "jobmanager", "taskmanager
 BROKER_ROLES = ("broker", "broker+controller")
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_SSL")
 MECHANISMS = ("PLAIN", "SCRAM-SHA-512")
-ACTUATORS = ("docker", "ssh")
+ACTUATORS = ("docker", "ssh", "kubernetes")
 SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 HOST_PORT = re.compile(r"^\[?[A-Za-z0-9_.:-]+\]?:(\d{1,5})$")
@@ -58,7 +58,7 @@ class TargetError(ValueError):
 LINE, INT, BOOL, NAMES, URLS = "single-line text", "integer", "boolean", "names", "urls"
 ACTUATOR_KEYS = {"type": LINE, "container": LINE, "label": LINE, "docker_host": LINE, "host": LINE, "port": INT,
                  "user": LINE, "key_file": LINE, "known_hosts": LINE, "unit": LINE, "pid_file": LINE,
-                 "start_command": LINE, "log_file": LINE, "sudo": BOOL}
+                 "start_command": LINE, "log_file": LINE, "sudo": BOOL, "pod": LINE, "selector": LINE}
 NODE_KEYS = {"name": LINE, "role": LINE, "zone": LINE, "broker_id": INT, "bounded_disk": BOOL, "data_dir": LINE,
              "actuator": ACTUATOR_KEYS}
 SCHEMA: dict[str, Any] = {
@@ -73,6 +73,11 @@ SCHEMA: dict[str, Any] = {
     "toxiproxy": {"api": URLS, "replication_port_base": INT, "controller_port_base": INT, "s3_port": INT},
     "nodes": [NODE_KEYS],
     "limits": {"touchable": NAMES, "max_nodes_per_fault": INT},
+    "kubernetes": {"kubeconfig": LINE, "context": LINE, "namespace": LINE, "flink_namespace": LINE,
+                   "chaos_namespace": LINE, "strimzi_cluster": LINE, "flink_deployment": LINE, "zone_label": LINE,
+                   "chaos_timeout": INT,
+                   "selectors": {"broker": LINE, "controller": LINE, "jobmanager": LINE, "taskmanager": LINE},
+                   "expected": {"broker": INT, "controller": INT, "jobmanager": INT, "taskmanager": INT}},
 }
 
 
@@ -158,6 +163,9 @@ class ActuatorSpec:
     start_command: str | None = None
     log_file: str | None = None
     sudo: bool = False
+    pod: str | None = None          # kubernetes: the pod's name, or
+    selector: str | None = None     # kubernetes: a label selector matching exactly one pod
+    kube: Any = None                # kubernetes: the file's kubernetes section (KubeSpec)
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,7 @@ class Target:
     limits: Limits = field(default_factory=Limits)
     description: str = ""
     source: str = "<target>"
+    kubernetes: Any = None          # harness.targets.kubernetes.config.KubeSpec when the file has that section
 
     def node(self, name: str) -> NodeSpec:
         for n in self.nodes:
