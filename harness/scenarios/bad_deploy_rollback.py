@@ -34,14 +34,9 @@ def steps(run: ScenarioRun) -> None:
         run.workload(flink.input_topic, spec)
         flink.drain(timeout=90)
         if flink.user_job is not None:
-            return _next_release_then_rollback(run, flink, spec)
-        bad = flink.lifecycle.upgrade("crash", args={"restart-attempts": 1, "restart-delay-ms": 500})
-        with RecordingProducer(run.platform.bootstrap_servers, flink.input_topic, run.history,
-                               "producer-poison") as p:
-            p.send("poison")
-        t0 = time.monotonic()
-        flink.rest.wait_for_state(bad.job_id, ("FAILED",), timeout=90)
-        run.measure("bad_version_failed_after_s", elapsed(t0))
+            _deploy_next_release(run, flink)
+        else:
+            _deploy_crashing_variant(run, flink)
         t1 = time.monotonic()
         flink.lifecycle.rollback()
         run.measure("rollback_s", elapsed(t1))
@@ -52,8 +47,19 @@ def steps(run: ScenarioRun) -> None:
         flink.close()
 
 
-def _next_release_then_rollback(run: ScenarioRun, flink: FlinkPipeline, spec: WorkloadSpec) -> None:
-    """The team's next release as the deploy under test; a rollback to the good savepoint follows."""
+def _deploy_crashing_variant(run: ScenarioRun, flink: FlinkPipeline) -> None:
+    """The reference job's crash variant, failed by one poison record."""
+    bad = flink.lifecycle.upgrade("crash", args={"restart-attempts": 1, "restart-delay-ms": 500})
+    with RecordingProducer(run.platform.bootstrap_servers, flink.input_topic, run.history,
+                           "producer-poison") as p:
+        p.send("poison")
+    t0 = time.monotonic()
+    flink.rest.wait_for_state(bad.job_id, ("FAILED",), timeout=90)
+    run.measure("bad_version_failed_after_s", elapsed(t0))
+
+
+def _deploy_next_release(run: ScenarioRun, flink: FlinkPipeline) -> None:
+    """The team's next release as the deploy under test (a rollback to the good savepoint follows)."""
     t0 = time.monotonic()
     try:
         nxt = flink.lifecycle.upgrade("next")
@@ -66,12 +72,6 @@ def _next_release_then_rollback(run: ScenarioRun, flink: FlinkPipeline, spec: Wo
     except DeploymentFailed as e:
         run.measure("bad_version_failed_after_s", elapsed(t0))
         run.note("recovery", f"the next release did not start: {str(e)[:200]}")
-    t1 = time.monotonic()
-    flink.lifecycle.rollback()
-    run.measure("rollback_s", elapsed(t1))
-    run.workload(flink.input_topic, spec)
-    flink.drain(timeout=120)
-    flink.final_read_output()
 
 
 def _needs_next_release(run: ScenarioRun) -> None:
