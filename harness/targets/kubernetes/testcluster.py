@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -46,9 +45,10 @@ def _die_with_parent() -> None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port below the kernel's ephemeral range (see harness.platform.ports: no race with
+    the source ports of outgoing connections between the choice and the server's bind)."""
+    from harness.platform.ports import free_port as below_ephemeral
+    return below_ephemeral()
 
 
 def _keypair(directory: Path) -> tuple[Path, Path]:
