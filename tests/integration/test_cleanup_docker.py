@@ -3,22 +3,12 @@ removes its own objects whatever happens)."""
 from __future__ import annotations
 
 import secrets
-import subprocess
-import sys
 
 import docker
 import pytest
 
 from harness.platform import cleanup, owners
-
-
-def dead_owner_labels() -> dict[str, str]:
-    """Labels of a process that has ended (real pid and start time, now gone)."""
-    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    labels = owners.owner_labels(proc.pid)
-    proc.kill()
-    proc.wait()
-    return labels
+from tests.unit.test_cleanup import dead_owner_labels
 
 
 def docker_client() -> docker.DockerClient:
