@@ -11,23 +11,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import docker
 import pytest
 import yaml
 
+from tests.system.test_certification import chaos
+
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def chaos(*args: str, timeout: int = 1800) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-    sys.stderr.write(proc.stderr[-4000:])
-    return proc
 
 
 def runs_in(reports: Path) -> list[Path]:
