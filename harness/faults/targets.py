@@ -6,6 +6,8 @@ running broker), ``zone:<z>`` / ``broker:<z>`` (the broker of zone z), ``all`` (
 """
 from __future__ import annotations
 
+from harness.platform.waits import NotReady, Wait
+
 from .base import FaultError
 
 
@@ -16,15 +18,25 @@ def zone_of_node_id(platform, node_id: int) -> str:
     raise FaultError(f"no zone has broker id {node_id}")
 
 
-def partition_leader(platform, topic: str, partition: int) -> int:
-    md = platform.admin.list_topics(topic, timeout=10)
-    t = md.topics.get(topic)
-    if t is None or t.error is not None or partition not in t.partitions:
-        raise FaultError(f"target leader:{topic}:{partition}: no such topic partition ({t.error if t else 'absent'})")
-    leader = t.partitions[partition].leader
-    if leader < 0:
-        raise FaultError(f"target leader:{topic}:{partition}: the partition has no leader right now")
-    return leader
+def partition_leader(platform, topic: str, partition: int, timeout: float = 20.0) -> int:
+    """The partition's leader id. A broker that just restarted or a topic just created may
+    answer UNKNOWN_TOPIC_OR_PART or leader -1 for a few seconds: asked again until
+    ``timeout``, then a FaultError naming the last answer."""
+    found: dict[str, int] = {}
+
+    def probe() -> tuple[bool, str]:
+        t = platform.admin.list_topics(topic, timeout=10).topics.get(topic)
+        if t is None or t.error is not None or partition not in t.partitions:
+            return False, f"no such topic partition ({t.error if t else 'absent'})"
+        if t.partitions[partition].leader < 0:
+            return False, "the partition has no leader right now"
+        found["leader"] = t.partitions[partition].leader
+        return True, f"leader {found['leader']}"
+    try:
+        Wait(f"a leader for {topic}:{partition}", probe, timeout=timeout).until_ready()
+    except NotReady as exc:
+        raise FaultError(f"target leader:{topic}:{partition}: {exc}") from None
+    return found["leader"]
 
 
 def active_controller(platform) -> int:
