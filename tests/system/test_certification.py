@@ -31,11 +31,12 @@ def only_run(reports: Path) -> Path:
     return runs[0]
 
 
-# One scenario per fault class (process, network, object storage, Flink, deploy, load): the
-# full default certification (`./run.sh certify`, 13 scenarios, about 15 min) is the main
-# job, measured in the README; which scenarios it chooses is a unit test.
+# One scenario per fault class (process, network, object storage, Flink, load): the full
+# default certification (`./run.sh certify`, 13 scenarios, about 15 min) is the main job,
+# measured in the README; which scenarios it chooses is a unit test. A bad deploy and its
+# rollback run in tests/integration/test_user_job.py, with the user's own job.
 REPRESENTATIVE = ("kill-leader", "zone-isolation", "jobmanager-failover", "object-storage-outage",
-                  "bad-deploy-rollback", "backfill-isolation")
+                  "backfill-isolation")
 
 
 @pytest.fixture(scope="module")
