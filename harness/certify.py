@@ -103,6 +103,18 @@ def platform_versions_of(platform) -> dict[str, str]:
     return {"kafka": v["kafka"], "flink": v["flink"]}
 
 
+def platform_facts(platform) -> dict:
+    """What a scenario's first op records about the platform: its kind and releases (the
+    checkers name known upstream defects from it, :mod:`harness.checkers.known_causes`)."""
+    cfg = getattr(platform, "cfg", None)
+    kind = getattr(cfg, "kind", None) or getattr(platform, "kind", None) or "external"
+    versions = platform_versions_of(platform)
+    if kind == "tansu":
+        from harness.images.versions import TANSU_VERSION
+        versions = {**versions, "tansu": TANSU_VERSION}
+    return {"kind": str(kind), "versions": versions}
+
+
 def rerun_command(profile: str, seed: int, scenarios: list[str] | None, dirs: list[str] | None = None) -> str:
     return (f"kfchaos certify --profile {profile} --seed {seed}" + "".join(f" --scenarios {d}" for d in dirs or [])
             + "".join(f" --scenario {s}" for s in scenarios or []))

@@ -33,7 +33,8 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
                      optional key, partition, offset as for send}
     poll ok          required topic (str), records; optional group (str?)
     final-read ok    required topic, records; optional isolation (str?),
-                     start_offsets, end_offsets (offset maps)
+                     start_offsets, end_offsets, fetch_end_offsets (offset
+                     maps), past_end (records), listed_at (int)
       records: list of {partition: int 0..2**32-1, offset: int 0..2**64-1,
       value: any JSON; if an object, its id/key are str|int|null and its
       count int|null}
@@ -304,7 +305,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "final-read": {"*": _LOOSE,
                    "ok": Rule((req("topic", STR), req("records", RECORDS),
                                opt("isolation", STR_N), opt("start_offsets", OFFSETS),
-                               opt("end_offsets", OFFSETS)), False)},
+                               opt("end_offsets", OFFSETS), opt("fetch_end_offsets", OFFSETS),
+                               opt("past_end", RECORDS), opt("listed_at", INT)), False)},
     "output-read": {"*": _LOOSE,
                     "ok": Rule((req("topic", STR), req("records", OUTPUT_RECORDS),
                                 opt("isolation", STR_N)), False)},

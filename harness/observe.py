@@ -8,7 +8,8 @@ records:
 =================  ======  ===================================================================
 f                  type    value
 =================  ======  ===================================================================
-scenario           ok      name, title, description, contracts, seed (first op of a scenario)
+scenario           ok      name, title, description, contracts, seed, platform {kind, versions}
+                           (first op of a scenario)
 check-options      ok      options for the checkers (budgets, output topic, ...), merged in order
 note               ok      contract, text: why a contract cannot be decided on this platform
 not-applicable     ok      reason: the platform kind lacks what the scenario needs
@@ -40,9 +41,10 @@ def _ok(history, f: str, value: dict[str, Any]) -> dict:
 
 
 def scenario_started(history, *, name: str, title: str, description: str, contracts: tuple[str, ...],
-                     seed: int | None, requires: tuple[str, ...] = ()) -> dict:
+                     seed: int | None, requires: tuple[str, ...] = (), platform: dict | None = None) -> dict:
     return _ok(history, "scenario", {"name": name, "title": title, "description": description,
-                                     "contracts": list(contracts), "seed": seed, "requires": list(requires)})
+                                     "contracts": list(contracts), "seed": seed, "requires": list(requires),
+                                     "platform": platform or {}})
 
 
 def check_options(history, **options: Any) -> dict:

@@ -158,13 +158,23 @@ class ScenarioRun:
         return w.run(self.nemesis, list(faults), during=during)
 
 
+def _platform_facts(platform) -> dict:
+    from harness.certify import platform_facts
+    try:
+        return platform_facts(platform)
+    except Exception as exc:       # a platform that cannot say what it runs still runs
+        log.warning("platform facts unavailable: %s", exc)
+        return {}
+
+
 def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int) -> ScenarioResult:
     """Run one scenario on a started platform; its result, also written to <run_dir>/<name>/."""
     from harness.analyze import analyze_scenario
     log.info("%s: %s", scenario.name, scenario.title)
     run = ScenarioRun(scenario, platform, profile, run_dir, seed)
     observe.scenario_started(run.history, name=scenario.name, title=scenario.title, description=scenario.doc.strip(),
-                             contracts=scenario.contracts, seed=seed, requires=scenario.requires)
+                             contracts=scenario.contracts, seed=seed, requires=scenario.requires,
+                             platform=_platform_facts(platform))
     run.check_options(**_budget_options(profile))
     interrupted = False
     try:

@@ -102,8 +102,18 @@ class FinalRead:
         self.topic = v.get("topic")
         self.isolation = v.get("isolation") or "read_committed"
         self.start = _int_keys(v.get("start_offsets"))
-        self.end = _int_keys(v.get("end_offsets"))
-        recs = v.get("records") or []
+        self.listed_end = _int_keys(v.get("end_offsets"))
+        self.fetch_end = _int_keys(v.get("fetch_end_offsets"))
+        self.listed_at = v.get("listed_at")
+        past = v.get("past_end") or []
+        # records Fetch served at/after the listed end belong to the log: the read's end is
+        # the furthest of the listed end, the end Fetch reported and the records found
+        self.end = dict(self.listed_end)
+        for p, o in [*self.fetch_end.items(), *((r["partition"], r["offset"] + 1) for r in past)]:
+            if o > self.end.get(p, -1):
+                self.end[p] = o
+        self.past_end = [(r["partition"], r["offset"], rid_of(r.get("value"))) for r in past]
+        recs = (v.get("records") or []) + past
         self.n_records = len(recs)
         ps, os = list(map(_P, recs)), list(map(_O, recs))
         vals = list(map(_get, recs, repeat("value")))

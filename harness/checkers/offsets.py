@@ -18,6 +18,13 @@ hole is only provable on a topic that is *not* transactional:
 Offsets read outside ``[start, end)`` are counted in
 ``stats["out-of-range"]``.  No final read at all: ``unknown``.
 
+``end-offset-understated``: the end offset the platform listed (ListOffsets latest) lay
+below a record that Fetch then served at or beyond it and whose write had been
+acknowledged before the listing was answered (``listed_at``): a consumer or a job that
+reads "to the end" misses acknowledged data. Records written after the listing are not
+counted (``stats["past-end-later"]``).  A known upstream cause is named in the example
+(:mod:`.known_causes`).
+
 ``offset-reused``: one offset of a partition seen holding two different records (two
 polls, or a poll and the final read): the log was rewritten below offsets already
 handed out (a broker that lost its data and took leadership, an unclean election).
@@ -28,6 +35,7 @@ from typing import Any, Iterable
 
 from .digests import FinalRead
 from .index import as_index
+from .known_causes import likely_cause
 from .verdict import Verdict
 
 NAME = "offsets"
@@ -41,13 +49,15 @@ def check(history: Any, *, transactional_topics: Iterable[str] | None = None,
     st = v.stats
     st.update({"final-reads": 0, "partitions": 0, "records": 0, "offset-gap": 0,
                "missing-offsets": 0, "transactional-gaps": 0,
-               "transactional-missing": 0, "out-of-range": 0, "topics": {}})
+               "transactional-missing": 0, "out-of-range": 0, "end-offset-understated": 0,
+               "past-end-later": 0, "topics": {}})
     for fr in idx.final_reads:
         txn = idx.is_transactional(fr.topic, declared)
         st["topics"][fr.topic] = "transactional" if txn else "plain"
         st["final-reads"] += 1
         st["records"] += fr.n_records
         _check_read(idx, v, fr, txn)
+        _understated_end(idx, v, fr)
     _reused_offsets(idx, v)
     if not st["final-reads"]:
         return v.finish("no final read in history")
@@ -99,6 +109,27 @@ def _check_read(idx: Any, v: Verdict, fr: FinalRead, txn: bool) -> None:
                 fr.op, topic=fr.topic, partition=p, offset=a, missing=[a, b], count=n,
                 isolation=fr.isolation, start=lo, end=hi,
                 before=fr.rid_at(p, a - 1), after=fr.rid_at(p, b + 1)))
+
+
+def _understated_end(idx: Any, v: Verdict, fr: FinalRead) -> None:
+    """Acknowledged records the listed end left out although Fetch served them."""
+    cause = None
+    for p, o, rid in fr.past_end:
+        w = idx.write(rid) if rid is not None else None
+        acked_before = (w is not None and w.outcome == "ok" and w.done_time is not None
+                        and fr.listed_at is not None and w.done_time <= fr.listed_at)
+        if not acked_before:
+            v.stats["past-end-later"] += 1
+            continue
+        v.stats["end-offset-understated"] += 1
+        if not v.wants_example("end-offset-understated"):
+            v.add("end-offset-understated")
+            continue
+        cause = cause or likely_cause(idx, "end-offset-understated")
+        extra = {"likely_cause": cause} if cause else {}
+        v.add("end-offset-understated", idx.write_example(
+            rid, topic=fr.topic, partition=p, offset=o, listed_end=fr.listed_end.get(p),
+            fetch_end=fr.fetch_end.get(p), **extra))
 
 
 def _holes(offs: list[int], lo: int, hi: int) -> list[tuple[int, int]]:

@@ -433,7 +433,10 @@ class Builder:
 
     def final(self, recs: list[tuple], topic: str = "t",
               isolation: str = "read_committed", end: dict | None = None,
-              start: dict | None = None) -> "Builder":
+              start: dict | None = None, past_end: list[tuple] | None = None,
+              listed_at: int | None = None) -> "Builder":
+        """A final read; ``past_end`` records were served beyond the listed ``end`` (read
+        after the listing, answered at ``listed_at``, default: now)."""
         rr = [self.rec(r) for r in recs]
         if end is None:
             end = {}
@@ -443,8 +446,17 @@ class Builder:
         self.op("final-reader", "ok", "final-read", {
             "topic": topic, "isolation": isolation,
             "start_offsets": {str(k): v for k, v in start.items()},
-            "end_offsets": {str(k): v for k, v in end.items()}, "records": rr})
+            "end_offsets": {str(k): v for k, v in end.items()}, "records": rr,
+            **({} if past_end is None else self._past_end(past_end, listed_at))})
         return self
+
+    def _past_end(self, recs: list[tuple], listed_at: int | None) -> dict:
+        past = [self.rec(r) for r in recs]
+        fetch_end: dict[str, int] = {}
+        for r in past:
+            fetch_end[str(r["partition"])] = max(fetch_end.get(str(r["partition"]), 0), r["offset"] + 1)
+        return {"past_end": past, "fetch_end_offsets": fetch_end,
+                "listed_at": self.now if listed_at is None else listed_at}
 
     def fault(self, fid: str, fault: str = "kill", stop: bool = False,
               type_: str = "ok") -> "Builder":

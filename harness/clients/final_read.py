@@ -8,13 +8,22 @@ assigns every non-empty partition at its start offset with explicit
 offsets (no group, no commits) and consumes until the consumer position of
 every partition reaches the end offset (control records such as transaction
 markers advance the position without producing a record).  Records at or
-beyond the end offset taken before the read started are left out.
+beyond the end offset taken before the read started are left out of ``records``.
+
+The listed end offset is the platform's answer to ListOffsets(latest); Fetch reports its
+own high watermark.  Once every partition is read to its listed end, the read follows
+each partition on to the end Fetch reports (PARTITION_EOF, at most ``PROBE_S`` seconds):
+``fetch_end_offsets`` holds that end and ``past_end`` the records found at or beyond the
+listed end.  On a quiet topic both are empty/equal; when they are not, the platform
+listed an end below records it serves (the offsets checker decides whether that hid an
+acknowledged write: ``listed_at`` is when the listing was answered, monotonic ns).
 
 It appends one op ``final-read`` (process ``final-reader`` by default)::
 
     {"topic", "isolation", "start_offsets": {"<p>": int},
      "end_offsets": {"<p>": int}, "records": [{"partition", "offset", "key",
-     "value"}, ...]}
+     "value"}, ...], "listed_at": int, "fetch_end_offsets": {"<p>": int},
+     "past_end": [records]}
 
 of type ``ok`` when every partition was read to its end (``f="output-read"``
 for the output of a user's job: records then also carry ``"headers"``, a
@@ -40,6 +49,8 @@ from .producer import base_config
 
 __all__ = ["final_read"]
 
+PROBE_S = 5.0       # how long the read follows partitions past their listed end
+
 
 def final_read(bootstrap: str, topic: str, history: Any, *,
                isolation: str = "read_committed", timeout: float = 60.0,
@@ -55,6 +66,7 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
     deadline = time.monotonic() + timeout
     start, end = _watermarks(dict(conf, **{"isolation.level": "read_uncommitted"}),
                              topic, deadline)
+    listed_at = time.monotonic_ns()
     c = Consumer(conf)
     errors: list[str] = []
     records: list[dict] = []
@@ -82,12 +94,15 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
                 for tp in c.position([TopicPartition(topic, p) for p in remaining]):
                     if tp.offset >= end[tp.partition]:
                         remaining.discard(tp.partition)
+        past, fetch_end = ([], {}) if remaining else _past_end(c, topic, end, with_headers)
     finally:
         c.close()
     records.sort(key=lambda r: (r["partition"], r["offset"]))
     value: dict[str, Any] = {"topic": topic, "isolation": isolation,
                              "start_offsets": offsets_to_json(start),
-                             "end_offsets": offsets_to_json(end), "records": records}
+                             "end_offsets": offsets_to_json(end), "records": records,
+                             "listed_at": listed_at, "fetch_end_offsets": offsets_to_json(fetch_end),
+                             "past_end": past}
     if remaining:
         value["incomplete"] = sorted(remaining)
         value["error"] = "timeout" + (f": {'; '.join(errors[:5])}" if errors else "")
@@ -95,6 +110,25 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
         value["errors"] = errors[:20]
     return history.append({"process": process, "type": "info" if remaining else "ok",
                            "f": f, "value": value})
+
+
+def _past_end(c: Any, topic: str, end: dict[int, int], with_headers: bool) -> tuple[list, dict]:
+    """Follow every partition from its listed end to the end Fetch reports: the records
+    found there and, per partition, the offset of PARTITION_EOF (absent: not reached)."""
+    c.assign([TopicPartition(topic, p, end[p]) for p in sorted(end)])
+    past: list[dict] = []
+    fetch_end: dict[int, int] = {}
+    deadline = time.monotonic() + PROBE_S
+    while len(fetch_end) < len(end) and time.monotonic() < deadline:
+        for m in c.consume(500, 0.5):
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    fetch_end[m.partition()] = m.offset()
+                continue
+            past.append(_with_headers(m) if with_headers else record_of(m))
+    past.sort(key=lambda r: (r["partition"], r["offset"]))
+    return past, fetch_end
 
 
 def _with_headers(m: Any) -> dict:

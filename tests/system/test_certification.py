@@ -107,6 +107,20 @@ def test_unsafe_profile_is_flagged_by_durability(tmp_path):
     assert {"partition", "offset", "id"} <= set(example) and example["fault_windows"]
 
 
+def _known_tansu_defect(profile: str, contract: dict) -> bool:
+    """Tansu 0.6 can list a partition's end below records it acknowledged (it answers
+    ListOffsets(latest) from the batch object S3 lists as modified last, see
+    harness/checkers/known_causes.py): on tansu-s3 that, and only that, may violate
+    offset-continuity, and each example must name the cause. Every other contract, and
+    every other anomaly, must hold."""
+    if profile != "tansu-s3" or contract["contract"] != "offset-continuity" or contract["verdict"] != "violated":
+        return False
+    anomalies = contract.get("anomalies") or {}
+    examples = [e for a in anomalies.values() for e in a["examples"]]
+    return set(anomalies) == {"end-offset-understated"} and all("Tansu 0.6" in e.get("likely_cause", "")
+                                                                 for e in examples)
+
+
 @pytest.mark.parametrize("profile, scenarios", [
     ("kafka-3az-tiered", ("smoke", "broker-storage-outage")),
     ("tansu-s3", ("smoke",)),
@@ -118,8 +132,9 @@ def test_each_runnable_profile_passes_its_smoke_certification(profile, scenarios
     proc = chaos("certify", "--profile", profile, *args, "--seed", "3", "--reports", str(tmp_path))
     results = json.loads((only_run(tmp_path) / "results.json").read_text())
     not_held = [(s["name"], c["contract"], c["verdict"], c["reason"]) for s in results["scenarios"]
-                for c in s["contracts"] if c["verdict"] != "held"]
-    assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
+                for c in s["contracts"] if c["verdict"] != "held" and not _known_tansu_defect(profile, c)]
+    assert not not_held, (proc.stdout[-3000:], not_held)
+    assert proc.returncode == (0 if results["overall"] == "held" else 1), proc.stdout[-3000:]
     by_name = {s["name"]: s for s in results["scenarios"]}
     assert set(by_name) == set(scenarios)
     smoke = by_name["smoke"]["figures"]
