@@ -4,17 +4,18 @@ Contract
 --------
 :func:`final_read` first queries each partition's watermarks (uncached, with
 read_uncommitted isolation: the end offset is the high watermark), then
-assigns every non-empty partition at its start offset with explicit
+assigns every partition at its start offset with explicit
 offsets (no group, no commits) and consumes until the consumer position of
-every partition reaches the end offset (control records such as transaction
+every non-empty partition reaches the end offset (control records such as transaction
 markers advance the position without producing a record).  Records at or
 beyond the end offset taken before the read started are left out of ``records``.
 
 The listed end offset is the platform's answer to ListOffsets(latest); Fetch reports its
-own high watermark.  Once every partition is read to its listed end, the read follows
-each partition on to the end Fetch reports (PARTITION_EOF, at most ``PROBE_S`` seconds):
-``fetch_end_offsets`` holds that end and ``past_end`` the records found at or beyond the
-listed end.  On a quiet topic both are empty/equal; when they are not, the platform
+own high watermark.  Once every partition is read to its listed end, the read goes on
+from where it stands until Fetch reports each partition's end (PARTITION_EOF, at most
+``PROBE_S`` seconds): ``fetch_end_offsets`` holds that end and ``past_end`` the records
+found at or beyond the listed end (also those of a batch that straddles it).  On a quiet
+topic the ends agree and ``past_end`` is empty; when they do not, the platform
 listed an end below records it serves (the offsets checker decides whether that hid an
 acknowledged write: ``listed_at`` is when the listing was answered, monotonic ns).
 
@@ -67,42 +68,19 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
     start, end = _watermarks(dict(conf, **{"isolation.level": "read_uncommitted"}),
                              topic, deadline)
     listed_at = time.monotonic_ns()
-    c = Consumer(conf)
-    errors: list[str] = []
-    records: list[dict] = []
+    reader = _Reader(Consumer(conf), topic, end, with_headers)
     try:
-        remaining = {p for p in start if end[p] > start[p]}
-        if remaining:
-            c.assign([TopicPartition(topic, p, start[p]) for p in sorted(remaining)])
-        while remaining and time.monotonic() < deadline:
-            for m in c.consume(batch, 0.5):
-                err = m.error()
-                p = m.partition()
-                if err is not None:
-                    if err.code() == KafkaError._PARTITION_EOF:
-                        if m.offset() >= end.get(p, 0):
-                            remaining.discard(p)
-                    else:
-                        errors.append(error_str(err))
-                    continue
-                o = m.offset()
-                if o < end[p]:
-                    records.append(_with_headers(m) if with_headers else record_of(m))
-                if o >= end[p] - 1:
-                    remaining.discard(p)
-            if remaining:
-                for tp in c.position([TopicPartition(topic, p) for p in remaining]):
-                    if tp.offset >= end[tp.partition]:
-                        remaining.discard(tp.partition)
-        past, fetch_end = ([], {}) if remaining else _past_end(c, topic, end, with_headers)
+        remaining = reader.read_to_listed_end(start, deadline, batch)
+        if not remaining:
+            reader.follow_past_end(start, min(deadline, time.monotonic() + PROBE_S))
     finally:
-        c.close()
-    records.sort(key=lambda r: (r["partition"], r["offset"]))
+        reader.consumer.close()
     value: dict[str, Any] = {"topic": topic, "isolation": isolation,
                              "start_offsets": offsets_to_json(start),
-                             "end_offsets": offsets_to_json(end), "records": records,
-                             "listed_at": listed_at, "fetch_end_offsets": offsets_to_json(fetch_end),
-                             "past_end": past}
+                             "end_offsets": offsets_to_json(end), "records": reader.sorted(reader.records),
+                             "listed_at": listed_at, "fetch_end_offsets": offsets_to_json(reader.fetch_end),
+                             "past_end": reader.sorted(reader.past.values())}
+    errors = reader.errors
     if remaining:
         value["incomplete"] = sorted(remaining)
         value["error"] = "timeout" + (f": {'; '.join(errors[:5])}" if errors else "")
@@ -112,23 +90,67 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
                            "f": f, "value": value})
 
 
-def _past_end(c: Any, topic: str, end: dict[int, int], with_headers: bool) -> tuple[list, dict]:
-    """Follow every partition from its listed end to the end Fetch reports: the records
-    found there and, per partition, the offset of PARTITION_EOF (absent: not reached)."""
-    c.assign([TopicPartition(topic, p, end[p]) for p in sorted(end)])
-    past: list[dict] = []
-    fetch_end: dict[int, int] = {}
-    deadline = time.monotonic() + PROBE_S
-    while len(fetch_end) < len(end) and time.monotonic() < deadline:
-        for m in c.consume(500, 0.5):
-            err = m.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    fetch_end[m.partition()] = m.offset()
-                continue
-            past.append(_with_headers(m) if with_headers else record_of(m))
-    past.sort(key=lambda r: (r["partition"], r["offset"]))
-    return past, fetch_end
+class _Reader:
+    """One consumer reading a topic: records below the listed end, records at or beyond it
+    (``past``, by position), and each partition's end as Fetch reports it (``fetch_end``,
+    from PARTITION_EOF). A broker may serve a whole batch that straddles the listed end,
+    so records past the end are kept whenever they arrive."""
+
+    def __init__(self, consumer: Any, topic: str, end: dict[int, int], with_headers: bool):
+        self.consumer, self.topic, self.end, self.with_headers = consumer, topic, end, with_headers
+        self.records: list[dict] = []
+        self.past: dict[tuple[int, int], dict] = {}
+        self.fetch_end: dict[int, int] = {}
+        self.errors: list[str] = []
+
+    def _take(self, m: Any) -> tuple[int, int | None]:
+        """File one message; (partition, offset read or None for an event)."""
+        err, p = m.error(), m.partition()
+        if err is not None:
+            if err.code() == KafkaError._PARTITION_EOF:
+                self.fetch_end[p] = m.offset()
+            else:
+                self.errors.append(error_str(err))
+            return p, None
+        o = m.offset()
+        rec = _with_headers(m) if self.with_headers else record_of(m)
+        if o < self.end[p]:
+            self.records.append(rec)
+        else:
+            self.past[(p, o)] = rec
+        return p, o
+
+    def read_to_listed_end(self, start: dict[int, int], deadline: float, batch: int) -> set[int]:
+        """Every non-empty partition from its start to its listed end; the partitions not
+        reached before ``deadline``."""
+        end, c = self.end, self.consumer
+        remaining = {p for p in start if end[p] > start[p]}
+        if start:       # empty partitions too: Fetch may serve records their listed end hides
+            c.assign([TopicPartition(self.topic, p, start[p]) for p in sorted(start)])
+        while remaining and time.monotonic() < deadline:
+            for m in c.consume(batch, 0.5):
+                p, o = self._take(m)
+                if (o is None and self.fetch_end.get(p, -1) >= end[p]) or (o is not None and o >= end[p] - 1):
+                    remaining.discard(p)
+            if remaining:
+                for tp in c.position([TopicPartition(self.topic, p) for p in remaining]):
+                    if tp.offset >= end[tp.partition]:
+                        remaining.discard(tp.partition)
+        return remaining
+
+    def follow_past_end(self, start: dict[int, int], deadline: float) -> None:
+        """Go on reading, from where the read stands, until Fetch reports each partition's
+        end (PARTITION_EOF)."""
+        c = self.consumer
+        # an end-of-partition seen below the listed end is stale once the read went past it
+        self.fetch_end = {p: o for p, o in self.fetch_end.items() if o >= self.end[p]}
+        while len(self.fetch_end) < len(start) and time.monotonic() < deadline:
+            for m in c.consume(500, 0.5):
+                self._take(m)
+
+    @staticmethod
+    def sorted(recs: Any) -> list[dict]:
+        return sorted(recs, key=lambda r: (r["partition"], r["offset"]))
 
 
 def _with_headers(m: Any) -> dict:
