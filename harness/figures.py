@@ -77,6 +77,23 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("client_config", "effective client configuration", "json",
            doc="the producer and consumer settings the workload's clients ran with"),
     Figure("not_applicable", "not applicable", "str"),
+    # between zones, from the zone proxies' byte counters (harness.traffic, `traffic` ops)
+    Figure("cross_zone_bytes", "cross-zone bytes", "bytes",
+           doc="replication and controller bytes between zones (every ordered pair); "
+               "'not applicable' where the platform has no zone proxies"),
+    Figure("cross_zone_bytes_per_mb_produced", "cross-zone bytes per MB produced", "bytes",
+           doc="cross-zone bytes per 10**6 bytes (keys and values) the workload's producers had acknowledged"),
+    Figure("cross_zone_bytes_per_mb_consumed", "cross-zone bytes per MB consumed", "bytes",
+           doc="cross-zone bytes per 10**6 bytes (keys and values) the workload's consumers polled"),
+    Figure("cross_zone_pairs", "cross-zone bytes by pair", "json", doc='"src->dst": bytes'),
+    Figure("object_storage_traffic_bytes", "zone <-> object storage bytes", "bytes"),
+    Figure("client_proxy_traffic_bytes", "host clients <-> zone bytes (proxied)", "bytes",
+           doc="host clients on the proxied path only; direct host clients pass no proxy"),
+    Figure("traffic_paths", "object storage and client bytes by path", "json"),
+    Figure("traffic_cost", "traffic cost (profile prices)", "json",
+           doc="bytes / 10**9 times the profile's platform.cost prices per GB"),
+    Figure("traffic_counter_resets", "traffic counters reset", "int",
+           doc="counters that restarted during the scenario: their figures are lower bounds"),
 )
 
 
