@@ -1,28 +1,21 @@
-"""Cross-zone traffic figures from two samples of the zone proxies' byte counters.
+"""Cross-zone traffic figures from two samples of the zone boundaries' byte counters.
 
 Pure arithmetic over the ``traffic`` operations that :mod:`harness.platform.traffic`
 records at a scenario's start and end, and the ``client-bytes`` operations the recording
 clients write when they close; ``kfchaos analyze`` recomputes the same figures from the
 stored history.
 
-What a proxy counts (the layout of :func:`harness.platform.config.toxiproxy_proxies`): the
-Toxiproxy of zone X sits in X, so the hop between it and its upstream server is the one
-that leaves the zone. Upstream bytes are taken as *sent* by the proxy, downstream bytes as
-*received* by it (the two differ only while a toxic holds or drops data):
+What is counted (see :mod:`harness.platform.traffic`): per zone, bytes of IP packets on
+each path that crosses the zone's boundary, keyed ``"<src>-><dst>:<kind>"``:
+``a->b:replication`` and ``a->b:controller`` between zones (both directions of every connection, whichever broker
+opened it), ``a->storage:object_storage`` / ``storage->a:object_storage``, and
+``host->a:client`` / ``a->host:client`` for host clients on the proxied path. An ordered
+zone pair's figure sums what the containers of both zones counted for it.
 
-======================  ================  ==================
-proxy on X's Toxiproxy  upstream          downstream
-======================  ================  ==================
-``repl-X-Y``            X -> Y            Y -> X             (replication, X's broker fetching)
-``ctrl-X-Y``            X -> Y            Y -> X             (KRaft controller traffic)
-``s3-X``                X -> storage      storage -> X       (object storage)
-``client-X``            host -> X         X -> host          (host clients on the proxied path)
-======================  ================  ==================
-
-A counter lower at the end than at the start was reset (its Toxiproxy restarted): its
+A counter lower at the end than at the start was reset (its container was replaced): its
 end value is what it counted since, a lower bound, and ``traffic_counter_resets`` says so.
-A counter missing from a sample has counted nothing yet (0). MB and GB are 10**6 and
-10**9 bytes; prices are per GB and have no built-in default.
+A counter missing from the start sample counted from 0. MB and GB are 10**6 and 10**9
+bytes; prices are per GB and have no built-in default.
 """
 from __future__ import annotations
 
@@ -33,49 +26,34 @@ __all__ = ["Traffic", "path_of", "deltas", "traffic", "figures", "figures_of_ops
            "PRICE_KEYS", "MB", "GB"]
 
 MB, GB = 10 ** 6, 10 ** 9
-STORAGE, HOST = "storage", "host"
 #: profile price key -> the traffic total it prices
 PRICE_KEYS = {"cross_zone_per_gb": "cross_zone", "object_storage_per_gb": "object_storage"}
-_KINDS = {"repl": "replication", "ctrl": "controller"}
 
 
-def path_of(zone: str, proxy: str, direction: str) -> tuple[str, str, str] | None:
-    """(source, destination, kind) of the bytes one proxy of ``zone``'s Toxiproxy carries in
-    ``direction``, or None for a proxy outside the zone layout."""
-    up = direction == "upstream"
-    for prefix, kind in _KINDS.items():
-        if proxy.startswith(f"{prefix}-{zone}-") and len(proxy) > len(prefix) + len(zone) + 2:
-            other = proxy[len(prefix) + len(zone) + 2:]
-            return (zone, other, kind) if up else (other, zone, kind)
-    if proxy == f"s3-{zone}":
-        return (zone, STORAGE, "object_storage") if up else (STORAGE, zone, "object_storage")
-    if proxy == f"client-{zone}":
-        return (HOST, zone, "client") if up else (zone, HOST, "client")
-    return None
-
-
-def _count(counters: dict, proxy: str, direction: str) -> int:
-    which = "sent" if direction == "upstream" else "received"
-    v = ((counters.get(proxy) or {}).get(direction) or {}).get(which, 0)
-    return int(v) if isinstance(v, (int, float)) else 0
+def path_of(key: str) -> tuple[str, str, str] | None:
+    """(source, destination, kind) of a counter key ``"<src>-><dst>:<kind>"``, or None."""
+    route, _, kind = key.rpartition(":")
+    src, sep, dst = route.partition("->")
+    if not (sep and src and dst and kind):
+        return None
+    return src, dst, kind
 
 
 def deltas(start: dict[str, dict], end: dict[str, dict]) -> tuple[dict[tuple[str, str, str], int], int]:
-    """(source, destination, kind) -> bytes between two samples (zone -> proxy counters), and
-    how many counters were reset in between."""
+    """(source, destination, kind) -> bytes between two samples (zone -> counter key -> bytes),
+    and how many counters were reset in between."""
     out: dict[tuple[str, str, str], int] = {}
     resets = 0
     for zone in sorted(set(start) | set(end)):
         s, e = start.get(zone) or {}, end.get(zone) or {}
-        for proxy in sorted(set(s) | set(e)):
-            for direction in ("upstream", "downstream"):
-                path = path_of(zone, proxy, direction)
-                if path is None:
-                    continue
-                a, b = _count(s, proxy, direction), _count(e, proxy, direction)
-                if b < a:
-                    resets += 1
-                out[path] = out.get(path, 0) + (b - a if b >= a else b)
+        for key in sorted(set(s) | set(e)):
+            path = path_of(key)
+            a, b = s.get(key, 0), e.get(key, 0)
+            if path is None or not all(isinstance(x, int) for x in (a, b)):
+                continue
+            if b < a:
+                resets += 1
+            out[path] = out.get(path, 0) + (b - a if b >= a else b)
     return out, resets
 
 

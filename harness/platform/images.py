@@ -50,5 +50,5 @@ def zookeeper_command(image: str) -> list[str] | None:
 
 
 def toxiproxy_command(image: str) -> list[str]:
-    args = ["-host=0.0.0.0", "-port=8474", "-proxy-metrics"]   # byte counters at /metrics (harness.platform.traffic)
+    args = ["-host=0.0.0.0", "-port=8474"]
     return ["toxiproxy-server", *args] if is_local(image) else args

@@ -1,5 +1,6 @@
-"""The cross-zone traffic arithmetic on synthetic counters, the /metrics parser on a text
-captured from a real Toxiproxy 2.12.0 (started with -proxy-metrics), and the profile's prices."""
+"""The cross-zone traffic arithmetic on synthetic counters, the accounting rules of a zone,
+the parser over an ``iptables-save -c`` text captured from the real Toxiproxy image, and
+the profile's prices."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,81 +9,82 @@ import pytest
 import yaml
 
 from harness import profiles, traffic
-from harness.platform.traffic import parse_metrics
+from harness.platform.config import PlatformConfig
+from harness.platform.traffic import TAG, accounting_rules, ensure_script, parse_counters
 
-CAPTURED = Path(__file__).parent / "data" / "toxiproxy-2.12.0-metrics.txt"
+CAPTURED = Path(__file__).parent / "data" / "iptables-save-c.txt"
+IPS = {"kafka-a": "10.0.0.2", "kafka-b": "10.0.0.3", "kafka-c": "10.0.0.4", "minio": "10.0.0.9"}
 
 
-def counters(**proxies):
-    """proxy=(upstream sent, downstream received) -> the shape of a sample."""
-    return {p.replace("_", "-"): {"upstream": {"sent": up, "received": up},
-                                  "downstream": {"sent": down, "received": down}}
-            for p, (up, down) in proxies.items()}
+def counters(**paths):
+    """a_b_replication=7 -> {"a->b:replication": 7} (storage and host are names like zones)."""
+    out = {}
+    for name, n in paths.items():
+        src, dst, kind = name.split("_", 2)
+        out[f"{src}->{dst}:{kind}"] = n
+    return out
 
 
 def op(phase, zones=None, **extra):
     return {"type": "ok", "f": "traffic", "value": {"phase": phase, "zones": zones or {}, "errors": {}, **extra}}
 
 
-def test_parser_reads_a_real_toxiproxy_metrics_text():
-    got = parse_metrics(CAPTURED.read_text())
-    assert got == {"repl-a-b": {"downstream": {"sent": 561, "received": 561},
-                                "upstream": {"sent": 258, "received": 258}}}
+def test_parser_reads_a_real_iptables_save_text_and_only_the_accounting_rules():
+    assert parse_counters(CAPTURED.read_text()) == {"a->b:replication": 1215, "b->a:replication": 1209,
+                                                    "a->storage:object_storage": 0}
 
 
-def test_parser_ignores_other_families_and_keeps_sent_and_received_apart():
-    text = ("# TYPE go_goroutines gauge\ngo_goroutines 12\n"
-            "# TYPE toxiproxy_proxy_sent_bytes_total counter\n"
-            'toxiproxy_proxy_sent_bytes_total{direction="upstream",listener="[::]:9101",proxy="repl-a-b",'
-            'upstream="kafka-b:9102"} 1000\n'
-            "# TYPE toxiproxy_proxy_received_bytes_total counter\n"
-            'toxiproxy_proxy_received_bytes_total{direction="upstream",listener="[::]:9101",proxy="repl-a-b",'
-            'upstream="kafka-b:9102"} 1200\n')
-    assert parse_metrics(text) == {"repl-a-b": {"upstream": {"sent": 1000, "received": 1200}}}
+def test_each_zone_counts_both_directions_of_every_path_across_its_boundary():
+    rules = dict(accounting_rules(PlatformConfig(), "a", IPS))
+    assert sorted(rules) == sorted([
+        "a->b:replication", "b->a:replication", "a->b:controller", "b->a:controller",
+        "a->c:replication", "c->a:replication", "a->c:controller", "c->a:controller",
+        "a->storage:object_storage", "storage->a:object_storage", "host->a:client", "a->host:client"])
+    assert rules["a->b:replication"] == ["OUTPUT", "-p", "tcp", "-d", "10.0.0.3", "--dport", "9102"]
+    assert rules["c->a:controller"] == ["INPUT", "-p", "tcp", "-s", "10.0.0.4", "--sport", "9203"]
+    assert rules["storage->a:object_storage"] == ["INPUT", "-p", "tcp", "-s", "10.0.0.9", "--sport", "9000"]
 
 
-@pytest.mark.parametrize("zone, proxy, direction, path", [
-    ("a", "repl-a-b", "upstream", ("a", "b", "replication")),
-    ("a", "repl-a-b", "downstream", ("b", "a", "replication")),
-    ("c", "ctrl-c-a", "upstream", ("c", "a", "controller")),
-    ("b", "s3-b", "upstream", ("b", "storage", "object_storage")),
-    ("b", "s3-b", "downstream", ("storage", "b", "object_storage")),
-    ("a", "client-a", "upstream", ("host", "a", "client")),
-    ("a", "client-a", "downstream", ("a", "host", "client")),
-    ("eu-1", "repl-eu-1-eu-2", "downstream", ("eu-2", "eu-1", "replication")),
-    ("a", "repl-b-c", "upstream", None),        # not this zone's proxy
-    ("a", "my-proxy", "upstream", None),
+def test_the_script_adds_only_missing_rules_first_in_their_chain():
+    script = ensure_script(accounting_rules(PlatformConfig(), "b", IPS))
+    first = script.splitlines()[0]
+    assert first.startswith("iptables -w -C OUTPUT ") and " || iptables -w -I OUTPUT 1 " in first
+    assert f"'{TAG} b->a:replication'" in first
+    assert script.splitlines()[-1] == "iptables-save -c"
+
+
+@pytest.mark.parametrize("key, path", [
+    ("a->b:replication", ("a", "b", "replication")),
+    ("storage->c:object_storage", ("storage", "c", "object_storage")),
+    ("eu-1->eu-2:controller", ("eu-1", "eu-2", "controller")),
+    ("a->b", None), ("->b:replication", None), ("nonsense", None),
 ])
-def test_each_proxy_maps_to_its_zone_path(zone, proxy, direction, path):
-    assert traffic.path_of(zone, proxy, direction) == path
+def test_counter_keys_name_their_path(key, path):
+    assert traffic.path_of(key) == path
 
 
-def test_deltas_per_ordered_pair_with_start_values_subtracted():
-    start = {"a": counters(repl_a_b=(10, 100)), "b": counters(repl_b_a=(5, 50))}
-    end = {"a": counters(repl_a_b=(30, 5_100), s3_a=(7, 9)), "b": counters(repl_b_a=(25, 3_050))}
+def test_deltas_per_ordered_pair_sum_both_zones_and_subtract_the_start():
+    start = {"a": counters(a_b_replication=10, b_a_replication=100), "b": counters(b_a_replication=5)}
+    end = {"a": counters(a_b_replication=30, b_a_replication=5_100, a_storage_object_storage=7),
+           "b": counters(b_a_replication=25, a_b_replication=3_000)}      # b's own connection to a
     t = traffic.traffic(start, end)
-    # a->b: a's fetch requests (20) plus what b's broker pulled from a (3000)
     assert t.pairs("replication") == {"a->b": 20 + 3_000, "b->a": 5_000 + 20}
-    assert t.cross_zone == 8_040 and t.object_storage == 16 and t.resets == 0
+    assert t.cross_zone == 8_040 and t.object_storage == 7 and t.resets == 0
 
 
 def test_a_reset_counter_counts_from_zero_and_is_reported():
-    start = {"a": counters(repl_a_b=(0, 1_000))}
-    end = {"a": counters(repl_a_b=(0, 300))}             # the Toxiproxy restarted
+    start = {"a": counters(b_a_replication=1_000)}
+    end = {"a": counters(b_a_replication=300)}             # the container was replaced
     t = traffic.traffic(start, end)
-    assert t.pairs("replication") == {"a->b": 0, "b->a": 300} and t.resets == 1
-
-
-def test_sent_upstream_and_received_downstream_are_the_hops_that_leave_the_zone():
-    zones = {"a": {"repl-a-b": {"upstream": {"sent": 4, "received": 9},
-                                "downstream": {"sent": 1, "received": 70}}}}
-    assert traffic.traffic({}, zones).pairs("replication") == {"a->b": 4, "b->a": 70}
+    assert t.pairs("replication") == {"b->a": 300} and t.resets == 1
 
 
 def test_figures_normalise_per_mb_and_price_per_gb():
-    start = op("start", {"a": counters(repl_a_b=(0, 0))}, prices={"cross_zone_per_gb": 0.02})
-    end = op("end", {"a": counters(repl_a_b=(1_000_000, 3_000_000), s3_a=(500, 500)),
-                     "b": counters(repl_b_a=(0, 0))})
+    start = op("start", {"a": counters(a_b_replication=0)}, prices={"cross_zone_per_gb": 0.02})
+    end = op("end", {"a": counters(a_b_replication=1_000_000, b_a_replication=3_000_000,
+                                   a_storage_object_storage=500, storage_a_object_storage=500,
+                                   host_a_client=40)},
+             )
     clients = [{"type": "ok", "value": {"role": "produce", "bytes": 2_000_000}},
                {"type": "ok", "value": {"role": "consume", "bytes": 4_000_000}},
                {"type": "info", "value": {"role": "consume", "bytes": 99}}]
@@ -92,7 +94,8 @@ def test_figures_normalise_per_mb_and_price_per_gb():
     assert f["cross_zone_bytes_per_mb_consumed"] == 1_000_000
     assert f["cross_zone_pairs"] == {"a->b": 1_000_000, "b->a": 3_000_000}
     assert f["object_storage_traffic_bytes"] == 1_000
-    assert f["traffic_paths"] == {"a->storage": 500, "storage->a": 500}
+    assert f["client_proxy_traffic_bytes"] == 40
+    assert f["traffic_paths"] == {"a->storage": 500, "storage->a": 500, "host->a": 40}
     assert f["traffic_cost"] == {"cross_zone": 0.00008, "total": 0.00008}
     assert "traffic_counter_resets" not in f
 
@@ -125,3 +128,18 @@ def test_profile_prices_are_read_and_optional(tmp_path):
     path.write_text(yaml.safe_dump(base))
     assert profiles.load(str(path)).prices == {"cross_zone_per_gb": 0.02, "object_storage_per_gb": 0.0}
     assert profiles.load("kafka-3az").prices == {}
+
+
+def test_a_platform_the_harness_does_not_run_records_why_not_a_zero(tmp_path):
+    from types import SimpleNamespace
+
+    from harness.history import History, load
+    from harness.platform.traffic import record
+    external = SimpleNamespace(cfg=SimpleNamespace(kind="external"), toxiproxy={"a": object()})
+    with History(tmp_path / "h.jsonl") as h:
+        record(h, external, "start", {"cross_zone_per_gb": 0.01})
+        record(h, external, "end")
+    ops = load(tmp_path / "h.jsonl")
+    f = traffic.figures_of_ops(ops, [])
+    assert f["cross_zone_bytes"].startswith("not applicable: external: the harness does not run")
+    assert ops[0]["value"]["prices"] == {"cross_zone_per_gb": 0.01}
