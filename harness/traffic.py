@@ -94,11 +94,16 @@ def traffic(start: dict[str, dict], end: dict[str, dict]) -> Traffic:
 
 def cost(t: Traffic, prices: dict[str, Any]) -> dict[str, float]:
     """Price of each priced total (bytes / GB * price per GB) and their sum; {} without prices."""
-    out = {PRICE_KEYS[k]: round(getattr(t, PRICE_KEYS[k]) / GB * float(p), 6)
+    out = {PRICE_KEYS[k]: getattr(t, PRICE_KEYS[k]) / GB * float(p)
            for k, p in sorted((prices or {}).items()) if k in PRICE_KEYS and p is not None}
     if out:
-        out["total"] = round(sum(out.values()), 6)
-    return out
+        out["total"] = sum(out.values())
+    return {k: _sig(v) for k, v in out.items()}
+
+
+def _sig(x: float) -> float:
+    """Four significant digits: a short run's cost is a fraction of a cent."""
+    return float(f"{x:.4g}")
 
 
 def per_mb(n: int, of_bytes: int | None, what: str) -> float | str:

@@ -30,6 +30,7 @@ def test_replication_crosses_every_zone_pair_and_a_read_crosses_none(platform, n
     topic = new_topic(partitions=3, replication_factor=3)
     wrote = figures_between(platform, tmp_path, "produce", lambda: produce(
         platform.proxied_bootstrap_servers, topic, RECORDS, size=SIZE, flush_timeout=120))
+    print("produce:", wrote)
     pairs = wrote["cross_zone_pairs"]
     assert len(pairs) == 6, pairs                       # every ordered pair of the 3 zones measured
     # RF 3: each record goes from its leader's zone to both other zones (~2 N in all);
@@ -41,6 +42,7 @@ def test_replication_crosses_every_zone_pair_and_a_read_crosses_none(platform, n
 
     read = figures_between(platform, tmp_path, "read", lambda: consume_all(
         platform.bootstrap_servers, topic, RECORDS))
+    print("read:", read)
     # direct host consumers read from each leader: no partition data crosses a zone boundary
     # (what does is the group's metadata and KRaft heartbeats: kilobytes)
     assert read["cross_zone_bytes"] < N / 50, read
