@@ -33,7 +33,7 @@ from typing import Any
 from harness.figures import figure
 
 PROCESS = "harness"
-KINDS = ("scenario", "check-options", "note", "not-applicable", "measure", "cluster-health",
+KINDS = ("scenario", "check-options", "note", "not-applicable", "measure", "traffic", "cluster-health",
          "job-recovery", "drain", "harness-error", "scenario-error", "scenario-end")
 
 

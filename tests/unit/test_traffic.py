@@ -143,3 +143,10 @@ def test_a_platform_the_harness_does_not_run_records_why_not_a_zero(tmp_path):
     f = traffic.figures_of_ops(ops, [])
     assert f["cross_zone_bytes"].startswith("not applicable: external: the harness does not run")
     assert ops[0]["value"]["prices"] == {"cross_zone_per_gb": 0.01}
+
+
+def test_pairs_read_as_bytes_per_path_and_a_reason_reads_as_itself():
+    from harness.figures import figure
+    assert figure("cross_zone_pairs").fmt({"a->b": 237_831, "b->a": 12}) == "a->b 232.3 KiB; b->a 12 B"
+    assert figure("cross_zone_bytes").fmt("not applicable: no zones") == "not applicable: no zones"
+    assert figure("cross_zone_bytes").fmt(1_347_371) == "1.3 MiB"
