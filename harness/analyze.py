@@ -4,7 +4,8 @@ A live run and ``kfchaos analyze RUN`` call the same :func:`analyze_scenario`, s
 run re-checked without a cluster gives exactly the verdicts and figures of the live run.
 Everything comes from the history (``history.kfh``, or ``history.jsonl``): the scenario's
 name, contracts and checker options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
-the notes, the measured figures, the problems that make a held contract unknown (a fault
+the notes, the measured figures, the cross-zone traffic (:mod:`harness.traffic`), the
+problems that make a held contract unknown (a fault
 that never started, a failed workload step, a scenario that raised). Histories recorded
 before those operations existed fall back to the stored ``result.json`` for the
 scenario's metadata and options.
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import checkers
+from harness import checkers, traffic
 from harness.checkers import Verdict, compose
 from harness.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
 from harness.history import HISTORY_JSONL, HISTORY_NAMES, history_file
@@ -49,6 +50,7 @@ class ScenarioFacts:
     not_applicable: str | None = None
     started: float | None = None
     ended: float | None = None
+    traffic: dict[str, Any] = field(default_factory=dict)
 
 
 def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> ScenarioFacts:
@@ -79,6 +81,7 @@ def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> Scena
     f.error = (err[-1].get("value") or {}).get("error") if err else None
     na = idx.get("not-applicable")
     f.not_applicable = (na[-1].get("value") or {}).get("reason") if na else None
+    f.traffic = traffic.figures_of_ops(idx.get("traffic"), idx.get("client-bytes"))
     end = idx.get("scenario-end")
     f.ended = end[-1].get("wall") if end else idx.end_wall
     return f
@@ -131,6 +134,7 @@ def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.
         contracts = contract_results(verdicts, facts.contracts, facts.notes)
         status = settle(contracts, facts.problems)
         figures.update(verdict_figures(verdicts))
+    figures.update(facts.traffic)
     figures.update(facts.measures)
     if facts.harness_errors:
         figures["workload_errors"] = facts.harness_errors

@@ -7,7 +7,8 @@ Reports, the comparison table, JUnit and Allure read labels and units from here,
 figure's name is never repeated as a string elsewhere.
 
 Units: ``int`` (a count), ``s`` (seconds), ``ms`` (milliseconds), ``rate`` (per second),
-``bytes``, ``str`` (free text), ``list`` (a list of strings), ``json`` (anything else).
+``bytes``, ``bytes_map`` (name -> bytes), ``str`` (free text), ``list`` (a list of strings),
+``json`` (anything else).
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 
 __all__ = ["Figure", "FIGURES", "figure", "fmt", "UNITS", "UnknownFigure"]
 
-UNITS = ("int", "s", "ms", "rate", "bytes", "str", "list", "json")
+UNITS = ("int", "s", "ms", "rate", "bytes", "bytes_map", "str", "list", "json")
 
 
 class UnknownFigure(KeyError):
@@ -77,6 +78,23 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("client_config", "effective client configuration", "json",
            doc="the producer and consumer settings the workload's clients ran with"),
     Figure("not_applicable", "not applicable", "str"),
+    # between zones, from the zone proxies' byte counters (harness.traffic, `traffic` ops)
+    Figure("cross_zone_bytes", "cross-zone bytes", "bytes",
+           doc="replication and controller bytes between zones (every ordered pair); "
+               "'not applicable' where the platform has no zone proxies"),
+    Figure("cross_zone_bytes_per_mb_produced", "cross-zone bytes per MB produced", "bytes",
+           doc="cross-zone bytes per 10**6 bytes (keys and values) the workload's producers had acknowledged"),
+    Figure("cross_zone_bytes_per_mb_consumed", "cross-zone bytes per MB consumed", "bytes",
+           doc="cross-zone bytes per 10**6 bytes (keys and values) the workload's consumers polled"),
+    Figure("cross_zone_pairs", "cross-zone bytes by pair", "bytes_map", doc='"src->dst": bytes'),
+    Figure("object_storage_traffic_bytes", "zone <-> object storage bytes", "bytes"),
+    Figure("client_proxy_traffic_bytes", "host clients <-> zone bytes (proxied)", "bytes",
+           doc="host clients on the proxied path only; direct host clients pass no proxy"),
+    Figure("traffic_paths", "object storage and client bytes by path", "bytes_map"),
+    Figure("traffic_cost", "traffic cost (profile prices)", "json",
+           doc="bytes / 10**9 times the profile's platform.cost prices per GB"),
+    Figure("traffic_counter_resets", "traffic counters reset", "int",
+           doc="counters that restarted during the scenario: their figures are lower bounds"),
 )
 
 
@@ -92,8 +110,9 @@ def fmt(unit: str, value: Any) -> str:
 
     ``int``: ``1,234`` (thousands separators); ``s``: ``6.5 s``; ``ms``: ``2,900 ms``,
     or two decimals under 10 ms (``8.00 ms``); ``rate``: ``1,250/s``; ``bytes``: binary
-    units (``117.7 MiB``); ``list``: items joined with ``; ``; anything else, or a value
-    the unit cannot format (a string where a number belongs): ``str(value)``. Missing
+    units (``117.7 MiB``); ``bytes_map``: ``a->b 1.2 MiB; b->a 3 B``; ``list``: items
+    joined with ``; ``; anything else, or a value the unit cannot format (a string where a
+    number belongs): ``str(value)``. Missing
     means None, an empty string or list, or a non-finite number.
     """
     if value is None or value == "" or value == [] or (
@@ -113,6 +132,9 @@ def fmt(unit: str, value: Any) -> str:
             return _bytes(float(value))
     except (TypeError, ValueError, OverflowError):
         return str(value)
+    if unit == "bytes_map" and isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+        return "; ".join(f"{k} {_bytes(float(v))}" for k, v in value.items()) or "—"
     if unit == "list" and isinstance(value, (list, tuple)):
         return "; ".join(map(str, value))
     return str(value)

@@ -52,9 +52,10 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     poll, final-read, assign, revoke (not ok); upgrade, rollback, cancel,
     savepoint, checkpoint, check-options, scenario-end: |null, free fields
     scenario, note, not-applicable, measure, cluster-health, job-recovery,
-    drain, harness-error, scenario-error (harness.observe): |null; the
-    fields analysis reads are typed (strings; waited_s and
-    time_to_running_s finite numbers or null)
+    drain, harness-error, scenario-error (harness.observe), traffic
+    (harness.platform.traffic), client-bytes (the recording clients): |null;
+    the fields analysis reads are typed (strings; waited_s and
+    time_to_running_s finite numbers or null; bytes an integer)
 
 Decisions
 ---------
@@ -340,6 +341,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "harness-error": {"*": Rule((opt("error", STR_N),))},
     "scenario-error": {"*": Rule((opt("error", STR_N),))},
     "scenario-end": {"*": _LOOSE},
+    "traffic": {"*": Rule((opt("phase", STR), opt("unavailable", STR_N)))},
+    "client-bytes": {"*": Rule((opt("role", STR), opt("bytes", INT)))},
 }
 _RULES = {(f, t): by.get(t, by["*"]) for f, by in SCHEMA.items() for t in TYPES}
 

@@ -22,6 +22,8 @@ drain              ok/fail what (consumers|output), waited_s, done (bool), detai
 harness-error      info    error: a workload thread or step failed (the run is not as planned)
 scenario-error     info    error: the scenario raised (status error)
 scenario-end       ok      {}
+traffic            ok      phase (start|end), zones or unavailable: the zone proxies' byte
+                           counters (recorded by :mod:`harness.platform.traffic`)
 =================  ======  ===================================================================
 """
 from __future__ import annotations
@@ -32,7 +34,7 @@ from typing import Any
 from harness.figures import figure
 
 PROCESS = "harness"
-KINDS = ("scenario", "check-options", "note", "not-applicable", "measure", "cluster-health",
+KINDS = ("scenario", "check-options", "note", "not-applicable", "measure", "traffic", "cluster-health",
          "job-recovery", "drain", "harness-error", "scenario-error", "scenario-end")
 
 

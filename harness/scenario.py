@@ -7,8 +7,10 @@ steps (a function of a :class:`ScenarioRun`).
 
 ``run_scenario`` executes one: its own directory and history, a nemesis that heals every
 fault whatever happens; the steps create topics, run recorded workloads with fault
-schedules or Flink lifecycle steps, and record what they measure. Every fact the verdict
-depends on is an operation in the history (:mod:`harness.observe`), and the result comes
+schedules or Flink lifecycle steps, and record what they measure; the zone proxies' byte
+counters are sampled at the start and after the final heal (:mod:`harness.platform.traffic`).
+Every fact the verdict depends on is an operation in the history (:mod:`harness.observe`),
+and the result comes
 from :func:`harness.analyze.analyze_scenario` over the stored history -- the same call
 ``kfchaos analyze`` makes. A scenario that raises is recorded with status ``error``, never
 as held.
@@ -176,6 +178,7 @@ def run_scenario(scenario: Scenario, platform, profile, run_dir: Path, seed: int
                              contracts=scenario.contracts, seed=seed, requires=scenario.requires,
                              platform=_platform_facts(platform))
     run.check_options(**_budget_options(profile))
+    _traffic_sample(run, "start")
     interrupted = False
     try:
         reason = scenario.not_applicable(getattr(platform, "flavor", None), getattr(platform, "cfg", None))
@@ -211,6 +214,7 @@ def _close(run: ScenarioRun, measure: bool = True) -> None:
     finally:
         try:
             if measure:
+                _traffic_sample(run, "end")
                 for name, value in _storage_figures(run.platform).items():
                     run.measure(name, value)
                 observe.scenario_ended(run.history)
@@ -222,6 +226,16 @@ def _budget_options(profile) -> dict[str, Any]:
     b = profile.budgets
     return {"recovery_budget_s": b.get("recovery_seconds"), "max_redelivery": b.get("max_redelivery"),
             "backfill_p99_ratio": b.get("backfill_p99_ratio", 2.0)}
+
+
+def _traffic_sample(run: ScenarioRun, phase: str) -> None:
+    """The zone proxies' byte counters as a ``traffic`` op (the cross-zone figures); a failure
+    to sample is logged and leaves the figure unknown, never the verdicts lost."""
+    from harness.platform import traffic
+    try:
+        traffic.record(run.history, run.platform, phase, getattr(run.profile, "prices", None))
+    except Exception as exc:
+        log.warning("traffic counters (%s) unavailable: %s: %s", phase, type(exc).__name__, exc)
 
 
 def _storage_figures(platform) -> dict[str, Any]:

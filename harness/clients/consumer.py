@@ -17,6 +17,8 @@ Contract
   "offsets": {"<p>": next offset}}`` then ``ok`` / ``fail`` / ``info`` (see
   :func:`harness.clients.errors.classify_commit`).
 * Auto-commit is off unless the caller's ``config`` turns it on.
+* :meth:`close` records ``ok client-bytes {"topic", "role": "consume", "bytes"}``: the
+  keys and values it polled (the MB consumed of :mod:`harness.traffic`).
 """
 from __future__ import annotations
 
@@ -54,6 +56,7 @@ class RecordingConsumer:
         self._next: dict[int, int] = {}      # partition -> next offset to read
         self._opened = False
         self._closed = False
+        self.polled_bytes = 0                # keys and values polled (the traffic figures' MB consumed)
 
     # -- rebalance callbacks ---------------------------------------------------
     def _on_assign(self, consumer: Any, partitions: list) -> None:
@@ -111,6 +114,7 @@ class RecordingConsumer:
                     errors.append(error_str(err))
                 continue
             records.append(record_of(m))
+            self.polled_bytes += len(m.value() or b"") + len(m.key() or b"")
             if m.topic() == self.topic:
                 self._next[m.partition()] = m.offset() + 1
         if records or self.record_empty_polls:
@@ -151,6 +155,8 @@ class RecordingConsumer:
             return
         self._closed = True
         self._c.close()
+        self.history.ok(self.process, "client-bytes", {"topic": self.topic, "role": "consume",
+                                                        "bytes": self.polled_bytes})
 
     def __enter__(self) -> "RecordingConsumer":
         return self.open()

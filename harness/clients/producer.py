@@ -16,7 +16,9 @@ Id/seq assignment, the invoke and ``produce()`` happen under one lock, so
 per-key seq order equals produce order.  Delivery reports are served by
 ``send`` (poll(0)), :meth:`poll` and :meth:`flush`.  :meth:`close` flushes,
 purges what is left (purge reports are ``info``) and records any invocation
-still without a report as ``info``.  Each op carries the
+still without a report as ``info``, then ``ok client-bytes {"topic", "role":
+"produce", "bytes"}``: the keys and values of its acknowledged sends (the MB
+produced of :mod:`harness.traffic`).  Each op carries the
 producer's ``process`` name, which must be unique per instance in a history.
 An idempotent producer also records librdkafka's producer-id and epoch
 changes as ``client-event`` ops (see :mod:`.idempotence`).
@@ -66,6 +68,7 @@ class RecordingProducer:
         self._seq: dict[str, int] = {}
         self._outstanding: dict[str, dict] = {}
         self._closed = False
+        self.acked_bytes = 0        # keys and values of acknowledged sends (the traffic figures' MB produced)
 
     # -- verbs -----------------------------------------------------------------
     def send(self, key: str, *, partition: int | None = None,
@@ -111,6 +114,7 @@ class RecordingProducer:
 
     def _on_delivery(self, rid: str, err: Any, msg: Any) -> None:
         if err is None:
+            self.acked_bytes += len(msg.value() or b"") + len(msg.key() or b"")
             self._complete(rid, "ok", {"partition": msg.partition(), "offset": msg.offset()})
         else:
             self._complete(rid, classify_produce(err), {"error": error_str(err)})
@@ -141,6 +145,8 @@ class RecordingProducer:
             self._p.flush(min(timeout, 5.0))
         for rid in list(self._outstanding):
             self._complete(rid, "info", {"error": "no delivery report before close"})
+        self.history.ok(self.process, "client-bytes", {"topic": self.topic, "role": "produce",
+                                                        "bytes": self.acked_bytes})
 
     def __enter__(self) -> "RecordingProducer":
         return self

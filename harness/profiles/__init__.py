@@ -55,6 +55,11 @@ class Profile:
     def topic_config(self) -> dict[str, str]:
         return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in self.topic.get("config", {}).items()}
 
+    @property
+    def prices(self) -> dict[str, float]:
+        """Per-GB prices of traffic (``platform.cost``), for the traffic figures; none built in."""
+        return {k: float(v) for k, v in ((self.raw.get("platform") or {}).get("cost") or {}).items()}
+
     def producer_config(self) -> dict[str, Any]:
         return {k: (str(v).lower() if isinstance(v, bool) else v) for k, v in self.producer.items()}
 

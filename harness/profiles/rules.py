@@ -112,6 +112,9 @@ def check_platform(plat: dict, kind: str, src: str) -> tuple[str, ...]:
     check_flink(plat.get("flink", {}), src)
     check_ports(plat, len(zones), kind, src)
     positive(plat, "startup_timeout", "platform", src, "give the seconds to wait for each component, e.g. 120")
+    for key in ("cross_zone_per_gb", "object_storage_per_gb"):
+        at_least(plat.get("cost", {}), key, 0, "platform.cost", src,
+                 "give the price of one GB (10**9 bytes) in your currency, e.g. 0.02")
     disk = plat.get("broker_disk_mb", 0)
     if disk != 0 and disk < MIN_DISK_MB:
         raise fail(src, "platform.broker_disk_mb", f"is {disk}",

@@ -59,6 +59,7 @@ COLUMNS: list[tuple[str, ...]] = [
     ("bytes_on_broker_disks", "bytes_in_object_storage"),
     ("saturated_first",),
     ("producer_epoch_bumps",),
+    ("cross_zone_bytes", "cross_zone_bytes_per_mb_produced", "object_storage_traffic_bytes"),
 ]
 
 

@@ -135,7 +135,12 @@ def test_group_consumer_commit_and_final_read(bootstrap, topic):
     c.close()
     assert len(got) == 40 and done["type"] == "ok"
     fs = [o["f"] for o in h.ops if o["process"] == "consumer-0"]
-    assert fs[0] == "assign" and "poll" in fs and fs[-1] == "revoke"
+    assert fs[0] == "assign" and "poll" in fs and fs[-2:] == ["revoke", "client-bytes"]
+    # the bytes consumer-0 polled are those producer-0 had acknowledged (the same 40 records)
+    produced, polled = ([o["value"] for o in h.ops if o["f"] == "client-bytes" and o["process"] == proc][0]
+                        for proc in ("producer-0", "consumer-0"))
+    assert produced["role"] == "produce" and polled["role"] == "consume"
+    assert polled["bytes"] == produced["bytes"] > 40 * 40
     assign = next(o for o in h.ops if o["f"] == "assign")
     assert assign["value"]["group"] == "g1" and "positions" in assign["value"]
     # a second member of the group starts at the committed offsets

@@ -100,3 +100,21 @@ def test_run_result_round_trips_and_reads_old_layout():
     assert r.chosen == ["smoke"] and r.complete and r.overall == "held"
     again = RunResult.from_dict(json.loads(json.dumps(r.to_dict())))
     assert again.to_dict() == r.to_dict()
+
+
+def test_cross_zone_traffic_figures_come_from_the_history_alone(tmp_path):
+    def traffic(h):
+        zones = {"a": {"a->b:replication": 100, "b->a:replication": 0, "a->storage:object_storage": 10}}
+        h.ok("harness", "traffic", {"phase": "start", "zones": zones, "errors": {},
+                                    "prices": {"cross_zone_per_gb": 0.01}})
+        h.ok("producer-0", "client-bytes", {"topic": "t", "role": "produce", "bytes": 500_000})
+        h.ok("consumer-0", "client-bytes", {"topic": "t", "role": "consume", "bytes": 1_000_000})
+        end = {"a": {"a->b:replication": 1_000_100, "b->a:replication": 20, "a->storage:object_storage": 30}}
+        h.ok("harness", "traffic", {"phase": "end", "zones": end, "errors": {}})
+    d = write_scenario(tmp_path, "smoke", generate(1, 200).ops, extra=[traffic])
+    result, _ = analyze_scenario(d)
+    f = result.figures
+    assert f["cross_zone_bytes"] == 1_000_020 and f["cross_zone_pairs"] == {"a->b": 1_000_000, "b->a": 20}
+    assert f["cross_zone_bytes_per_mb_produced"] == 2_000_040 and f["cross_zone_bytes_per_mb_consumed"] == 1_000_020
+    assert f["object_storage_traffic_bytes"] == 20 and f["traffic_cost"]["cross_zone"] == 1e-05
+    assert analyze_run(tmp_path).scenarios[0].figures["cross_zone_pairs"] == f["cross_zone_pairs"]
