@@ -4,7 +4,7 @@ A live run and ``kfchaos analyze RUN`` call the same :func:`analyze_scenario`, s
 run re-checked without a cluster gives exactly the verdicts and figures of the live run.
 Everything comes from the history (``history.kfh``, or ``history.jsonl``): the scenario's
 name, contracts and checker options (the ``scenario`` and ``check-options`` operations, see :mod:`harness.observe`),
-the notes, the measured figures, the cross-zone traffic (:mod:`harness.traffic`), the
+the notes, the measured figures, the cross-zone traffic (:mod:`harness.traffic`), the load ramp's steps (:mod:`harness.ramp`), the
 problems that make a held contract unknown (a fault
 that never started, a failed workload step, a scenario that raised). Histories recorded
 before those operations existed fall back to the stored ``result.json`` for the
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness import checkers, traffic
+from harness import checkers, ramp, traffic
 from harness.checkers import Verdict, compose
 from harness.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
 from harness.history import HISTORY_JSONL, HISTORY_NAMES, history_file
@@ -51,6 +51,7 @@ class ScenarioFacts:
     started: float | None = None
     ended: float | None = None
     traffic: dict[str, Any] = field(default_factory=dict)
+    ramp: dict[str, Any] = field(default_factory=dict)
 
 
 def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> ScenarioFacts:
@@ -82,6 +83,7 @@ def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> Scena
     na = idx.get("not-applicable")
     f.not_applicable = (na[-1].get("value") or {}).get("reason") if na else None
     f.traffic = traffic.figures_of_ops(idx.get("traffic"), idx.get("client-bytes"))
+    f.ramp = ramp.figures_of(idx, f.options)
     end = idx.get("scenario-end")
     f.ended = end[-1].get("wall") if end else idx.end_wall
     return f
@@ -134,6 +136,7 @@ def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.
         contracts = contract_results(verdicts, facts.contracts, facts.notes)
         status = settle(contracts, facts.problems)
         figures.update(verdict_figures(verdicts))
+        figures.update(facts.ramp)
     figures.update(facts.traffic)
     figures.update(facts.measures)
     if facts.harness_errors:

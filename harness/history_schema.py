@@ -46,6 +46,7 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     assign/revoke ok required partitions (list of int 0..2**31-1); optional
                      group, topic (str?); assign: positions (offset map)
     fault-start/stop required fault_id, fault (str)
+    ramp-step        required step, start, end (int; harness.ramp)
     client-event     required event (str)
     deploy, restore  |null; optional input_topic, output_topic (str?)
     end-offsets      |null; optional topic (str?)
@@ -319,6 +320,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "revoke": {"*": _LOOSE,
                "ok": Rule((req("partitions", PARTITIONS), opt("group", STR_N),
                            opt("topic", STR_N)), False)},
+    "ramp-step": {"*": Rule((req("step", INT), req("start", INT), req("end", INT)), False)},
     "fault-start": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "fault-stop": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "client-event": {"*": Rule((req("event", STR),), False)},

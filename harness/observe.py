@@ -21,6 +21,8 @@ job-recovery       ok      job_id, state, time_to_running_s: a Flink job after i
 drain              ok/fail what (consumers|output), waited_s, done (bool), detail
 harness-error      info    error: a workload thread or step failed (the run is not as planned)
 scenario-error     info    error: the scenario raised (status error)
+ramp-step          ok      step, rate, consumers, start, end (monotonic ns), saturated_first
+                           (harness.ramp: the load ramp's per-step figures)
 scenario-end       ok      {}
 traffic            ok      phase (start|end), zones or unavailable: the zone proxies' byte
                            counters (recorded by :mod:`harness.platform.traffic`)
