@@ -32,7 +32,7 @@ def only_run(reports: Path) -> Path:
 
 
 # One scenario per fault class (process, network, object storage, Flink, load): the full
-# default certification (`./run.sh certify`, 13 scenarios, about 15 min) is the main job,
+# default certification (`./run.sh certify`, 15 scenarios, about 17 min) is the main job,
 # measured in the README; which scenarios it chooses is a unit test. A bad deploy and its
 # rollback run in tests/integration/test_user_job.py, with the user's own job.
 REPRESENTATIVE = ("kill-leader", "zone-isolation", "jobmanager-failover", "object-storage-outage",
