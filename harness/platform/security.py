@@ -56,6 +56,20 @@ class SecuritySettings:
     acls: bool = False
 
 
+def private_dir_prefix(run_id: str) -> str:
+    return f"chaos-{run_id}-tls-"
+
+
+def remove_private_dirs(run_id: str) -> list[str]:
+    """The private TLS dirs a run left (a run killed before its stop); what was removed."""
+    root = Path(tempfile.gettempdir())
+    gone = []
+    for d in root.glob(private_dir_prefix(run_id) + "*"):
+        shutil.rmtree(d, ignore_errors=True)
+        gone.append(f"directory {d}")
+    return gone
+
+
 class RunSecurity:
     """The credentials, certificates and broker settings of one run (see the module docstring)."""
 
@@ -65,7 +79,7 @@ class RunSecurity:
         for pw in self.passwords.values():
             register_secret(pw)             # masked in logs, errors and reports from now on
         self.pki = make_run_pki(hosts, run_id)
-        self.dir = Path(tempfile.mkdtemp(prefix=f"chaos-{run_id}-tls-"))
+        self.dir = Path(tempfile.mkdtemp(prefix=private_dir_prefix(run_id)))
         self.dir.chmod(0o700)
         self.ca_file = self.dir / "ca.pem"
         self.ca_file.write_bytes(self.pki.ca_pem)

@@ -77,3 +77,14 @@ def test_passwords_are_redacted_and_the_private_dir_goes_away():
         assert pw not in redact(f"login with {pw} failed")
     sec.close()
     assert not d.exists()
+
+
+def test_clean_removes_the_private_dir_of_a_run_that_never_stopped():
+    from harness.platform.security import remove_private_dirs
+    sec = RunSecurity(SecuritySettings(), ["kafka-a"], "101010-abcdef")
+    other = RunSecurity(SecuritySettings(), ["kafka-a"], "101010-fedcba")
+    try:
+        assert remove_private_dirs("101010-abcdef") == [f"directory {sec.dir}"]
+        assert not sec.dir.exists() and other.dir.exists()
+    finally:
+        other.close()
