@@ -18,7 +18,7 @@ from harness.faults.base import FaultSpec
 from harness.scenario import Scenario, ScenarioRun
 from harness.workload import WorkloadSpec
 
-PAUSE_S = 0.5       # between two intruder attempts
+PAUSE_S = 1.5       # between two rounds of intruder attempts
 MAX_S = 280         # the workload joins its side threads for up to 300 s
 
 
@@ -39,8 +39,8 @@ def steps(run: ScenarioRun) -> None:
         deadline = time.monotonic() + MAX_S
         while time.monotonic() < deadline:
             finished = run.fault_window_wall("rolling-restart") is not None
-            for _ in intruder.round():
-                time.sleep(PAUSE_S)
+            intruder.round()
+            time.sleep(PAUSE_S)
             if finished:
                 return
 
