@@ -19,6 +19,7 @@ CONTRACTS: dict[str, tuple[str, ...]] = {
     "exactly-once": ("exactly-once",),
     "recovery": ("recovery",),
     "replay-isolation": ("replay-isolation",),
+    "access-control": ("access-control",),
 }
 
 

@@ -48,6 +48,7 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     fault-start/stop required fault_id, fault (str)
     ramp-step        required step, start, end (int; harness.ramp)
     client-event     required event (str)
+    intrude          required action (str); optional principal, code (str?)
     deploy, restore  |null; optional input_topic, output_topic (str?)
     end-offsets      |null; optional topic (str?)
     poll, final-read, assign, revoke (not ok); upgrade, rollback, cancel,
@@ -324,6 +325,7 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "fault-start": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "fault-stop": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "client-event": {"*": Rule((req("event", STR),), False)},
+    "intrude": {"*": Rule((req("action", STR), opt("principal", STR_N), opt("code", STR_N)), False)},
     "end-offsets": {"*": Rule((opt("topic", STR_N),))},
     "deploy": {"*": Rule((opt("input_topic", STR_N), opt("output_topic", STR_N)))},
     "restore": {"*": Rule((opt("input_topic", STR_N), opt("output_topic", STR_N)))},

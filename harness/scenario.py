@@ -45,6 +45,9 @@ CONFIG_CAPABILITIES: dict[str, tuple[Callable[[Any], bool], str]] = {
                              "(e.g. 512) in the profile"),
     "upgrade-release": (lambda cfg: bool((getattr(cfg, "upgrade", None) or {}).get("kafka")),
                         "no release to upgrade to: set platform.upgrade.kafka (e.g. 4.1.1) in the profile"),
+    "sasl-acls": (lambda cfg: bool(getattr(getattr(cfg, "security", None), "acls", False)),
+                  "the platform does not run with SASL_SSL and ACLs: set platform.security "
+                  "{protocol: SASL_SSL, mechanism: SCRAM-SHA-512, acls: true} in the profile (e.g. kafka-3az-sasl)"),
 }
 
 
@@ -115,8 +118,12 @@ class ScenarioRun:
     def topic(self, suffix: str = "in", **overrides) -> str:
         name = f"{self.name}-{suffix}-{uuid.uuid4().hex[:6]}"
         cfg = {**self.profile.topic_config, **overrides.pop("config", {})}
-        return topics.create_topic(self.platform, name, overrides.get("partitions", self.profile.partitions),
-                                   overrides.get("replication_factor", self.profile.replication_factor), cfg)
+        topics.create_topic(self.platform, name, overrides.get("partitions", self.profile.partitions),
+                            overrides.get("replication_factor", self.profile.replication_factor), cfg)
+        authorize = getattr(self.platform, "authorize_workload", None)   # ACLs: the workload's group
+        if authorize is not None:
+            authorize(group=self.group)
+        return name
 
     def set_schedule(self, specs: list[FaultSpec]) -> list[FaultSpec]:
         self.schedule = list(specs)

@@ -18,6 +18,8 @@ windows        per-fault throughput and latency (+ latency ratio budget)
 recovery       clients, output, cluster health and Flink job back (+ budget)
 replay-        live p99 during a backfill vs its baseline (run only when a
 isolation      contract asks for it: ``OPTIONAL``)
+access-        intruder attempts (``intrude`` ops) that succeeded; denials
+control        per phase around the faults (``OPTIONAL``)
 =============  ==============================================================
 
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
@@ -42,7 +44,7 @@ import logging
 import traceback
 from typing import Any, Callable, Iterable
 
-from . import duplicate, exactly_once, group, isolation, lost, offsets, ordering, recovery, windows
+from . import access, duplicate, exactly_once, group, isolation, lost, offsets, ordering, recovery, windows
 from .faults import FaultWindow, fault_windows, overlapping
 from .index import HistoryIndex, as_index
 from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
@@ -63,11 +65,12 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
     windows.NAME: windows.check,
     recovery.NAME: recovery.check,
     isolation.NAME: isolation.check,
+    access.NAME: access.check,
 }
 log = logging.getLogger("chaos.history")
 
 #: run only when asked for by name (a contract needs them)
-OPTIONAL = frozenset({isolation.NAME})
+OPTIONAL = frozenset({isolation.NAME, access.NAME})
 
 
 def check_all(history: Any, *, checkers: Iterable[str] | None = None,

@@ -39,9 +39,9 @@ __all__ = ["RecordingProducer", "base_config"]
 
 
 def base_config(bootstrap: str, process: str, extra: dict | None = None) -> dict:
-    """Bootstrap, client id and the platform's client security (see kafka_config), then ``extra``."""
-    from harness.platform.kafka_config import client_security
-    conf = {"bootstrap.servers": bootstrap, "client.id": process, **client_security()}
+    """Bootstrap, client id and the workload's client security (see kafka_config), then ``extra``."""
+    from harness.platform.kafka_config import workload_security
+    conf = {"bootstrap.servers": bootstrap, "client.id": process, **workload_security()}
     conf.update(extra or {})
     return conf
 

@@ -75,6 +75,7 @@ class PlatformConfig:
     port_base: int = 0          # 0: ephemeral host ports; N: fixed ports from N up
     broker_disk_mb: int = 0     # >0: each broker's /var/lib/kafka is a bounded loop-mounted disk
     startup_timeout: float = 240.0   # a loaded 2-core machine can take 2 minutes; an exited container fails at once
+    security: Any = None        # harness.platform.security.SecuritySettings: SASL_SSL (+ ACLs) for host clients
 
     def broker_properties(self) -> dict[str, Any]:
         return {**DEFAULT_BROKER_CONFIG, **self.broker_config}
@@ -102,8 +103,10 @@ def toxiproxy_host(zone: str) -> str:
     return f"toxiproxy-{zone}"
 
 
-def render_server_properties(cfg: PlatformConfig, zone: str, external_port: int, proxied_port: int) -> str:
-    """server.properties for the combined broker+controller of one zone."""
+def render_server_properties(cfg: PlatformConfig, zone: str, external_port: int, proxied_port: int,
+                             security: Any = None) -> str:
+    """server.properties for the combined broker+controller of one zone (``security``: the run's
+    :class:`harness.platform.security.RunSecurity`, which secures the host-facing listeners)."""
     i, host = cfg.node_id(zone), broker_host(zone)
     voters = ",".join(f"{cfg.node_id(z)}@{broker_host(z)}:{cfg.controller_port(z)}" for z in cfg.zones)
     props: dict[str, Any] = {
@@ -122,8 +125,10 @@ def render_server_properties(cfg: PlatformConfig, zone: str, external_port: int,
         "controller.listener.names": "CONTROLLER",
         "broker.rack": zone,
         "log.dirs": "/var/lib/kafka/data",
-        **cfg.broker_properties(),
     }
+    if security is not None:
+        props.update(security.broker_properties(props["listener.security.protocol.map"]))
+    props.update(cfg.broker_properties())
     return "".join(f"{k}={_prop(v)}\n" for k, v in props.items())
 
 

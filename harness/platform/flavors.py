@@ -74,6 +74,7 @@ class BrokerContext:
     cluster_id: str
     s3_access_key: str
     s3_secret_key: str
+    security: Any = None        # the run's RunSecurity (harness.platform.security), or None
 
 
 @dataclass
@@ -163,16 +164,20 @@ class KafkaFlavor(Flavor):
     }
 
     def server_properties(self, ctx: BrokerContext) -> str:
-        return render_server_properties(ctx.cfg, ctx.zone, ctx.external_port, ctx.proxied_port)
+        return render_server_properties(ctx.cfg, ctx.zone, ctx.external_port, ctx.proxied_port, ctx.security)
 
     def launch(self, ctx: BrokerContext) -> BrokerLaunch:
-        return BrokerLaunch(
+        launch = BrokerLaunch(
             command=["sh", "/chaos/kafka-launch.sh"],
             env={"CLUSTER_ID": ctx.cluster_id, "KAFKA_HEAP_OPTS": ctx.cfg.kafka_heap,
                  "KAFKA_CONFIG": "/etc/kafka/server.properties"},
             files={"/etc/kafka/server.properties": (self.server_properties(ctx).encode(), 0o644),
                    "/etc/kafka/log4j2.properties": ((ASSETS / "kafka-log4j2.properties").read_bytes(), 0o644),
                    "/chaos/kafka-launch.sh": ((ASSETS / "kafka-launch.sh").read_bytes(), 0o755)})
+        if ctx.security is not None:
+            launch.files.update(ctx.security.broker_files(broker_host(ctx.zone)))
+            launch.env["KAFKA_FORMAT_ARGS"] = ctx.security.format_args()
+        return launch
 
 
 # ---- kafka-tiered ------------------------------------------------------------------------

@@ -30,7 +30,8 @@ from .config import (EXTERNAL_PORT, FLINK_REST_PORT, INTERNAL_PORT, PROXIED_PORT
                      ZOOKEEPER_HOST, ZOOKEEPER_PORT, PlatformConfig, broker_host, render_flink_config, toxiproxy_host, toxiproxy_proxies)
 from .docker_engine import ensure_docker
 from .flavors import BrokerContext, FlavorError, flavor_for
-from .kafka_config import client_config
+from .kafka_config import client_config, set_client_security
+from .security import ADMIN, WORKLOAD, RunSecurity, base_bindings, grant_workload, workload_bindings
 from .images import ROLES, minio_command, resolve_images, toxiproxy_command, zookeeper_command
 from .node import Node
 from .ports import PortPlan
@@ -83,6 +84,7 @@ class Platform:
         self._admin: AdminClient | None = None
         self._broker_admins: dict[str, AdminClient] = {}
         self._unregister = None
+        self.security: RunSecurity | None = None    # SASL_SSL (+ ACLs) of the host listeners, per run
 
     # ---- addresses -------------------------------------------------------------------
     @property
@@ -128,6 +130,27 @@ class Platform:
         if address not in self._broker_admins:
             self._broker_admins[address] = AdminClient(client_config(address))
         return self._broker_admins[address]
+
+    # ---- client security (platform.security) ---------------------------------------------
+    def principal_settings(self, principal: str, password: str | None = None) -> dict:
+        """librdkafka security settings of one principal (admin, workload, intruder); {} without security."""
+        return self.security.client_settings(principal, password) if self.security else {}
+
+    def authorize_workload(self, topic: str | None = None, group: str | None = None) -> int:
+        """Give the workload principal what it needs on ``topic`` / ``group`` (ACLs; nothing
+        to do without them). Returns how many ACLs were created."""
+        if self.security is None or not self.security.settings.acls:
+            return 0
+        return grant_workload(self.admin, workload_bindings(topic, group))
+
+    def _secure(self) -> None:
+        """Credentials and certificates of this run; every harness client uses them from now on."""
+        if self.cfg.security is None:
+            return
+        self.security = RunSecurity(self.cfg.security, [broker_host(z) for z in self.zones], self.run_id)
+        workload = self.security.client_settings(WORKLOAD)
+        set_client_security(self.security.client_settings(ADMIN),
+                            {k: workload[k] for k in ("sasl.username", "sasl.password")})
 
     def s3_client(self):
         import boto3
@@ -204,6 +227,7 @@ class Platform:
             raise PlatformError(str(exc)) from None
         self._unregister = cleanup.register(self.stop)
         try:
+            self._secure()
             t0 = time.monotonic()
             roles = tuple(self.flavor.image_role if r == "kafka" else r for r in ROLES)
             roles += ("zookeeper",) if self.cfg.flink.ha == "zookeeper" else ()
@@ -225,6 +249,8 @@ class Platform:
             self._phase("kafka + flink", [lambda z=z: self._start_broker(z) for z in self.zones]
                         + [self._start_flink_jobmanager]
                         + [lambda i=i: self._start_taskmanager(i) for i in range(self.cfg.flink.taskmanagers)])
+            if self.security is not None and self.security.settings.acls:
+                grant_workload(self.admin, base_bindings())
         except BaseException:
             self._save_logs_after_failure()
             self.stop()
@@ -246,8 +272,17 @@ class Platform:
         except docker.errors.DockerException as exc:
             log.warning(f"cleanup of run {self.run_id} failed: {exc}; run `kfchaos clean`")
             return
+        finally:
+            self._unsecure()
         if removed:
             log.info(f"run {self.run_id}: removed {len(removed)} containers/networks")
+
+    def _unsecure(self) -> None:
+        if self.security is not None:
+            self.security.close()
+            set_client_security({})
+            self._admin = None
+            self._broker_admins.clear()
 
     def _save_logs_after_failure(self) -> None:
         import tempfile
@@ -353,7 +388,7 @@ class Platform:
                             extra_hosts=others, mem_limit=fl.mem_limit)
         spec = fl.launch(BrokerContext(self.cfg, zone, n.host_port(EXTERNAL_PORT),
                                        self.toxiproxies[zone].host_port(PROXIED_PORT), self.cluster_id,
-                                       self.s3_access_key, self.s3_secret_key))
+                                       self.s3_access_key, self.s3_secret_key, self.security))
         if self.cfg.broker_disk_mb:
             n.container.with_volume_mapping(disks.create_disk(self.run_id, name, self.cfg.broker_disk_mb),
                                             "/var/lib/kafka", "rw")

@@ -85,6 +85,8 @@ def remove_group(resources: list[Resource], run_id: str) -> CleanReport:
     removed, failed = disks.release_disks(run_id)
     report.removed += removed
     report.failed += failed
+    from .security import remove_private_dirs      # certificates of a run that never reached its stop
+    report.removed += remove_private_dirs(run_id)
     return report
 
 

@@ -38,4 +38,7 @@ def create_topic(platform, name: str, partitions: int = 3, replication_factor: i
         return True, f"{answered} broker(s) list a leader for each partition"
     Wait(f"topic {name} to have a leader for each of {partitions} partitions on every broker", probe,
          timeout=timeout).until_ready()
+    authorize = getattr(platform, "authorize_workload", None)    # ACLs: the workload may read and write it
+    if authorize is not None:
+        authorize(topic=name)
     return name

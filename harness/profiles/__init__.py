@@ -113,6 +113,9 @@ def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Pr
     for key in ("kafka_heap", "port_base", "startup_timeout", "broker_disk_mb"):
         if key in plat:
             setattr(cfg, key, plat[key])
+    if "security" in plat:
+        from harness.platform.security import SecuritySettings
+        cfg.security = SecuritySettings(**plat["security"])
     clients = data.get("clients", {})
     budgets = {"recovery_seconds": 60.0, "backfill_p99_ratio": 2.0, "max_redelivery": 100000,
                **data.get("budgets", {})}

@@ -106,8 +106,29 @@ def check_ports(plat: dict, zones: int, kind: str, src: str) -> None:
                    f"use 0 (ephemeral ports) or a value from 1024 to {top}")
 
 
+#: platform kinds whose brokers the harness can serve with SASL_SSL and ACLs (platform.security)
+SECURABLE_KINDS = ("kafka", "kafka-tiered")
+
+
+def check_security(security: dict | None, kind: str, src: str) -> None:
+    """``platform.security``: a known protocol and mechanism, on a kind the harness can secure."""
+    if security is None:
+        return
+    from harness.platform.security import MECHANISMS, PROTOCOLS
+    if kind not in SECURABLE_KINDS:
+        raise fail(src, "platform.security", f"is not available for platform.kind {kind!r}",
+                   f"remove it or use kind {' or '.join(SECURABLE_KINDS)}")
+    if security.get("protocol", PROTOCOLS[0]) not in PROTOCOLS:
+        raise fail(src, "platform.security.protocol", f"is {security['protocol']!r}",
+                   f"use {' or '.join(PROTOCOLS)} (remove platform.security for PLAINTEXT)")
+    if security.get("mechanism", MECHANISMS[0]) not in MECHANISMS:
+        raise fail(src, "platform.security.mechanism", f"is {security['mechanism']!r}",
+                   f"use one of {', '.join(MECHANISMS)}")
+
+
 def check_platform(plat: dict, kind: str, src: str) -> tuple[str, ...]:
     zones = check_zones(plat, src)
+    check_security(plat.get("security"), kind, src)
     check_images(plat.get("images", {}), "platform.images", src)
     check_flink(plat.get("flink", {}), src)
     check_ports(plat, len(zones), kind, src)

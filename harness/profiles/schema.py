@@ -19,7 +19,7 @@ class ProfileError(ValueError):
         super().__init__(re.sub(r"\s*[\r\n]+\s*", " ", str(message)).strip())
 
 
-INT, NUMBER, TEXT, LINE = "integer", "number", "text", "single-line text"
+INT, NUMBER, TEXT, LINE, BOOL = "integer", "number", "text", "single-line text", "boolean"
 SETTINGS = "settings"      # mapping of config key -> scalar (str, number, bool)
 NAMES = "names"            # list of single-line strings
 MAPPING = "mapping"        # any mapping; its content is checked by rules
@@ -41,7 +41,8 @@ SCHEMA: dict[str, Any] = {
                            "job_variant": LINE, "ha": LINE, "ha_session_timeout": LINE},
                  "flink_zone": LINE, "port_base": INT, "broker_disk_mb": INT, "startup_timeout": NUMBER,
                  "image_hint": LINE,
-                 "cost": {"cross_zone_per_gb": NUMBER, "object_storage_per_gb": NUMBER}},
+                 "cost": {"cross_zone_per_gb": NUMBER, "object_storage_per_gb": NUMBER},
+                 "security": {"protocol": LINE, "mechanism": LINE, "acls": BOOL}},
     "topic": {"partitions": INT, "replication_factor": INT, "config": SETTINGS},
     "quotas": MAPPING,
     "clients": {"producer": SETTINGS, "consumer": SETTINGS},
@@ -66,6 +67,9 @@ def check_value(value: Any, expected: str, path: str, src: str) -> None:
             raise fail(src, path, f"must be an integer, got {value!r}", "write a whole number without quotes")
     elif expected == NUMBER:
         check_number(value, path, src)
+    elif expected == BOOL:
+        if not isinstance(value, bool):
+            raise fail(src, path, f"must be true or false, got {value!r}", "write true or false without quotes")
     elif expected in (TEXT, LINE):
         if not isinstance(value, str):
             raise fail(src, path, f"must be text, got {kind_of(value)} {value!r}", "quote it")

@@ -33,6 +33,8 @@ import yaml
 
 log = logging.getLogger("chaos.targets")
 ACCESS_ENV, SECRET_ENV = "CHAOS_S3_ACCESS_KEY", "CHAOS_S3_SECRET_KEY"
+#: the admin principal of a platform with platform.security (SASL_SSL)
+USERNAME_ENV, PASSWORD_ENV = "CHAOS_KAFKA_USERNAME", "CHAOS_KAFKA_PASSWORD"
 
 
 class PlatformUpError(RuntimeError):
@@ -77,6 +79,11 @@ def target_document(platform) -> dict:
              "internal_bootstrap_servers": ",".join(f"{broker_host(z)}:{INTERNAL_PORT}" for z in zones)}
     if "admin-tools" in platform.capabilities:
         kafka["tools_classpath"] = platform.flavor.tool_libs
+    sec = getattr(platform, "security", None)
+    if sec is not None:     # the CA lives in the run's private temp dir as long as the platform runs
+        kafka["security"] = {"protocol": sec.settings.protocol, "ca_file": str(sec.ca_file),
+                             "sasl_mechanism": sec.settings.mechanism, "username_env": USERNAME_ENV,
+                             "password_env": PASSWORD_ENV}
     return {
         "name": f"builtin-{platform.run_id}",
         "description": f"the built-in {cfg.kind} platform of run {platform.run_id} (kfchaos platform up)",
@@ -105,6 +112,8 @@ def write_files(platform, directory: Path) -> tuple[Path, Path]:
     fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(f"{ACCESS_ENV}={platform.s3_access_key}\n{SECRET_ENV}={platform.s3_secret_key}\n")
+        if getattr(platform, "security", None) is not None:
+            f.write(f"{USERNAME_ENV}=admin\n{PASSWORD_ENV}={platform.security.passwords['admin']}\n")
     os.chmod(env, 0o600)
     return target, env
 

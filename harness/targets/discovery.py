@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 import requests
@@ -49,7 +50,13 @@ def describe_cluster(target: Target, settings: dict, timeout: float = 15.0):
     admin = AdminClient({**settings, "error_cb": on_error, "logger": RDKAFKA_LOGGER})
     sec = target.kafka.security
     try:
-        return admin.describe_cluster(request_timeout=timeout).result(timeout=timeout + 5)
+        fut = admin.describe_cluster(request_timeout=timeout)
+        deadline = time.monotonic() + timeout + 5
+        while not fut.done() and time.monotonic() < deadline:
+            admin.poll(0.2)             # serves error_cb, where a rejected SASL login is reported
+            if any("AUTHENTICATION" in e.upper() for e in errors):
+                break
+        return fut.result(timeout=1)
     except (KafkaException, TimeoutError, Exception) as exc:
         seen = "; ".join(dict.fromkeys(errors)) or str(exc)
         if any("AUTHENTICATION" in e.upper() or "SASL" in e.upper() for e in errors):

@@ -65,6 +65,16 @@ BAD_DOCUMENTS = [
      "finite"),
     ("unknown price", with_("platform.cost.egress_per_gb", 0.09), "platform.cost.egress_per_gb", ""),
     ("path in profile name", with_("name", "../evil"), "`name`", "lowercase"),
+    ("plaintext security", with_("platform.security", {"protocol": "PLAINTEXT"}), "platform.security.protocol",
+     "SASL_SSL"),
+    ("unknown mechanism", with_("platform.security", {"mechanism": "GSSAPI"}), "platform.security.mechanism",
+     "SCRAM-SHA-512"),
+    ("acls as text", with_("platform.security", {"acls": "yes"}), "platform.security.acls", "true or false"),
+    ("unknown security key", with_("platform.security", {"password": "x"}), "platform.security.password",
+     "unknown key"),
+    ("security on tansu", {**with_("platform.security", {"acls": True}), "platform": {"kind": "tansu",
+                                                                                      "security": {"acls": True}}},
+     "platform.security", "kind kafka"),
     ("upper-case profile name", with_("name", "Kafka"), "`name`", "lowercase"),
     ("long profile name", with_("name", "x" * 40), "`name`", "1-31"),
     ("newline in name", with_("name", "a\nb"), "`name`", "single line"),
@@ -231,3 +241,10 @@ def test_images_from_env_accepts_known_roles():
     assert profiles.images_from_env(" tansu=public , automq=automq/automq:1.6.0,") == {
         "tansu": "public", "automq": "automq/automq:1.6.0"}
     assert profiles.images_from_env(None) == {} and profiles.images_from_env("") == {}
+
+
+def test_security_is_read_into_the_platform_config(tmp_path):
+    path = write(tmp_path, with_("platform.security", {"protocol": "SASL_SSL", "mechanism": "PLAIN", "acls": True}))
+    sec = profiles.load(path).platform.security
+    assert (sec.protocol, sec.mechanism, sec.acls) == ("SASL_SSL", "PLAIN", True)
+    assert profiles.load(write(tmp_path, BASE)).platform.security is None

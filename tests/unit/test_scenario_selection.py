@@ -19,7 +19,7 @@ def test_broker_storage_outage_is_left_out_of_broker_local_kafka_only():
 
 
 def test_every_scenario_declares_contracts_that_exist_and_a_title():
-    assert len(scenarios.REGISTRY) == 18
+    assert len(scenarios.REGISTRY) == 19
     for name, s in scenarios.REGISTRY.items():
         assert s.name == name and s.contracts and set(s.contracts) <= set(CONTRACTS), name
         assert s.title and s.title != name and "Contracts:" in s.doc, name
@@ -61,3 +61,14 @@ def test_disk_full_needs_bounded_disks_from_the_profile():
     chosen, left = scenarios.for_kind(kafka, SimpleNamespace(broker_disk_mb=512))
     assert "disk-full" in chosen
     assert scenarios.get("disk-full").not_applicable(kafka, SimpleNamespace(broker_disk_mb=0))
+
+
+def test_access_control_needs_sasl_and_acls_from_the_profile():
+    from harness import profiles
+    kafka = flavor_for("kafka")
+    plain, secured = profiles.load("kafka-3az").platform, profiles.load("kafka-3az-sasl").platform
+    chosen, left = scenarios.for_kind(kafka, plain)
+    assert "access-control" not in chosen and "platform.security" in left["access-control"]
+    assert "access-control" in scenarios.for_kind(kafka, secured)[0]
+    reason = scenarios.get("access-control").not_applicable(kafka, plain)
+    assert reason and "acls: true" in reason and "kafka-3az-sasl" in reason
