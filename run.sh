@@ -10,5 +10,5 @@ cmd="${1:-certify}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
   test) exec python3 -m pytest tests "$@" ;;
-  *) exec python3 -m harness.cli "$cmd" "$@" ;;
+  *) exec python3 -m kfchaos.cli "$cmd" "$@" ;;
 esac

@@ -11,7 +11,7 @@ import statistics
 import subprocess
 import time
 
-from harness.platform.platform import Platform
+from kfchaos.platform.platform import Platform
 
 
 def remove_images() -> None:

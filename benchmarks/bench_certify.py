@@ -21,7 +21,7 @@ def main() -> None:
     args = ap.parse_args()
     reports = Path(tempfile.mkdtemp(prefix="bench-certify-"))
     t0 = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--profile", args.profile,
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", "certify", "--profile", args.profile,
                            "--seed", str(args.seed), "--reports", str(reports)], capture_output=True, text=True)
     wall = time.monotonic() - t0
     run = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())

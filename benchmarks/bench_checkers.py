@@ -2,7 +2,7 @@
 
 Generates a valid history (idempotent sends with in-flight completions, a
 few transactions, a consumer group with rebalances and commits, a Flink-like
-counting job, faults, final reads) with :mod:`harness.checkers.synth`, writes
+counting job, faults, final reads) with :mod:`kfchaos.checkers.synth`, writes
 it as history.jsonl, then -- in a fresh subprocess so memory figures are not
 inflated by the generator -- checks it and prints, in CPU seconds of that
 process (``time.process_time``; wall clock is also shown):
@@ -53,7 +53,7 @@ def _rss_mib() -> float:
 
 
 def generate(path: str, n_ops: int, seed: int) -> dict:
-    from harness.checkers.synth import generate as gen
+    from kfchaos.checkers.synth import generate as gen
     t = time.perf_counter()
     sim = gen(seed, n_ops, producers=4, keys=64, partitions=6, consumers=2,
               txn=True, faults=4, flink=True, poll_size=60, unknown_rate=0.01)
@@ -78,8 +78,8 @@ def profile_checks(path: str, top: int) -> str:
     import cProfile
     import io
     import pstats
-    from harness.checkers import check_all
-    from harness.checkers.index import HistoryIndex
+    from kfchaos.checkers import check_all
+    from kfchaos.checkers.index import HistoryIndex
     prof = cProfile.Profile()
     prof.enable()
     check_all(HistoryIndex.from_path(path))
@@ -90,8 +90,8 @@ def profile_checks(path: str, top: int) -> str:
 
 
 def run_checks(path: str, use_tracemalloc: bool) -> dict:
-    from harness.checkers import CHECKERS, check_all, compose
-    from harness.checkers.index import HistoryIndex
+    from kfchaos.checkers import CHECKERS, check_all, compose
+    from kfchaos.checkers.index import HistoryIndex
     out: dict = {}
     if use_tracemalloc:
         import tracemalloc
@@ -119,7 +119,7 @@ def run_checks(path: str, use_tracemalloc: bool) -> dict:
         tracemalloc.stop()
     out["suite"] = {"per": per, "valid": str(compose([v["valid"] for v in per.values()]))}
     out["rss_after_checks_mib"] = _rss_mib()
-    from harness import history
+    from kfchaos import history
     out["parser"] = (f"orjson {history._orjson.__version__} (standard library for what it "
                      "would read differently, and for huge lines)"
                      if history._orjson is not None else "json (standard library)")
@@ -135,7 +135,7 @@ def run_checks(path: str, use_tracemalloc: bool) -> dict:
     out["parse_only_s"] = time.process_time() - t
     out["parse_project_s"] = _parse_like_stream(path)
     # digest alone from in-memory ops (as when checking a live History)
-    from harness.history import load
+    from kfchaos.history import load
     ops = load(path)
     gc.disable()
     t = time.process_time()
@@ -150,8 +150,8 @@ def run_checks(path: str, use_tracemalloc: bool) -> dict:
 
 def _parse_like_stream(path: str) -> float:
     """CPU seconds to parse the file as HistoryIndex.from_path does."""
-    from harness.checkers.stream import _parse, _sub_batches
-    from harness.history import line_chunks
+    from kfchaos.checkers.stream import _parse, _sub_batches
+    from kfchaos.history import line_chunks
     t = time.process_time()
     gc.disable()
     with open(path, encoding="utf-8") as fh:

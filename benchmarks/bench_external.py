@@ -20,13 +20,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.results import RunResult              # noqa: E402
+from kfchaos.results import RunResult              # noqa: E402
 
 
 def certify(args: list[str], reports: Path, env: dict | None = None) -> tuple[float, RunResult]:
     import json
     t0 = time.monotonic()
-    subprocess.run([sys.executable, "-m", "harness.cli", "certify", *args, "--reports", str(reports)], cwd=ROOT,
+    subprocess.run([sys.executable, "-m", "kfchaos.cli", "certify", *args, "--reports", str(reports)], cwd=ROOT,
                    check=False, env={**os.environ, **(env or {})})
     wall = time.monotonic() - t0
     run = next(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink())
@@ -40,17 +40,17 @@ def main(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     names = a.scenario or ["smoke", "kill-leader"]
     sargs = [x for n in names for x in ("--scenario", n)] + ["--seed", a.seed]
-    from harness.targets.builtin import load_env_file
+    from kfchaos.targets.builtin import load_env_file
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         builtin = certify(sargs, tmp / "builtin")
-        subprocess.run([sys.executable, "-m", "harness.cli", "platform", "up", "--dir", str(tmp / "p")], cwd=ROOT,
+        subprocess.run([sys.executable, "-m", "kfchaos.cli", "platform", "up", "--dir", str(tmp / "p")], cwd=ROOT,
                        check=True)
         try:
             env = load_env_file(tmp / "p" / "credentials.env")
             external = certify(["--target", str(tmp / "p" / "target.yaml"), *sargs], tmp / "external", env)
         finally:
-            subprocess.run([sys.executable, "-m", "harness.cli", "platform", "down", str(tmp / "p")], cwd=ROOT)
+            subprocess.run([sys.executable, "-m", "kfchaos.cli", "platform", "down", str(tmp / "p")], cwd=ROOT)
     rows = [("built-in", *builtin), ("external", *external)]
     print(f"\n{'path':10s} {'wall s':>8s} {'scenarios s':>12s}  verdict")
     sums = []

@@ -54,7 +54,7 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
     """Write a valid ~``n_ops``-op history to the chunk file ``path`` (without its final
     read when that would hold more than ``final_max`` records)."""
     import random
-    from harness.history_chunks import ChunkWriter
+    from kfchaos.history_chunks import ChunkWriter
     rng = random.Random(seed)
     w = ChunkWriter(path)
     buf: list[str] = []
@@ -191,14 +191,14 @@ def check(path: str, max_mem_gib: float | None) -> dict:
     if max_mem_gib:
         lim = int(max_mem_gib * 2 ** 30)
         resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
-    from harness.checkers import check_all, compose
-    from harness.checkers.index import HistoryIndex
+    from kfchaos.checkers import check_all, compose
+    from kfchaos.checkers.index import HistoryIndex
     idx = HistoryIndex()
     t0, c0 = time.perf_counter(), time.process_time()
     try:
         import gc
         gc.disable()
-        from harness.checkers.stream import feed_file
+        from kfchaos.checkers.stream import feed_file
         feed_file(idx, path, 4 << 20)
         idx.finish()
         t_index = time.process_time() - c0
@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     if a._check:
         print(json.dumps(check(a._check, a.max_mem_gib)))
         return 0
-    from harness.history_chunks import export_jsonl
+    from kfchaos.history_chunks import export_jsonl
     d = a.keep or tempfile.mkdtemp(prefix="bench-scale-")
     os.makedirs(d, exist_ok=True)
     print(f"{'ops':>13} {'file':>10} {'cpu s':>8} {'wall s':>8} {'ops/s (cpu)':>12} "

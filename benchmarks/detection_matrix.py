@@ -1,4 +1,4 @@
-"""Run the detection matrix (harness/detection.py) against the real platform and print
+"""Run the detection matrix (kfchaos/detection.py) against the real platform and print
 "N of M caught, K false alarms".
 
     python benchmarks/detection_matrix.py [--seed 11] [--only NAME-SUBSTRING] [--no-twins]
@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import profiles                       # noqa: E402
-from harness.certify import certify                # noqa: E402
-from harness.cli import setup_logging              # noqa: E402
-from harness.detection import MATRIX               # noqa: E402
+from kfchaos import profiles                       # noqa: E402
+from kfchaos.certify import certify                # noqa: E402
+from kfchaos.cli import setup_logging              # noqa: E402
+from kfchaos.detection import MATRIX               # noqa: E402
 
 
 def main(argv: list[str]) -> int:

@@ -3,7 +3,7 @@
     python benchmarks/loc_by_role.py                 # the working tree
     python benchmarks/loc_by_role.py f41fe5d HEAD    # side by side: two revisions
 
-A role is a top-level folder or module group of ``harness/`` (engine = the modules that
+A role is a top-level folder or module group of ``kfchaos/`` (engine = the modules that
 tie the roles together). Counts non-blank lines of Python; the largest module of each
 role is named, since small modules are the house rule.
 """
@@ -15,14 +15,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = {
-    "checkers": "harness/checkers/", "clients": "harness/clients/", "faults": "harness/faults/",
-    "platform": "harness/platform/", "flink": "harness/flink/", "images": "harness/images/",
-    "report": "harness/report/", "profiles": "harness/profiles/", "scenarios": ("harness/scenarios/", "scenarios/"),
+    "checkers": "kfchaos/checkers/", "clients": "kfchaos/clients/", "faults": "kfchaos/faults/",
+    "platform": "kfchaos/platform/", "flink": "kfchaos/flink/", "images": "kfchaos/images/",
+    "report": "kfchaos/report/", "profiles": "kfchaos/profiles/", "scenarios": ("kfchaos/scenarios/", "scenarios/"),
 }
 
 
 def role_of(path: str) -> str | None:
-    if not path.endswith(".py") or not (path.startswith("harness/") or path.startswith("scenarios/")):
+    if not path.endswith(".py") or not (path.startswith("kfchaos/") or path.startswith("scenarios/")):
         return None
     for role, prefixes in ROLES.items():
         if path.startswith(prefixes):

@@ -18,10 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import profiles                       # noqa: E402
-from harness.certify import certify                # noqa: E402
-from harness.cli import setup_logging              # noqa: E402
-from harness.results import RunResult              # noqa: E402
+from kfchaos import profiles                       # noqa: E402
+from kfchaos.certify import certify                # noqa: E402
+from kfchaos.cli import setup_logging              # noqa: E402
+from kfchaos.results import RunResult              # noqa: E402
 
 
 def verdicts(run: RunResult) -> dict[tuple[str, str], str]:

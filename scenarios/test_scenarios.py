@@ -8,7 +8,7 @@ does not hold fails with its contracts' reasons and examples.
 """
 import pytest
 
-from harness.scenarios import REGISTRY
+from kfchaos.scenarios import REGISTRY
 
 
 def _param(name: str, scenario) -> pytest.param:

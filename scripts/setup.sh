@@ -22,7 +22,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq "${need[@]}" >/dev/null || { echo "error: apt-get install ${need[*]} failed" >&2; exit 2; }
 fi
 
-if ! python3 -c "import harness, confluent_kafka, testcontainers, hypothesis, allure_pytest" >/dev/null 2>&1 \
+if ! python3 -c "import kfchaos, confluent_kafka, testcontainers, hypothesis, allure_pytest" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .setup-stamp ]; then
   echo "[setup] installing the Python package (pip install -e .) ..." >&2
   python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore -e . >/dev/null \
@@ -31,9 +31,9 @@ if ! python3 -c "import harness, confluent_kafka, testcontainers, hypothesis, al
 fi
 
 export TESTCONTAINERS_RYUK_DISABLED=true
-python3 -m harness.platform.docker_engine >/dev/null
+python3 -m kfchaos.platform.docker_engine >/dev/null
 
 # The Kubernetes tests' control plane: kube-apiserver, kwok, controller-gen (Go module proxy),
 # the Chaos Mesh and Flink operator CRDs; built once into the cache, nothing on later runs.
-python3 -m harness.targets.kubernetes.artifacts \
+python3 -m kfchaos.targets.kubernetes.artifacts \
   || echo "[setup] warning: the Kubernetes test artifacts were not built (above); tests/integration/test_kubernetes.py will fail" >&2

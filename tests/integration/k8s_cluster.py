@@ -22,8 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.targets.kubernetes import artifacts, chaos, testcluster
-from harness.targets.kubernetes.topology import selected_pods
+from kfchaos.targets.kubernetes import artifacts, chaos, testcluster
+from kfchaos.targets.kubernetes.topology import selected_pods
 
 ROOT = Path(__file__).resolve().parents[2]
 HARNESS_USER = "chaos-harness"

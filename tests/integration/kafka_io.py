@@ -7,7 +7,7 @@ import uuid
 
 from confluent_kafka import Consumer, Producer
 
-from harness.platform.kafka_config import client_config
+from kfchaos.platform.kafka_config import client_config
 
 
 def produce(bootstrap: str, topic: str, n: int, partition: int | None = None, size: int = 0,

@@ -22,11 +22,11 @@ import docker
 import pytest
 import yaml
 
-from harness import profiles
-from harness.analyze import analyze_run
-from harness.certify import certify
-from harness.platform.platform import Platform
-from harness.platform.security import LoginError, check_login
+from kfchaos import profiles
+from kfchaos.analyze import analyze_run
+from kfchaos.certify import certify
+from kfchaos.platform.platform import Platform
+from kfchaos.platform.security import LoginError, check_login
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,7 +56,7 @@ def _wrong_login(p: Platform) -> str:
 
 
 def _wrong_target(p: Platform) -> subprocess.CompletedProcess:
-    from harness.targets.builtin import ACCESS_ENV, PASSWORD_ENV, SECRET_ENV, USERNAME_ENV, target_document
+    from kfchaos.targets.builtin import ACCESS_ENV, PASSWORD_ENV, SECRET_ENV, USERNAME_ENV, target_document
     directory = p.security.dir.parent / f"chaos-{p.run_id}-target"
     directory.mkdir(exist_ok=True)
     target = directory / "target.yaml"
@@ -64,7 +64,7 @@ def _wrong_target(p: Platform) -> subprocess.CompletedProcess:
     env = {**os.environ, ACCESS_ENV: p.s3_access_key, SECRET_ENV: p.s3_secret_key, USERNAME_ENV: "workload",
            PASSWORD_ENV: "not-the-password", "PYTHONPATH": str(ROOT)}
     try:
-        return subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--target", str(target),
+        return subprocess.run([sys.executable, "-m", "kfchaos.cli", "certify", "--target", str(target),
                                "--scenario", "smoke", "--reports", str(directory / "reports")],
                               cwd=ROOT, capture_output=True, text=True, timeout=180, env=env)
     finally:

@@ -19,12 +19,12 @@ import docker
 import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition
 
-from harness import profiles
-from harness.platform import cleanup, topics
-from harness.platform.kafka_config import client_config
-from harness.platform.platform import Platform, PlatformError
-from harness.platform.storage_figures import storage_figures
-from harness.platform.waits import Wait
+from kfchaos import profiles
+from kfchaos.platform import cleanup, topics
+from kfchaos.platform.kafka_config import client_config
+from kfchaos.platform.platform import Platform, PlatformError
+from kfchaos.platform.storage_figures import storage_figures
+from kfchaos.platform.waits import Wait
 from tests.integration.kafka_io import produce
 
 pytestmark = pytest.mark.platform
@@ -247,8 +247,8 @@ class TestTansu:
 # ---- automq --------------------------------------------------------------------------------
 class TestAutoMQ:
     def test_missing_image_fails_fast_with_one_clear_line(self):
-        from harness.images.cache import image_exists
-        from harness.platform.images import PUBLIC_DEFAULTS
+        from kfchaos.images.cache import image_exists
+        from kfchaos.platform.images import PUBLIC_DEFAULTS
         prof = load("automq")
         image = prof.platform.images.get("automq") or PUBLIC_DEFAULTS["automq"]
         if image_exists(image):

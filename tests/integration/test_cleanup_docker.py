@@ -7,7 +7,7 @@ import secrets
 import docker
 import pytest
 
-from harness.platform import cleanup, owners
+from kfchaos.platform import cleanup, owners
 from tests.unit.test_cleanup import dead_owner_labels
 
 

@@ -4,10 +4,10 @@ import time
 
 import pytest
 
-from harness.checkers import check_all, compose
-from harness.clients import (RecordingConsumer, RecordingProducer, TransactionalProducer,
+from kfchaos.checkers import check_all, compose
+from kfchaos.clients import (RecordingConsumer, RecordingProducer, TransactionalProducer,
                              final_read)
-from harness.history import History
+from kfchaos.history import History
 
 QUIET = {"log_level": 0}
 GROUP = {**QUIET, "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}

@@ -8,14 +8,14 @@ import time
 import docker
 import pytest
 
-from harness import profiles
-from harness.faults.base import FaultSpec
-from harness.faults.nemesis import Nemesis
-from harness.history import History, load
-from harness.platform import topics
-from harness.platform.disks import disks_dir
-from harness.platform.health import wait_healthy
-from harness.platform.platform import Platform
+from kfchaos import profiles
+from kfchaos.faults.base import FaultSpec
+from kfchaos.faults.nemesis import Nemesis
+from kfchaos.history import History, load
+from kfchaos.platform import topics
+from kfchaos.platform.disks import disks_dir
+from kfchaos.platform.health import wait_healthy
+from kfchaos.platform.platform import Platform
 from tests.integration.kafka_io import consume_all, produce
 
 pytestmark = [pytest.mark.platform, pytest.mark.fault]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.faults.base import FaultError, FaultSpec
-from harness.faults.nemesis import Nemesis
-from harness.faults.targets import active_controller, partition_leader
-from harness.history import History, load
-from harness.platform.health import broker_ids, wait_healthy
+from kfchaos.faults.base import FaultError, FaultSpec
+from kfchaos.faults.nemesis import Nemesis
+from kfchaos.faults.targets import active_controller, partition_leader
+from kfchaos.history import History, load
+from kfchaos.platform.health import broker_ids, wait_healthy
 from tests.integration.kafka_io import consume_all, produce
 
 pytestmark = [pytest.mark.platform, pytest.mark.fault]
@@ -164,7 +164,7 @@ def test_s3_toxics_take_effect_and_heal(platform, nemesis, tmp_path, kind):
 def test_brokers_cut_off_from_object_storage(platform, nemesis):
     with nemesis.fault(FaultSpec("isolate-object-storage", "flink")):
         pass
-    from harness.faults.toxics import s3_probe
+    from kfchaos.faults.toxics import s3_probe
     assert s3_probe(platform)["ok"]
 
 

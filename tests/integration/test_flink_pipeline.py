@@ -6,7 +6,7 @@ output record per input (``{"id", "key", "count", ...}``, a running per-key coun
 topic, checkpointing to MinIO (``s3://flink/``). Every test records its lifecycle (JobLifecycle),
 the input sends, the TaskManager faults and the final reads into one history
 (``<run_dir>/flink/<test>/history.jsonl``) and judges the output with the exactly-once checker
-(:mod:`harness.checkers.exactly_once`), read with ``isolation.level=read_committed``.
+(:mod:`kfchaos.checkers.exactly_once`), read with ``isolation.level=read_committed``.
 
 1. the good job: N inputs -> exactly N outputs; checkpoints complete and land in the bucket;
 2. stop-with-savepoint + upgrade to a compatible variant keeps the output exact;
@@ -28,11 +28,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Producer, TopicPartition
 
-from harness.checkers import INVALID, VALID, exactly_once
-from harness.flink import (TERMINAL_STATES, FlinkRest, FlinkRestError, JobLifecycle,
+from kfchaos.checkers import INVALID, VALID, exactly_once
+from kfchaos.flink import (TERMINAL_STATES, FlinkRest, FlinkRestError, JobLifecycle,
                            build_job_jar)
-from harness.history import History, load
-from harness.platform.kafka_config import client_config
+from kfchaos.history import History, load
+from kfchaos.platform.kafka_config import client_config
 
 pytestmark = [pytest.mark.platform, pytest.mark.flink]
 
@@ -294,12 +294,12 @@ def taskmanager_killed(platform, history: History):
     as fault-start/fault-stop) when the fault registry is there, else directly, recorded the
     same way."""
     try:
-        from harness.faults import registry  # noqa: F401
+        from kfchaos.faults import registry  # noqa: F401
     except ImportError:
         registry = None
     if registry is not None:
-        from harness.faults.base import FaultSpec
-        from harness.faults.nemesis import Nemesis
+        from kfchaos.faults.base import FaultSpec
+        from kfchaos.faults.nemesis import Nemesis
         nem = Nemesis(platform, history)
         try:
             with nem.fault(FaultSpec("flink-kill", "taskmanager")):

@@ -14,12 +14,12 @@ import time
 
 import pytest
 
-from harness.targets.actuators import ActuatorError
-from harness.targets.kubernetes import chaos, testcluster, topology
-from harness.targets.kubernetes.actuator import KubernetesActuator
-from harness.targets.kubernetes.client import api_client
-from harness.targets.kubernetes.flinkop import FlinkOperator
-from harness.targets.schema import from_dict, load_target
+from kfchaos.targets.actuators import ActuatorError
+from kfchaos.targets.kubernetes import chaos, testcluster, topology
+from kfchaos.targets.kubernetes.actuator import KubernetesActuator
+from kfchaos.targets.kubernetes.client import api_client
+from kfchaos.targets.kubernetes.flinkop import FlinkOperator
+from kfchaos.targets.schema import from_dict, load_target
 
 from .k8s_cluster import DEAF, FLINK_DEPLOYMENT, STUCK, k8s, operator_sets  # noqa: F401  (k8s: the session fixture)
 
@@ -40,7 +40,7 @@ def mesh(target, request):
 
 
 def harness_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "kfchaos.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
 
 
@@ -191,7 +191,7 @@ def test_flink_deployment_upgrade_and_rollback_by_patches(k8s, target):  # noqa:
 def test_bad_deploy_uses_the_operator_rollback_where_enabled_else_the_harness_one(k8s, target):  # noqa: F811
     import threading
 
-    from harness.targets.kubernetes.flinkop import recover_bad_deploy
+    from kfchaos.targets.kubernetes.flinkop import recover_bad_deploy
     original = FLINK_DEPLOYMENT["spec"]["job"]
     op = FlinkOperator(api_client(target.kubernetes, fresh=True), "flink", "orders-job", poll=0.1)
 
@@ -315,9 +315,9 @@ def test_nothing_left_after_a_run(k8s, target):  # noqa: F811
 
 CRASHING_RUN = textwrap.dedent("""
     import sys, time
-    from harness.targets.schema import load_target
-    from harness.targets.kubernetes import chaos, topology
-    from harness.targets.kubernetes.client import api_client
+    from kfchaos.targets.schema import load_target
+    from kfchaos.targets.kubernetes import chaos, topology
+    from kfchaos.targets.kubernetes.client import api_client
     t = load_target(sys.argv[1])
     m = chaos.ChaosMesh(api_client(t.kubernetes), t.kubernetes, sys.argv[2], poll=0.1)
     for spec in topology.zone_cut(t.kubernetes, "c"):
@@ -379,10 +379,10 @@ def k8s_doc_without_kube() -> dict:
 def test_the_fault_library_makes_network_faults_with_chaos_mesh_and_teardown_heals(k8s, target):  # noqa: F811
     import random
 
-    from harness.faults import registry
-    from harness.faults.base import FaultError, FaultSpec
-    from harness.targets.external import ExternalPlatform
-    from harness.targets.kubernetes import faults
+    from kfchaos.faults import registry
+    from kfchaos.faults.base import FaultError, FaultSpec
+    from kfchaos.targets.external import ExternalPlatform
+    from kfchaos.targets.kubernetes import faults
     platform = ExternalPlatform(target, run_id="library-run")
     platform._share_chaos_mesh()                  # what start() does after preflight (the rest needs Kafka)
     platform.chaos_mesh.poll = 0.1
@@ -424,8 +424,8 @@ def test_the_fault_library_makes_network_faults_with_chaos_mesh_and_teardown_hea
 
 
 def test_a_failed_preflight_stops_the_run_before_anything_is_touched(k8s, tmp_path):  # noqa: F811
-    from harness.targets.discovery import DiscoveryError
-    from harness.targets.external import ExternalPlatform
+    from kfchaos.targets.discovery import DiscoveryError
+    from kfchaos.targets.external import ExternalPlatform
     t = load_target(k8s.write_target(tmp_path / "t.yaml", expected={"broker": 5}))
     platform = ExternalPlatform(t, run_id="refused-run")
     with pytest.raises(DiscoveryError, match="matches 3 pods in kafka, expected 5"):

@@ -8,7 +8,7 @@ scenario module, a pytest module using the plugin's fixtures, a profile copy) an
 - the wheel carries the plugin, its fixtures, the shipped scenarios and their YAML twins,
   the profiles and the reference Flink job's sources, and no top-level ``fixtures``;
 - a plain test session in the user repository is untouched by the plugin;
-- ``python -m harness.cli list --scenarios DIR`` lists the user's scenarios;
+- ``python -m kfchaos.cli list --scenarios DIR`` lists the user's scenarios;
 - (``platform``) the user's smoke-like YAML scenario runs on a real platform through the
   plugin's ``certification`` fixture, once, when the machine is not busy (load average
   below 4), leaving a run directory with summary.md and nothing running.
@@ -42,9 +42,9 @@ USER_YAML = textwrap.dedent('''
 
 USER_PY = textwrap.dedent('''
     """My kill: the last zone's broker killed for 10 s under load."""
-    from harness.faults.base import FaultSpec
-    from harness.scenario import Scenario
-    from harness.workload import WorkloadSpec
+    from kfchaos.faults.base import FaultSpec
+    from kfchaos.scenario import Scenario
+    from kfchaos.workload import WorkloadSpec
 
 
     def steps(run):
@@ -62,7 +62,7 @@ USER_TEST_CHAOS = textwrap.dedent('''
     """The user's scenarios through the plugin's fixtures (pytest --chaos-scenarios scenarios)."""
     import pytest
 
-    from harness.scenarios import REGISTRY, DEFAULT
+    from kfchaos.scenarios import REGISTRY, DEFAULT
 
 
     MINE = [n for n in REGISTRY if n not in DEFAULT]
@@ -83,7 +83,7 @@ USER_TEST_PLAIN = textwrap.dedent('''
 
     def test_unrelated():
         assert os.environ.get("TESTCONTAINERS_RYUK_DISABLED") is None
-        assert "docker" not in sys.modules and "harness.platform" not in sys.modules
+        assert "docker" not in sys.modules and "kfchaos.platform" not in sys.modules
         assert not logging.getLogger("chaos").handlers
 ''')
 
@@ -105,7 +105,7 @@ def wheel(tmp_path_factory) -> Path:
     src = tmp_path_factory.mktemp("src")
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
-    shutil.copytree(REPO / "harness", src / "harness",
+    shutil.copytree(REPO / "kfchaos", src / "kfchaos",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "target"))
     out = tmp_path_factory.mktemp("wheel")
     proc = _run([sys.executable, "-m", "pip", "wheel", ".", "-w", out, "--no-deps", "-q",
@@ -138,7 +138,7 @@ def user_repo(venv_python, tmp_path_factory) -> Path:
     (repo / "tests" / "test_plain.py").write_text(USER_TEST_PLAIN)
     (repo / "tests" / "test_chaos.py").write_text(USER_TEST_CHAOS)
     (repo / "profiles").mkdir()
-    proc = _run([venv_python, "-c", "import harness.profiles as p; print(p.SHIPPED / 'kafka-3az.yaml')"], cwd=repo,
+    proc = _run([venv_python, "-c", "import kfchaos.profiles as p; print(p.SHIPPED / 'kafka-3az.yaml')"], cwd=repo,
                 env=_clean_env())
     assert proc.returncode == 0, proc.stderr
     shipped = Path(proc.stdout.strip())
@@ -150,28 +150,28 @@ def test_wheel_contents(wheel):
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
-    for want in ("harness/pytest_plugin.py", "harness/pytest_fixtures.py", "harness/scenarios/kill_leader.py",
-                 "harness/scenarios/yaml_scenarios.py", "harness/scenarios/data/kill-leader.yaml",
-                 "harness/scenarios/data/smoke.yaml", "harness/scenarios/data/zone-isolation.yaml",
-                 "harness/profiles/kafka-3az.yaml", "harness/report/summary.py", "harness/flink/job/pom.xml",
-                 "harness/flink/job/src/main/java/harness/job/ExactlyOnceJob.java"):
+    for want in ("kfchaos/pytest_plugin.py", "kfchaos/pytest_fixtures.py", "kfchaos/scenarios/kill_leader.py",
+                 "kfchaos/scenarios/yaml_scenarios.py", "kfchaos/scenarios/data/kill-leader.yaml",
+                 "kfchaos/scenarios/data/smoke.yaml", "kfchaos/scenarios/data/zone-isolation.yaml",
+                 "kfchaos/profiles/kafka-3az.yaml", "kfchaos/report/summary.py", "kfchaos/flink/job/pom.xml",
+                 "kfchaos/flink/job/src/main/java/harness/job/ExactlyOnceJob.java"):
         assert want in names, want
     tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert tops == {"harness"}, tops                 # no top-level `fixtures` (a PyPI name)
+    assert tops == {"kfchaos"}, tops                 # no top-level `fixtures` (a PyPI name)
     assert not any("/target/" in n for n in names)
-    assert "[pytest11]\nchaos = harness.pytest_plugin" in entry_points
-    assert "kfchaos = harness.cli:main" in entry_points
-    assert "\nchaos = harness.cli" not in entry_points
+    assert "[pytest11]\nchaos = kfchaos.pytest_plugin" in entry_points
+    assert "kfchaos = kfchaos.cli:main" in entry_points
+    assert "\nchaos = kfchaos.cli" not in entry_points
 
 
 def test_installed_package_is_the_wheel(venv_python, user_repo):
-    proc = _run([venv_python, "-c", "import harness, harness.flink.jobjar as j; print(harness.__file__); "
+    proc = _run([venv_python, "-c", "import kfchaos, kfchaos.flink.jobjar as j; print(kfchaos.__file__); "
                  "print(j.job_project_dir()); print(j.source_hash()[:12])"], cwd=user_repo, env=_clean_env())
     assert proc.returncode == 0, proc.stderr
     where, project, digest = proc.stdout.split()
     venv_root = venv_python.parent.parent
     assert Path(where).is_relative_to(venv_root) and Path(project).is_relative_to(venv_root)
-    from harness.flink import jobjar
+    from kfchaos.flink import jobjar
     assert digest == jobjar.source_hash()[:12]      # the same sources: the same cached jar
 
 
@@ -197,11 +197,11 @@ def test_user_fixtures_and_collection(venv_python, user_repo):
 
 
 def test_load_dir_and_cli_list(venv_python, user_repo):
-    proc = _run([venv_python, "-c", "from harness.scenarios import load_dir; s = load_dir('scenarios'); "
+    proc = _run([venv_python, "-c", "from kfchaos.scenarios import load_dir; s = load_dir('scenarios'); "
                  "print(sorted(s)); print(s['my-smoke'].steps.data.workload)"], cwd=user_repo, env=_clean_env())
     assert proc.returncode == 0, proc.stderr
     assert "['my-kill', 'my-smoke']" in proc.stdout and "duration_s=20" in proc.stdout
-    proc = _run([venv_python, "-m", "harness.cli", "list", "--scenarios", "scenarios"], cwd=user_repo,
+    proc = _run([venv_python, "-m", "kfchaos.cli", "list", "--scenarios", "scenarios"], cwd=user_repo,
                 env=_clean_env())
     assert proc.returncode == 0, proc.stderr
     assert "my-smoke" in proc.stdout and "my-kill" in proc.stdout

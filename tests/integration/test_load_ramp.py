@@ -2,8 +2,8 @@
 figures from the history, the resource that saturated first, and the budget's limit."""
 import pytest
 
-from harness.analyze import analyze_scenario
-from harness.ramp import limit_of
+from kfchaos.analyze import analyze_scenario
+from kfchaos.ramp import limit_of
 
 pytestmark = pytest.mark.platform
 

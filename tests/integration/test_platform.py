@@ -7,7 +7,7 @@ import requests
 
 from confluent_kafka.admin import ConfigResource
 
-from harness.platform.config import S3_PORT
+from kfchaos.platform.config import S3_PORT
 from tests.integration.kafka_io import consume_all, produce
 
 pytestmark = pytest.mark.platform

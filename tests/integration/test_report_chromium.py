@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.report import compare, render_report
+from kfchaos.report import compare, render_report
 from tests.unit.test_report_render import table
 from tests.unit.test_report_series import make_run_dir
 

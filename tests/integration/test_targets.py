@@ -22,11 +22,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness.faults.base import FaultSpec
-from harness.targets.actuators import create
-from harness.targets.cli import clean_target, load_platform
-from harness.targets.discovery import DiscoveryError
-from harness.targets.schema import load_target
+from kfchaos.faults.base import FaultSpec
+from kfchaos.targets.actuators import create
+from kfchaos.targets.cli import clean_target, load_platform
+from kfchaos.targets.discovery import DiscoveryError
+from kfchaos.targets.schema import load_target
 
 SSHD = "/usr/sbin/sshd"
 
@@ -162,8 +162,8 @@ def test_ssh_wrong_key_and_unknown_host_are_one_line(tmp_path, sshd):
 # ---- the built-in platform as an external target ------------------------------------------
 @pytest.fixture(scope="module")
 def builtin(tmp_path_factory):
-    from harness.platform.docker_engine import ensure_docker
-    from harness.targets.builtin import load_env_file, platform_down, platform_up
+    from kfchaos.platform.docker_engine import ensure_docker
+    from kfchaos.targets.builtin import load_env_file, platform_down, platform_up
     ensure_docker(install=False)        # no Docker: fails with the reason
     directory = tmp_path_factory.mktemp("platform")
     t0 = time.monotonic()
@@ -186,7 +186,7 @@ def builtin(tmp_path_factory):
 
 
 def test_target_file_holds_no_secret(builtin):
-    from harness.targets.builtin import load_env_file
+    from kfchaos.targets.builtin import load_env_file
     text = builtin.target.read_text()
     for value in load_env_file(builtin.env_file).values():
         assert value not in text
@@ -194,8 +194,8 @@ def test_target_file_holds_no_secret(builtin):
 
 
 def test_discovery_health_kill_and_zone_cut(builtin, tmp_path):
-    from harness.faults import registry
-    from harness.platform.health import broker_ids
+    from kfchaos.faults import registry
+    from kfchaos.platform.health import broker_ids
     from confluent_kafka.admin import AdminClient, NewTopic
     p = load_platform(builtin.target)
     p.start()
@@ -225,7 +225,7 @@ def test_discovery_health_kill_and_zone_cut(builtin, tmp_path):
         left = cut.rules.remaining(p.nodes())
         assert not any(left.values()), left
         # the run's own topic and group are deleted at stop; a same-named-looking foreign one is not
-        from harness.platform.topics import create_topic
+        from kfchaos.platform.topics import create_topic
         mine = create_topic(p, f"target-test-{p.run_id}", 3, 3)
         assert mine in p.created_topics
         foreign = f"target-test-{p.run_id}-foreign"
@@ -301,7 +301,7 @@ def test_bad_targets_stop_with_one_line(builtin, tmp_path, edit, words):
 
 def test_clean_sweeps_what_a_crashed_run_left(builtin):
     """A tagged rule, a frozen container and a toxic left as a crashed run would leave them."""
-    from harness.platform.toxiproxy import Toxic
+    from kfchaos.platform.toxiproxy import Toxic
     p = load_platform(builtin.target)
     p.start()
     try:

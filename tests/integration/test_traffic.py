@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import traffic
-from harness.history import History, load
-from harness.platform import traffic as sampler
+from kfchaos import traffic
+from kfchaos.history import History, load
+from kfchaos.platform import traffic as sampler
 from tests.integration.kafka_io import consume_all, produce
 
 pytestmark = [pytest.mark.platform]

@@ -54,7 +54,7 @@ def good_coordinates(jars, tmp_path_factory):
 
 
 def profile(tmp: Path, name: str, job: dict) -> Path:
-    data = yaml.safe_load((ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text())
+    data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
     data["name"] = name
     data["job"] = {
         "entry_class": "org.example.enrich.EnrichJob",
@@ -69,7 +69,7 @@ def profile(tmp: Path, name: str, job: dict) -> Path:
 
 def certify(profile_path: Path, reports: Path, *scenarios: str) -> tuple[int, dict, Path]:
     picks = [a for s in scenarios for a in ("--scenario", s)]
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--profile", str(profile_path),
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", "certify", "--profile", str(profile_path),
                            "--seed", "11", *picks, "--reports", str(reports)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1500)
     sys.stderr.write(proc.stderr[-4000:])

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def chaos(*args: str, timeout: int = 2400) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", *args], cwd=ROOT, capture_output=True,
                           text=True, timeout=timeout)
     sys.stderr.write(proc.stderr[-4000:])
     return proc
@@ -110,7 +110,7 @@ def test_unsafe_profile_is_flagged_by_durability(tmp_path):
 def _known_tansu_defect(profile: str, contract: dict) -> bool:
     """Tansu 0.6 can list a partition's end below records it acknowledged (it answers
     ListOffsets(latest) from the batch object S3 lists as modified last, see
-    harness/checkers/known_causes.py): on tansu-s3 that, and only that, may violate
+    kfchaos/checkers/known_causes.py): on tansu-s3 that, and only that, may violate
     offset-continuity, and each example must name the cause. Every other contract, and
     every other anomaly, must hold."""
     if profile != "tansu-s3" or contract["contract"] != "offset-continuity" or contract["verdict"] != "violated":

@@ -1,4 +1,4 @@
-"""A representative subset of the detection matrix (harness/detection.py), against the real
+"""A representative subset of the detection matrix (kfchaos/detection.py), against the real
 platform: a weakened profile must be caught by its contract in its scenario. The safe twins of
 these entries (smoke and flink-taskmanager-kill on kafka-3az) hold in the safe certification of
 test_certification.py; the whole matrix with every twin is benchmarks/detection_matrix.py."""
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.detection import MATRIX
-from harness.results import RunResult
+from kfchaos.detection import MATRIX
+from kfchaos.results import RunResult
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ SUBSET = ["new consumer group on auto.offset.reset=latest"]   # the CI budget; a
 @pytest.mark.parametrize("name", SUBSET)
 def test_weakened_profile_is_caught(name, tmp_path):
     entry = next(e for e in MATRIX if e.name == name)
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--profile", entry.weak,
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", "certify", "--profile", entry.weak,
                            "--scenario", entry.scenario, "--seed", "11", "--reports", str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True, timeout=1800)
     sys.stderr.write(proc.stderr[-3000:])
@@ -36,9 +36,9 @@ def test_weakened_profile_is_caught(name, tmp_path):
 
 
 def test_matrix_has_an_entry_per_contract():
-    from harness.contracts import CONTRACTS
-    from harness.profiles import load
-    from harness.scenarios import get
+    from kfchaos.contracts import CONTRACTS
+    from kfchaos.profiles import load
+    from kfchaos.scenarios import get
     assert {e.contract for e in MATRIX} == set(CONTRACTS)
     for e in MATRIX:
         assert get(e.scenario) and load(e.safe) and load(e.weak)

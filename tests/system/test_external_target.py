@@ -24,7 +24,7 @@ SCENARIOS = ("kill-leader", "zone-isolation", "flink-taskmanager-kill")   # proc
 
 
 def cli(*args: str, env: dict | None = None, timeout: int = 2400) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args], cwd=ROOT, capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
     sys.stderr.write(proc.stderr[-3000:])
     return proc

@@ -17,12 +17,12 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.platform.disks import disks_dir, loop_devices
-from harness.platform.owners import LABEL_PID, LABEL_RUN
+from kfchaos.platform.disks import disks_dir, loop_devices
+from kfchaos.platform.owners import LABEL_PID, LABEL_RUN
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
 ROOT = Path(__file__).resolve().parents[2]
-SAFE = (ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text()
+SAFE = (ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text()
 
 
 def disk_profile(tmp_path: Path) -> str:
@@ -34,7 +34,7 @@ def disk_profile(tmp_path: Path) -> str:
 
 def start_certify(tmp_path: Path, profile: str, *scenarios: str) -> subprocess.Popen:
     names = [a for s in scenarios for a in ("--scenario", s)]
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", "certify", "--profile", profile, *names,
+    return subprocess.Popen([sys.executable, "-m", "kfchaos.cli", "certify", "--profile", profile, *names,
                              "--seed", "5", "--reports", str(tmp_path / "reports")],
                             cwd=ROOT, stderr=subprocess.PIPE, text=True)
 
@@ -82,7 +82,7 @@ def test_sigkill_mid_fault_then_clean_leaves_nothing(tmp_path, scenario, fault):
             proc.kill()
     assert proc.returncode == -signal.SIGKILL
     assert left_of(proc.pid)["containers"], "the killed run should have left its containers for clean"
-    clean = subprocess.run([sys.executable, "-m", "harness.cli", "clean"], cwd=ROOT, capture_output=True,
+    clean = subprocess.run([sys.executable, "-m", "kfchaos.cli", "clean"], cwd=ROOT, capture_output=True,
                            text=True, timeout=300)
     assert clean.returncode == 0, clean.stderr[-2000:]
     assert left_of(proc.pid) == {"containers": [], "networks": [], "volumes": []}

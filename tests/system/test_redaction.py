@@ -19,14 +19,14 @@ SECRET = "planted-S3cr3t-9f2c41d7"
 
 
 def test_planted_credential_is_redacted_everywhere(tmp_path):
-    safe = (ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text()
+    safe = (ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text()
     profile = tmp_path / "planted.yaml"
     profile.write_text(safe.replace("name: kafka-3az", "name: planted\nsecrets_env: [CHAOS_PLANTED_SECRET]")
                        .replace("    min.insync.replicas: 2\ntopic:",
                                 f"    min.insync.replicas: 2\n    log.dirs: /proc/no-such-dir/{SECRET}\n"
                                 "  startup_timeout: 120\ntopic:", 1))
     reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", "certify", "--profile", str(profile),
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", "certify", "--profile", str(profile),
                            "--scenario", "smoke", "--reports", str(reports)], cwd=ROOT, capture_output=True,
                           text=True, timeout=900, env={**os.environ, "CHAOS_PLANTED_SECRET": SECRET})
     assert proc.returncode == 2, proc.stderr[-2000:]

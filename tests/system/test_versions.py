@@ -28,7 +28,7 @@ def runs_in(reports: Path) -> list[Path]:
 
 
 def test_rolling_upgrade_39_to_41_holds_every_contract(tmp_path):
-    data = yaml.safe_load((ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text())
+    data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
     data.update(name="kafka-39-to-41")
     data["platform"].update(versions={"kafka": "3.9.1"}, upgrade={"kafka": "4.1.1"})
     profile = tmp_path / "kafka-39-to-41.yaml"

@@ -4,13 +4,13 @@ Synthetic histories carry the harness's own operations (scenario, check-options,
 note, ...), so the verdicts and figures come from the history alone."""
 import json
 
-from harness import observe
-from harness.analyze import analyze_run, analyze_scenario
-from harness.checkers.inject import inject_lost
-from harness.checkers.synth import generate
-from harness.cli import main
-from harness.history import History
-from harness.results import RunResult
+from kfchaos import observe
+from kfchaos.analyze import analyze_run, analyze_scenario
+from kfchaos.checkers.inject import inject_lost
+from kfchaos.checkers.synth import generate
+from kfchaos.cli import main
+from kfchaos.history import History
+from kfchaos.results import RunResult
 
 
 def write_scenario(run, name, ops, contracts=("durability", "ordering", "offset-continuity", "recovery"),

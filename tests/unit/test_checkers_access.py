@@ -1,10 +1,10 @@
 """The access-control checker on synthetic histories: an intruder's success is a violation with
 its example, denials hold, unknown outcomes never violate, and each phase around the faults
 must have seen a denial."""
-from harness.analyze import analyze_scenario
-from harness.checkers import INVALID, UNKNOWN, VALID, access, check_all
-from harness.checkers.synth import Builder
-from harness.contracts import contract_results
+from kfchaos.analyze import analyze_scenario
+from kfchaos.checkers import INVALID, UNKNOWN, VALID, access, check_all
+from kfchaos.checkers.synth import Builder
+from kfchaos.contracts import contract_results
 
 
 def attempt(b: Builder, n: int, action: str, type_: str, **extra) -> Builder:

@@ -1,6 +1,6 @@
 """Duplicate and inconsistent-offset checker."""
-from harness.checkers import duplicate
-from harness.checkers.synth import Builder
+from kfchaos.checkers import duplicate
+from kfchaos.checkers.synth import Builder
 
 
 def test_consistent_observations_are_valid():

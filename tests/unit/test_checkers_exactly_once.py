@@ -1,6 +1,6 @@
 """Exactly-once output checker (Flink counting job)."""
-from harness.checkers import check_all, exactly_once
-from harness.checkers.synth import Builder, Sim
+from kfchaos.checkers import check_all, exactly_once
+from kfchaos.checkers.synth import Builder, Sim
 
 
 def out(i, key, count, rid):

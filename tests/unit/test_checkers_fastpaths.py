@@ -9,10 +9,10 @@ import random
 
 import pytest
 
-from harness import history
-from harness.checkers import check_all, consumers, digests, duplicate, index, inject
-from harness.checkers.synth import Builder, generate
-from harness.history import line_chunks, loads
+from kfchaos import history
+from kfchaos.checkers import check_all, consumers, digests, duplicate, index, inject
+from kfchaos.checkers.synth import Builder, generate
+from kfchaos.history import line_chunks, loads
 
 OPTS = [{}, {"transactional_topics": ["t"], "max_redelivery": 2},
         {"recovery_budget_s": 0.001, "latency_ratio_budget": 1.01,
@@ -185,7 +185,7 @@ def test_shortcut_fallbacks_on_odd_final_reads():
 
 def test_from_path_chunks_and_huge_lines_equal_in_memory(tmp_path, monkeypatch):
     monkeypatch.setattr(history, "HUGE_LINE", 2000)
-    from harness.checkers import stream
+    from kfchaos.checkers import stream
     monkeypatch.setattr(stream, "HUGE_LINE", 2000)
     monkeypatch.setattr(stream, "PARSE_CHARS", 700)
     sim = generate(5, 2500, flink=True, faults=2, poll_size=30)

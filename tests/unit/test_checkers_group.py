@@ -1,6 +1,6 @@
 """Consumer-group continuity across rebalances."""
-from harness.checkers import group
-from harness.checkers.synth import Builder
+from kfchaos.checkers import group
+from kfchaos.checkers.synth import Builder
 
 FINAL = [(0, i, f"r{i}") for i in range(10)]
 
@@ -97,7 +97,7 @@ def test_no_group_consumers_ignored():
 
 def test_commit_beyond_the_log_end_is_flagged():
     """The group committed past offset 3, but the log now ends at 2 (a broker lost its data)."""
-    from harness.checkers.synth import Builder
+    from kfchaos.checkers.synth import Builder
     b = Builder().send("a", o=0).send("b", o=1).send("c", o=2)
     b.assign([0]).poll([(0, 0, "a"), (0, 1, "b"), (0, 2, "c")]).commit({0: 3})
     b.final([(0, 0, "a"), (0, 1, "b")], end={0: 2})

@@ -3,11 +3,11 @@ import json
 
 import pytest
 
-from harness.checkers import check_all
-from harness.checkers.index import HistoryIndex, as_index
-from harness.checkers.inject import inject_lost
-from harness.checkers.synth import Builder, generate
-from harness.history import History
+from kfchaos.checkers import check_all
+from kfchaos.checkers.index import HistoryIndex, as_index
+from kfchaos.checkers.inject import inject_lost
+from kfchaos.checkers.synth import Builder, generate
+from kfchaos.history import History
 
 
 def write(ops, path):

@@ -1,9 +1,9 @@
 """check_all isolates checkers: one that raises gets an unknown verdict, the others still run."""
 import pytest
 
-from harness import checkers
-from harness.checkers import UNKNOWN, VALID, check_all
-from harness.checkers.synth import Builder
+from kfchaos import checkers
+from kfchaos.checkers import UNKNOWN, VALID, check_all
+from kfchaos.checkers.synth import Builder
 
 
 def crafted():

@@ -1,6 +1,6 @@
 """Lost checker: lost vs unseen vs recovered unknowns vs aborted reads."""
-from harness.checkers import check_all, lost
-from harness.checkers.synth import Builder
+from kfchaos.checkers import check_all, lost
+from kfchaos.checkers.synth import Builder
 
 
 def base():

@@ -1,6 +1,6 @@
 """Offset continuity of final reads."""
-from harness.checkers import offsets
-from harness.checkers.synth import Builder
+from kfchaos.checkers import offsets
+from kfchaos.checkers.synth import Builder
 
 
 def test_contiguous_plain_topic_is_valid():
@@ -96,7 +96,7 @@ def test_an_end_offset_listed_below_acked_writes_that_fetch_serves_is_an_anomaly
 
 
 def test_records_served_past_the_listed_end_count_as_read_for_durability_and_group():
-    from harness.checkers import group, lost
+    from kfchaos.checkers import group, lost
     b = _understated()
     b.commit({0: 5})
     assert lost.check(b.ops).valid == "valid"

@@ -1,6 +1,6 @@
 """Ordering checker: producer seq order and consumer offset order."""
-from harness.checkers import ordering
-from harness.checkers.synth import Builder
+from kfchaos.checkers import ordering
+from kfchaos.checkers.synth import Builder
 
 
 def test_in_order_acks_and_polls_are_valid():

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from harness.checkers import check_all, exactly_once, output_contract
-from harness.checkers.synth import Builder
-from harness.history_schema import first_bad
+from kfchaos.checkers import check_all, exactly_once, output_contract
+from kfchaos.checkers.synth import Builder
+from kfchaos.history_schema import first_bad
 
 
 def history(outputs: list[dict], sends=("o-1", "o-2", "o-3"), unacked=()) -> Builder:

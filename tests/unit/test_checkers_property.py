@@ -4,9 +4,9 @@ import copy
 
 from hypothesis import HealthCheck, event, given, settings, strategies as st
 
-from harness.checkers import check_all
-from harness.checkers import inject
-from harness.checkers.synth import generate
+from kfchaos.checkers import check_all
+from kfchaos.checkers import inject
+from kfchaos.checkers.synth import generate
 
 params = st.fixed_dictionaries({
     "seed": st.integers(0, 2**31 - 1),

@@ -1,9 +1,9 @@
 """Verdict/Anomaly records, composition rule and fault windows."""
 import json
 
-from harness.checkers import (INVALID, UNKNOWN, VALID, Anomaly, Verdict, compose,
+from kfchaos.checkers import (INVALID, UNKNOWN, VALID, Anomaly, Verdict, compose,
                               fault_windows, overlapping)
-from harness.checkers.synth import Builder
+from kfchaos.checkers.synth import Builder
 
 
 def test_verdict_finish_and_roundtrip():

@@ -1,6 +1,6 @@
 """Fault windows (throughput, latency), recovery within budget, replay isolation."""
-from harness.checkers import isolation, recovery, windows
-from harness.checkers.synth import Builder
+from kfchaos.checkers import isolation, recovery, windows
+from kfchaos.checkers.synth import Builder
 
 
 def run(recover_ms=50, slow_latency=False, stop=True):

@@ -19,8 +19,8 @@ from pathlib import Path
 import docker
 import pytest
 
-from harness.platform import cleanup, disks, owners, reaper
-from harness.platform.owners import ALIVE, DEAD, FOREIGN, LABEL_HOST, LABEL_PID_START, owner_state
+from kfchaos.platform import cleanup, disks, owners, reaper
+from kfchaos.platform.owners import ALIVE, DEAD, FOREIGN, LABEL_HOST, LABEL_PID_START, owner_state
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -90,7 +90,7 @@ def test_run_labels_name_host_pid_and_start():
 # ---- signals -----------------------------------------------------------------------
 CHILD = textwrap.dedent("""
     import sys, threading, time
-    from harness.platform import cleanup
+    from kfchaos.platform import cleanup
     lock = threading.Lock()          # stands for the history writer lock
     mode = sys.argv[1]
 
@@ -288,7 +288,7 @@ class FakeNode:
 
 @pytest.fixture
 def stopped_platform(monkeypatch):
-    from harness.platform.platform import Platform
+    from kfchaos.platform.platform import Platform
     removed = []
     monkeypatch.setattr(cleanup, "remove_run", lambda run_id, *a, **k: removed.append(run_id) or [])
     plat = Platform()
@@ -297,7 +297,7 @@ def stopped_platform(monkeypatch):
 
 
 def test_no_container_is_created_after_stop(stopped_platform):
-    from harness.platform.platform import PlatformError
+    from kfchaos.platform.platform import PlatformError
     stopped_platform.stop()
     node = FakeNode()
     with pytest.raises(PlatformError, match="stopping"):
@@ -308,7 +308,7 @@ def test_no_container_is_created_after_stop(stopped_platform):
 
 
 def test_container_created_while_stopping_is_removed(stopped_platform):
-    from harness.platform.platform import PlatformError
+    from kfchaos.platform.platform import PlatformError
     plat = stopped_platform
     node = FakeNode(on_create=plat.stop)      # stop() runs while this container is being created
     with pytest.raises(PlatformError, match="stopping"):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = (ROOT / "harness" / "profiles" / "kafka-3az.yaml").read_text()
+GOOD = (ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text()
 
 
 def profile_with(tmp_path: Path, old: str, new: str) -> str:
@@ -23,8 +23,8 @@ def profile_with(tmp_path: Path, old: str, new: str) -> str:
 def run_cli(args, tmp_path, env=None):
     import os
     reports = tmp_path / "reports"
-    proc = subprocess.run([sys.executable, "-m", "harness.cli", *args, "--reports", str(reports)]
-                          if args and args[0] == "certify" else [sys.executable, "-m", "harness.cli", *args],
+    proc = subprocess.run([sys.executable, "-m", "kfchaos.cli", *args, "--reports", str(reports)]
+                          if args and args[0] == "certify" else [sys.executable, "-m", "kfchaos.cli", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, **(env or {})})
     return proc, reports

@@ -4,9 +4,9 @@ import json
 import pytest
 from confluent_kafka import KafkaError, KafkaException
 
-from harness.clients import (classify_commit, classify_produce, decode_value, encode_value,
+from kfchaos.clients import (classify_commit, classify_produce, decode_value, encode_value,
                              error_str, offsets_from_json, offsets_to_json, record_of)
-from harness.clients.codec import decode_key, make_id
+from kfchaos.clients.codec import decode_key, make_id
 
 
 def test_encode_decode_roundtrip():

@@ -5,10 +5,10 @@ The log lines are librdkafka 2.16's formats (src/rdkafka_idempotence.c,
 src/rdkafka_request.c) as confluent-kafka hands them to a logger."""
 import logging
 
-from harness.checkers import duplicate, lost, ordering
-from harness.checkers.synth import Builder
-from harness.clients import idempotence
-from harness.history import History
+from kfchaos.checkers import duplicate, lost, ordering
+from kfchaos.checkers.synth import Builder
+from kfchaos.clients import idempotence
+from kfchaos.history import History
 
 BUMP = ("[thrd:main]: Beginning partition drain in state Assigned for PID{Id:7001,Epoch:0} "
         "epoch bump for 1 partition(s) with in-flight requests: skipped sequence numbers")
@@ -151,7 +151,7 @@ def test_client_events_do_not_change_any_verdict_of_a_valid_history():
 
 
 def test_epoch_bumps_are_counted_and_become_a_figure():
-    from harness.contracts import verdict_figures as figures
+    from kfchaos.contracts import verdict_figures as figures
     with_bump = duplicate.check(_duplicated_write(True).ops)
     assert with_bump.stats["producer-epoch-bumps"] == 2          # to epoch 1, then to 2
     assert figures({"duplicate": with_bump})["producer_epoch_bumps"] == 2

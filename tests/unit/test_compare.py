@@ -1,12 +1,12 @@
-"""compare.html / compare.md (harness.report.compare) for two synthetic runs."""
+"""compare.html / compare.md (kfchaos.report.compare) for two synthetic runs."""
 from __future__ import annotations
 
 import re
 
 import pytest
 
-from harness.report import compare
-from harness.report.compare import COLUMNS, column_header, md_cell
+from kfchaos.report import compare
+from kfchaos.report.compare import COLUMNS, column_header, md_cell
 
 from .test_report_render import table
 from .test_report_series import contract, make_run_dir, scenario
@@ -53,7 +53,7 @@ def test_html_table_rows_and_column_groups(runs):
     assert group_hdr == ["scenario", "contract", f"kafka-3az{a.name}", f"tansu-1az{b.name}", "same"]
     sub = [c[2] for c in rows[1]]
     assert sub == (["verdict"] + [column_header(keys) for keys in COLUMNS]) * 2
-    assert sub[1:4] == ["lost records", "duplicates", "recovery"]   # labels from harness.figures
+    assert sub[1:4] == ["lost records", "duplicates", "recovery"]   # labels from kfchaos.figures
     assert html.count('<colgroup class="run"') == 2
     got = re.findall(r'<tr[^>]*data-scenario="([^"]*)" data-contract="([^"]*)"', html)
     assert [(s, c.replace("&lt;", "<").replace("&gt;", ">")) for s, c in got] == EXPECTED_ROWS
@@ -145,7 +145,7 @@ def test_single_run_and_out_dir_created(tmp_path):
 
 
 def test_md_code_span():
-    from harness.report.compare import md_code
+    from kfchaos.report.compare import md_code
     assert md_code("chaos certify --scenario 'a&b' <x>") == "`chaos certify --scenario 'a&b' <x>`"
     assert md_code("echo `x`") == "`` echo `x` ``"
     assert md_code("a ``b`` c") == "```a ``b`` c```"
@@ -165,7 +165,7 @@ def test_at_a_glance_says_what_broke_per_scenario_and_run(runs):
 
 
 def test_glance_cell_forms():
-    from harness.report.compare import glance_cell
+    from kfchaos.report.compare import glance_cell
     assert glance_cell(None) == "—"
     assert glance_cell({"status": "held", "figures": {"recovery_s": 3.51}}) == "held; recovery 3.5 s"
     assert glance_cell({"status": "unknown", "figures": {"not_applicable": "no leader"}}) == "not applicable"

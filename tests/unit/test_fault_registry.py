@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from harness.faults import registry
-from harness.faults.base import FaultError, FaultSpec
-from harness.faults.package import DEFAULT_COLOUR, form_matches, zone_pairs_menu
-from harness.platform.flavors import FEATURES, FLAVORS, KafkaFlavor, TansuFlavor, capabilities
+from kfchaos.faults import registry
+from kfchaos.faults.base import FaultError, FaultSpec
+from kfchaos.faults.package import DEFAULT_COLOUR, form_matches, zone_pairs_menu
+from kfchaos.platform.flavors import FEATURES, FLAVORS, KafkaFlavor, TansuFlavor, capabilities
 
 ZONES = ("a", "b", "c")
 

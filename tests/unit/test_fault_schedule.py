@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from harness.faults import schedule
-from harness.faults.base import FaultSpec
-from harness.faults.registry import FAULTS
+from kfchaos.faults import schedule
+from kfchaos.faults.base import FaultSpec
+from kfchaos.faults.registry import FAULTS
 
 
 def test_same_seed_same_schedule():
@@ -42,7 +42,7 @@ def test_schedule_round_trips_through_json(tmp_path):
 
 
 def test_generate_draws_only_applicable_faults_and_keeps_seeded_schedules():
-    from harness.faults import schedule
+    from kfchaos.faults import schedule
     menu = ["kill", "pause", "clean-restart", "isolate-zone", "zone-latency"]
     assert schedule.generate(42, menu, total_s=300) == schedule.generate(42, menu, total_s=300,
                                                                          applicable=lambda f: True)

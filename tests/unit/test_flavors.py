@@ -6,13 +6,13 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness import profiles
-from harness.images.build import TIERED_PLUGIN_DIR
-from harness.platform import flavors, images
-from harness.platform.config import PlatformConfig, render_server_properties
-from harness.platform.flavors import (AutoMQFlavor, BrokerContext, FlavorError, KafkaFlavor, KafkaTieredFlavor,
+from kfchaos import profiles
+from kfchaos.images.build import TIERED_PLUGIN_DIR
+from kfchaos.platform import flavors, images
+from kfchaos.platform.config import PlatformConfig, render_server_properties
+from kfchaos.platform.flavors import (AutoMQFlavor, BrokerContext, FlavorError, KafkaFlavor, KafkaTieredFlavor,
                                       TansuFlavor, flavor_for)
-from harness.platform.storage_figures import storage_figures
+from kfchaos.platform.storage_figures import storage_figures
 
 
 def ctx(cfg: PlatformConfig | None = None, zone: str = "b") -> BrokerContext:
@@ -129,7 +129,7 @@ def test_automq_command_passes_every_override_as_one_shell_word():
 
 
 def test_automq_preflight_names_the_image_and_how_to_provide_it(monkeypatch):
-    monkeypatch.setattr("harness.images.cache.image_exists", lambda tag: False)
+    monkeypatch.setattr("kfchaos.images.cache.image_exists", lambda tag: False)
     cfg = profiles.load("automq").platform
     with pytest.raises(FlavorError) as err:
         AutoMQFlavor().preflight(cfg, {})
@@ -140,7 +140,7 @@ def test_automq_preflight_names_the_image_and_how_to_provide_it(monkeypatch):
     assert "CHAOS_IMAGES=automq=" in msg
     with pytest.raises(FlavorError, match="mirror.example/automq:9"):
         AutoMQFlavor().preflight(cfg, {"automq": "mirror.example/automq:9"})
-    monkeypatch.setattr("harness.images.cache.image_exists", lambda tag: True)
+    monkeypatch.setattr("kfchaos.images.cache.image_exists", lambda tag: True)
     AutoMQFlavor().preflight(cfg, {})
 
 
@@ -205,7 +205,7 @@ def test_storage_figures_sum_broker_disks_and_bucket_objects():
 
 
 def test_faults_a_kind_cannot_take_are_named_with_the_reason():
-    from harness.faults.base import FaultSpec
+    from kfchaos.faults.base import FaultSpec
     tansu, kafka = TansuFlavor(), KafkaFlavor()
     assert "controller-quorum" in tansu.fault_not_applicable(FaultSpec("kill", "controller"))
     assert "partition-leader" in tansu.fault_not_applicable(FaultSpec("kill", "leader:t:0"))
@@ -217,8 +217,8 @@ def test_faults_a_kind_cannot_take_are_named_with_the_reason():
 
 
 def test_scenario_reports_contracts_unknown_when_its_fault_does_not_apply(tmp_path):
-    from harness.faults.base import FaultSpec
-    from harness.scenario import Scenario, run_scenario
+    from kfchaos.faults.base import FaultSpec
+    from kfchaos.scenario import Scenario, run_scenario
     plat = SimpleNamespace(flavor=TansuFlavor(), cfg=PlatformConfig(kind="tansu"), zones=("a", "b", "c"))
 
     def steps(run):

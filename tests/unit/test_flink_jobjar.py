@@ -1,7 +1,7 @@
-"""harness.flink.jobjar: content hash, cache hit/miss, one-line build errors.
+"""kfchaos.flink.jobjar: content hash, cache hit/miss, one-line build errors.
 
 Maven is replaced by a small shell script (``mvn=``) except in the opt-in real build test
-(``CHAOS_BUILD_JOB_JAR=1``), which runs the real ``mvn -q -B package`` on harness/flink/job/.
+(``CHAOS_BUILD_JOB_JAR=1``), which runs the real ``mvn -q -B package`` on kfchaos/flink/job/.
 """
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.flink import jobjar
+from kfchaos.flink import jobjar
 
 
 @pytest.fixture(autouse=True)

@@ -1,7 +1,7 @@
-"""harness.flink.lifecycle: history recording, known-good tracking, recovery metrics.
+"""kfchaos.flink.lifecycle: history recording, known-good tracking, recovery metrics.
 
 ``FakeRest`` stands in for FlinkRest (same method names) and answers with job/exception
-shapes parsed from the replies recorded from a real Flink 2.2 (harness/flink/recorded/).
+shapes parsed from the replies recorded from a real Flink 2.2 (kfchaos/flink/recorded/).
 """
 from __future__ import annotations
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.flink import lifecycle as L
-from harness.flink import rest as R
-from harness.flink.lifecycle import DeploymentFailed, JobLifecycle, LifecycleError
-from harness.flink.rest import FlinkRestError, FlinkTimeout, JobTerminated
+from kfchaos.flink import lifecycle as L
+from kfchaos.flink import rest as R
+from kfchaos.flink.lifecycle import DeploymentFailed, JobLifecycle, LifecycleError
+from kfchaos.flink.rest import FlinkRestError, FlinkTimeout, JobTerminated
 
 RECORDED = Path(R.__file__).parent / "recorded"
 
@@ -104,7 +104,7 @@ class FakeRest:
 
 @pytest.fixture
 def hist():
-    from harness.history import History
+    from kfchaos.history import History
     h = History()
     yield h
     h.close()
@@ -389,8 +389,8 @@ def test_recovery_metrics_after_taskmanager_loss():
 
 
 def test_split_modules_keep_the_public_api():
-    import harness.flink as F
-    from harness.flink import recovery, restmodel
+    import kfchaos.flink as F
+    from kfchaos.flink import recovery, restmodel
     assert F.recovery_metrics is L.recovery_metrics is recovery.recovery_metrics
     assert F.RecoveryMetrics is L.RecoveryMetrics and F.estimate_replayed is L.estimate_replayed
     assert R.parse_job is restmodel.parse_job and F.FlinkRestError is restmodel.FlinkRestError

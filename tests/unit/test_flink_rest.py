@@ -1,6 +1,6 @@
-"""harness.flink.rest: request building and parsing of real Flink 2.2.1 replies.
+"""kfchaos.flink.rest: request building and parsing of real Flink 2.2.1 replies.
 
-The JSON files under harness/flink/recorded/ were recorded from a real Flink 2.2.1 cluster
+The JSON files under kfchaos/flink/recorded/ were recorded from a real Flink 2.2.1 cluster
 (see the README there). HTTP is replaced by a tiny in-process session that serves them, so
 these tests check what we send and how we read what Flink really sends.
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.flink import rest as R
-from harness.flink.rest import (FlinkRest, FlinkRestError, FlinkTimeout, FlinkUnavailable,
+from kfchaos.flink import rest as R
+from kfchaos.flink.rest import (FlinkRest, FlinkRestError, FlinkTimeout, FlinkUnavailable,
                                 JobTerminated)
 
 RECORDED = Path(R.__file__).parent / "recorded"

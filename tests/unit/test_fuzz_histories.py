@@ -1,6 +1,6 @@
 """Hostile histories: mutated valid histories give verdicts or a HistoryError, never a crash.
 
-Each example takes a valid synthetic history (:mod:`harness.checkers.synth`),
+Each example takes a valid synthetic history (:mod:`kfchaos.checkers.synth`),
 applies a few mutations -- drop a field, change a field's type, unknown
 type/f values, NaN/huge numbers, a line cut in the middle, NUL or binary
 garbage lines, reordered lines -- writes it and reads it back the ways the
@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.checkers import check_all
-from harness.checkers.index import HistoryIndex
-from harness.checkers.synth import generate
-from harness.history import HistoryError, load
+from kfchaos.checkers import check_all
+from kfchaos.checkers.index import HistoryIndex
+from kfchaos.checkers.synth import generate
+from kfchaos.history import HistoryError, load
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ODD_VALUES = [None, "x", "", 1.5, -1, 0, True, [], [1, "a"], {}, {"id": []}, 2 ** 70,
@@ -150,7 +150,7 @@ def test_cli_analyze_on_mutated_run_dirs(tmp_path, seed):
     (run / "history.jsonl").write_text("\n".join(lines) + "\n")
     if seed == 4:
         (run / "results.json").write_bytes(b"\xff{not json")
-    p = subprocess.run([sys.executable, "-m", "harness.cli", "analyze", str(run)], cwd=ROOT,
+    p = subprocess.run([sys.executable, "-m", "kfchaos.cli", "analyze", str(run)], cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode in (0, 1, 2), (p.returncode, p.stdout[-2000:], p.stderr[-2000:])
     assert "Traceback" not in p.stderr, p.stderr[-3000:]

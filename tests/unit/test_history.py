@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from harness.history import History, completions, correlation_key, iter_load, load, pair
+from kfchaos.history import History, completions, correlation_key, iter_load, load, pair
 
 
 def test_in_memory_ops_have_full_shape():

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness import cli, history_chunks
-from harness.analyze import analyze_run, analyze_scenario
-from harness.checkers import check_all, index
-from harness.checkers.synth import generate
-from harness.history import History, HistoryError, history_file, iter_load, load
-from harness.report.series import series_from_path
+from kfchaos import cli, history_chunks
+from kfchaos.analyze import analyze_run, analyze_scenario
+from kfchaos.checkers import check_all, index
+from kfchaos.checkers.synth import generate
+from kfchaos.history import History, HistoryError, history_file, iter_load, load
+from kfchaos.report.series import series_from_path
 from tests.unit.test_checkers_fastpaths import OPTS, damaged
 
 SETTINGS = settings(max_examples=40, deadline=None, database=None,

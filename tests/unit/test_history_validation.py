@@ -6,11 +6,11 @@ import re
 
 import pytest
 
-from harness.checkers import check_all
-from harness.checkers.index import HistoryIndex
-from harness.checkers.synth import generate
-from harness.history import HistoryError, iter_load, load
-from harness.history_schema import SCHEMA, check_op
+from kfchaos.checkers import check_all
+from kfchaos.checkers.index import HistoryIndex
+from kfchaos.checkers.synth import generate
+from kfchaos.history import HistoryError, iter_load, load
+from kfchaos.history_schema import SCHEMA, check_op
 
 MESSAGE = re.compile(r"^(?P<path>\S+):(?P<line>\d+): (?P<what>.+) \((?P<expected>.+)\)$")
 

@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from harness.faults import registry
-from harness.faults.base import Fault, FaultError, FaultSpec
-from harness.faults.nemesis import Nemesis, NemesisClosed
-from harness.faults.package import FaultPackage
-from harness.history import History
+from kfchaos.faults import registry
+from kfchaos.faults.base import Fault, FaultError, FaultSpec
+from kfchaos.faults.nemesis import Nemesis, NemesisClosed
+from kfchaos.faults.package import FaultPackage
+from kfchaos.history import History
 
 
 class Probe(Fault):
@@ -199,9 +199,9 @@ def test_a_later_fault_waits_for_an_earlier_heal_that_outlasts_its_window():
     takes 0.3 s, so the second starts only after it (not at 0.15 s)."""
     import threading
     import time as _time
-    from harness.faults.base import Fault, FaultSpec
-    from harness.faults.nemesis import Nemesis
-    from harness.history import History
+    from kfchaos.faults.base import Fault, FaultSpec
+    from kfchaos.faults.nemesis import Nemesis
+    from kfchaos.history import History
 
     events = []
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from harness import profiles
-from harness.platform.config import (PlatformConfig, render_flink_config, render_server_properties,
+from kfchaos import profiles
+from kfchaos.platform.config import (PlatformConfig, render_flink_config, render_server_properties,
                                      toxiproxy_proxies)
 
 
@@ -94,6 +94,6 @@ def test_images_from_env():
 
 
 def test_cluster_ids_never_start_with_a_dash():
-    from harness.platform.platform import new_cluster_id
+    from kfchaos.platform.platform import new_cluster_id
     ids = [new_cluster_id() for _ in range(5000)]
     assert len(set(ids)) == 5000 and not any(i.startswith("-") for i in ids) and all(len(i) == 22 for i in ids)

@@ -27,7 +27,7 @@ PROBE = textwrap.dedent('''
         with open(os.environ["PROBE_OUT"], "w") as fh:
             json.dump({"ryuk": os.environ.get("TESTCONTAINERS_RYUK_DISABLED"), "docker": "docker" in sys.modules,
                        "handlers": len(handlers), "plugin": config.pluginmanager.hasplugin("chaos")
-                       or "harness.pytest_plugin" in sys.modules}, fh)
+                       or "kfchaos.pytest_plugin" in sys.modules}, fh)
 ''')
 
 
@@ -38,8 +38,8 @@ def run_pytest(tmp_path: Path, tests: str, *args: str, conftest: str = "") -> tu
     (d / "test_it.py").write_text(textwrap.dedent(tests))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TESTCONTAINERS_", "PYTEST_", "CHAOS_"))}
     env.update(PYTHONPATH=str(REPO), PROBE_OUT=str(d / "probe.json"), CHAOS_REPORTS_DIR=str(tmp_path / "reports"))
-    if "harness.pytest_plugin" not in _entry_points():
-        args = ("-p", "harness.pytest_plugin", *args)
+    if "kfchaos.pytest_plugin" not in _entry_points():
+        args = ("-p", "kfchaos.pytest_plugin", *args)
     proc = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-rA", *args], cwd=d,
                           env=env, capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
@@ -132,7 +132,7 @@ def test_an_option_counts_as_use(tmp_path):
 
 def test_fixtures_are_documented(tmp_path):
     out, _ = run_pytest(tmp_path, PLAIN, "--fixtures")
-    from harness.pytest_fixtures import FIXTURES
+    from kfchaos.pytest_fixtures import FIXTURES
     for name in FIXTURES:
         line = next((ln for ln in out.splitlines() if ln.startswith(f"{name} ") and "pytest_fixtures.py" in ln), None)
         assert line is not None, name
@@ -145,7 +145,7 @@ def test_chaos_scenarios_option_registers_user_scenarios(tmp_path):
     scen.mkdir()
     (scen / "mine.yaml").write_text("name: mine-yaml\ndoc: Mine.\ncontracts: [durability]\n")
     out, _ = run_pytest(tmp_path, '''
-        from harness.scenarios import get
+        from kfchaos.scenarios import get
 
         def test_registered():
             assert get("mine-yaml").contracts == ("durability",)
@@ -158,7 +158,7 @@ def test_chaos_scenarios_option_registers_user_scenarios(tmp_path):
 
 @pytest.mark.parametrize("given", ["--chaos-seed=3", "--chaos-profile", "--chaos-reports=x"])
 def test_explicit_options_detection(given):
-    from harness.pytest_plugin import explicit_options
+    from kfchaos.pytest_plugin import explicit_options
 
     class Cfg:
         invocation_params = type("P", (), {"args": ("tests", given)})()

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import socket
 
-from harness.platform import ports
+from kfchaos.platform import ports
 
 
 def test_ports_are_free_below_the_ephemeral_range_and_distinct():

@@ -8,7 +8,7 @@ import docker
 import pytest
 import yaml
 
-from harness import profiles, redact
+from kfchaos import profiles, redact
 
 BASE = {
     "name": "good", "platform": {"kind": "kafka", "zones": ["a", "b", "c"]},
@@ -207,7 +207,7 @@ def test_edge_values_are_accepted(tmp_path):
 
 
 def test_highest_port_base_that_fits(tmp_path):
-    from harness.platform.config import host_port_count
+    from kfchaos.platform.config import host_port_count
     top = 65536 - host_port_count(3, 1)
     assert profiles.load(write(tmp_path, with_("platform.port_base", top))).platform.port_base == top
     with pytest.raises(profiles.ProfileError, match=f"from 1024 to {top}"):

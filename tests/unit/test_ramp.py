@@ -1,7 +1,7 @@
 """Load-ramp figures from a synthetic history: per-step p99s and where the budget broke."""
-from harness import ramp
-from harness.checkers import HistoryIndex
-from harness.checkers.synth import Builder
+from kfchaos import ramp
+from kfchaos.checkers import HistoryIndex
+from kfchaos.checkers.synth import Builder
 
 
 def _step(b: Builder, k: int, rate: int, consumers: int, latency_ms: float, n: int = 50) -> None:

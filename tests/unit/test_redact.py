@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness import redact
-from harness.platform.waits import NotReady, Wait
-from harness.redact import MASK, Redactor
+from kfchaos import redact
+from kfchaos.platform.waits import NotReady, Wait
+from kfchaos.redact import MASK, Redactor
 
 
 @pytest.fixture

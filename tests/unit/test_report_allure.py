@@ -1,4 +1,4 @@
-"""Allure result files from a RunResult (harness.report.allure), loaded back and checked
+"""Allure result files from a RunResult (kfchaos.report.allure), loaded back and checked
 against the fields of allure_commons.model2.TestResult."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import attr
 import pytest
 from allure_commons import model2
 
-from harness.report import write_allure
+from kfchaos.report import write_allure
 
 from .test_report_junit import run_result
 

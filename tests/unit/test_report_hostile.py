@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.report import ReportError, compare, load_run, render_report, write_allure, write_junit
-from harness.report.series import MAX_SECONDS, compute_series, series_from_path
+from kfchaos.report import ReportError, compare, load_run, render_report, write_allure, write_junit
+from kfchaos.report.series import MAX_SECONDS, compute_series, series_from_path
 
 from .test_report_series import NS, contract, make_run_dir, scenario
 

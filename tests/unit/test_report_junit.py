@@ -1,12 +1,12 @@
-"""junit.xml from a RunResult (harness.report.junit), parsed back."""
+"""junit.xml from a RunResult (kfchaos.report.junit), parsed back."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
 import pytest
 
-from harness.report import write_junit
-from harness.results import ContractResult, RunResult, ScenarioResult
+from kfchaos.report import write_junit
+from kfchaos.results import ContractResult, RunResult, ScenarioResult
 
 
 def run_result() -> RunResult:

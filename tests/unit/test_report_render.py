@@ -1,4 +1,4 @@
-"""report.html (harness.report.render) on synthetic run directories."""
+"""report.html (kfchaos.report.render) on synthetic run directories."""
 from __future__ import annotations
 
 import json
@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 import pytest
 from markupsafe import escape   # the templates' autoescaping
 
-from harness.report import render_report
-from harness.report.render import fmt_figure
+from kfchaos.report import render_report
+from kfchaos.report.render import fmt_figure
 
 from .test_report_series import HOSTILE, contract, make_run_dir, scenario
 
@@ -213,7 +213,7 @@ def test_empty_history(tmp_path):
 
 
 def test_client_events_read_as_a_line_each():
-    from harness.report.render import Cell, example_cell
+    from kfchaos.report.render import Cell, example_cell
     evs = [{"event": "epoch-bump", "reason": "skipped sequence numbers", "pid": 7, "epoch": 0,
             "time": 3_500_000_000, "index": 9},
            {"event": "epoch-bumped", "pid": 7, "epoch": 1, "time": 3_600_000_000, "index": 12}]
@@ -226,7 +226,7 @@ def test_client_events_read_as_a_line_each():
 
 
 def test_fmt_figure_is_the_registry_format():
-    from harness.figures import fmt
+    from kfchaos.figures import fmt
     assert fmt_figure("lost", 12345) == "12,345" == fmt("int", 12345)
     assert fmt_figure("live_p99_ms_during_fault", 8) == "8.00 ms"
     assert fmt_figure("live_p99_ms_during_fault", 2900.0) == "2,900 ms"
@@ -239,7 +239,7 @@ def test_fmt_figure_is_the_registry_format():
 
 
 def test_figure_labels_come_from_the_registry(report):
-    from harness.figures import FIGURES
+    from kfchaos.figures import FIGURES
     _, _, html = report
     kl = section(html, "kill-leader")
     for key in ("lost", "recovery_s", "live_p99_ms_during_fault", "bytes_on_broker_disks"):

@@ -1,4 +1,4 @@
-"""Per-second series (harness.report.series), plus the synthetic run directories
+"""Per-second series (kfchaos.report.series), plus the synthetic run directories
 that the report, compare and Chromium tests build on (``make_history``,
 ``make_run_dir``)."""
 from __future__ import annotations
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.history import load
-from harness.report.series import compute_series, percentile, series_from_path
+from kfchaos.history import load
+from kfchaos.report.series import compute_series, percentile, series_from_path
 
 NS = 1_000_000_000
 HOSTILE = '<script>alert("pwned")</script>'
@@ -250,7 +250,7 @@ def test_series_one_million_ops_single_pass():
 
 
 def test_iter_ops_chunks_and_truncation(tmp_path):
-    from harness.report.series import iter_ops
+    from kfchaos.report.series import iter_ops
     ops = make_history(tmp_path / "h.jsonl", seconds=4, rate=10)
     assert list(iter_ops(tmp_path / "h.jsonl", chunk=7)) == ops
     p = tmp_path / "t.jsonl"
@@ -265,8 +265,8 @@ def test_iter_ops_chunks_and_truncation(tmp_path):
 
 def test_producer_epoch_bumps_are_timeline_markers():
     import xml.etree.ElementTree as ET
-    from harness.checkers.synth import Builder
-    from harness.report.plots import timeline_svg
+    from kfchaos.checkers.synth import Builder
+    from kfchaos.report.plots import timeline_svg
     b = Builder(step_ms=500)
     b.send("a", o=0)
     b.op("producer-1", "info", "client-event", {"event": "pid-assigned", "pid": 7, "epoch": 0})

@@ -1,11 +1,11 @@
-"""summary.md (harness.report.summary) from a RunResult, the ETA figure, and render_all
+"""summary.md (kfchaos.report.summary) from a RunResult, the ETA figure, and render_all
 writing summary.md into the run directory."""
 from __future__ import annotations
 
 import pytest
 
-from harness.report.summary import duration_text, eta_text, render_summary, write_summary
-from harness.results import ContractResult, RunResult, ScenarioResult
+from kfchaos.report.summary import duration_text, eta_text, render_summary, write_summary
+from kfchaos.results import ContractResult, RunResult, ScenarioResult
 
 
 def run_result(**over) -> RunResult:
@@ -79,8 +79,8 @@ def test_write_summary_and_step_summary(tmp_path, monkeypatch):
 
 def test_render_all_writes_summary_md(tmp_path, monkeypatch):
     monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    from harness import certify
-    from harness.report import render
+    from kfchaos import certify
+    from kfchaos.report import render
     monkeypatch.setattr(render, "render_report", lambda run_dir: None)
     result = run_result()
     result.write(tmp_path)

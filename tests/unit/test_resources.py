@@ -1,5 +1,5 @@
 """Saturation from container stats: pure logic over synthetic samples and stats documents."""
-from harness.platform.resources import Sample, container_ceilings, saturation, samples_from_stats
+from kfchaos.platform.resources import Sample, container_ceilings, saturation, samples_from_stats
 
 
 def _s(c, t, cpu=0.1, mem=100, disk=0.0, net=0.0):

@@ -1,11 +1,11 @@
 """The scenario registry: names, declared contracts, and applicability as capabilities."""
 import pytest
 
-from harness import scenarios
-from harness.certify import choose
-from harness.contracts import CONTRACTS
-from harness.platform.flavors import flavor_for
-from harness.scenario import Scenario
+from kfchaos import scenarios
+from kfchaos.certify import choose
+from kfchaos.contracts import CONTRACTS
+from kfchaos.platform.flavors import flavor_for
+from kfchaos.scenario import Scenario
 
 
 def test_broker_storage_outage_is_left_out_of_broker_local_kafka_only():
@@ -64,7 +64,7 @@ def test_disk_full_needs_bounded_disks_from_the_profile():
 
 
 def test_access_control_needs_sasl_and_acls_from_the_profile():
-    from harness import profiles
+    from kfchaos import profiles
     kafka = flavor_for("kafka")
     plain, secured = profiles.load("kafka-3az").platform, profiles.load("kafka-3az-sasl").platform
     chosen, left = scenarios.for_kind(kafka, plain)

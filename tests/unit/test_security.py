@@ -6,10 +6,10 @@ import ipaddress
 
 from cryptography import x509
 
-from harness.platform.config import PlatformConfig, render_server_properties
-from harness.platform.flavors import BrokerContext, KafkaFlavor
-from harness.platform.security import RunSecurity, SecuritySettings
-from harness.redact import redact
+from kfchaos.platform.config import PlatformConfig, render_server_properties
+from kfchaos.platform.flavors import BrokerContext, KafkaFlavor
+from kfchaos.platform.security import RunSecurity, SecuritySettings
+from kfchaos.redact import redact
 
 
 def props(text: str) -> dict[str, str]:
@@ -80,7 +80,7 @@ def test_passwords_are_redacted_and_the_private_dir_goes_away():
 
 
 def test_clean_removes_the_private_dir_of_a_run_that_never_stopped():
-    from harness.platform.security import remove_private_dirs
+    from kfchaos.platform.security import remove_private_dirs
     sec = RunSecurity(SecuritySettings(), ["kafka-a"], "101010-abcdef")
     other = RunSecurity(SecuritySettings(), ["kafka-a"], "101010-fedcba")
     try:

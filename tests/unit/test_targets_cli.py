@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from harness.targets import cli
+from kfchaos.targets import cli
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import copy
 
 import pytest
 
-from harness.targets.kubernetes import chaos, topology
-from harness.targets.schema import TargetError, from_dict
+from kfchaos.targets.kubernetes import chaos, topology
+from kfchaos.targets.schema import TargetError, from_dict
 
 
 def good() -> dict:
@@ -100,7 +100,7 @@ def test_the_readme_documents_the_rbac_the_code_needs():
 
     import yaml
 
-    from harness.targets.kubernetes import rbac
+    from kfchaos.targets.kubernetes import rbac
     text = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     block = re.search(r"<!-- k8s-rbac -->\s*```yaml\n(.*?)```", text, re.S).group(1)
     docs = [d for d in yaml.safe_load_all(block) if d]
@@ -115,7 +115,7 @@ def test_the_readme_documents_the_rbac_the_code_needs():
 def test_the_dry_run_shows_the_chaos_mesh_resources_of_a_network_fault(tmp_path):
     import yaml
 
-    from harness.targets.cli import dry_run_plan
+    from kfchaos.targets.cli import dry_run_plan
     doc = good()
     doc["limits"] = {"max_nodes_per_fault": 4}
     f = tmp_path / "t.yaml"

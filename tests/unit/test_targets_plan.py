@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness.faults.base import FaultSpec
-from harness.targets.flavor import TargetFlavor, touches
-from harness.targets.actuators import create
-from harness.targets.plan import plan, scenario_faults
-from harness.targets.schema import from_dict
+from kfchaos.faults.base import FaultSpec
+from kfchaos.targets.flavor import TargetFlavor, touches
+from kfchaos.targets.actuators import create
+from kfchaos.targets.plan import plan, scenario_faults
+from kfchaos.targets.schema import from_dict
 
 
 def target(**limits):

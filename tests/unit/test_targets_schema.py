@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from harness.targets.schema import TargetError, from_dict, load_target
+from kfchaos.targets.schema import TargetError, from_dict, load_target
 
 
 @pytest.fixture
@@ -139,7 +139,7 @@ def test_good_target_loads(key_file, tmp_path):
     settings = t.kafka.security.client_settings()
     assert settings["sasl.password"] == "s3cr3t-value" and settings["sasl.mechanism"] == "SCRAM-SHA-512"
     assert not t.touchable("kafka-c") and t.touchable("kafka-a")
-    from harness.redact import redact
+    from kfchaos.redact import redact
     assert "s3cr3t-value" not in redact("password is s3cr3t-value")      # registered at load
 
 

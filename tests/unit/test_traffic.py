@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import profiles, traffic
-from harness.platform.config import PlatformConfig
-from harness.platform.traffic import TAG, accounting_rules, ensure_script, parse_counters
+from kfchaos import profiles, traffic
+from kfchaos.platform.config import PlatformConfig
+from kfchaos.platform.traffic import TAG, accounting_rules, ensure_script, parse_counters
 
 CAPTURED = Path(__file__).parent / "data" / "iptables-save-c.txt"
 IPS = {"kafka-a": "10.0.0.2", "kafka-b": "10.0.0.3", "kafka-c": "10.0.0.4", "minio": "10.0.0.9"}
@@ -133,8 +133,8 @@ def test_profile_prices_are_read_and_optional(tmp_path):
 def test_a_platform_the_harness_does_not_run_records_why_not_a_zero(tmp_path):
     from types import SimpleNamespace
 
-    from harness.history import History, load
-    from harness.platform.traffic import record
+    from kfchaos.history import History, load
+    from kfchaos.platform.traffic import record
     external = SimpleNamespace(cfg=SimpleNamespace(kind="external"), toxiproxy={"a": object()})
     with History(tmp_path / "h.jsonl") as h:
         record(h, external, "start", {"cross_zone_per_gb": 0.01})
@@ -146,7 +146,7 @@ def test_a_platform_the_harness_does_not_run_records_why_not_a_zero(tmp_path):
 
 
 def test_pairs_read_as_bytes_per_path_and_a_reason_reads_as_itself():
-    from harness.figures import figure
+    from kfchaos.figures import figure
     assert figure("cross_zone_pairs").fmt({"a->b": 237_831, "b->a": 12}) == "a->b 232.3 KiB; b->a 12 B"
     assert figure("cross_zone_bytes").fmt("not applicable: no zones") == "not applicable: no zones"
     assert figure("cross_zone_bytes").fmt(1_347_371) == "1.3 MiB"

@@ -8,8 +8,8 @@ import json
 import pytest
 import yaml
 
-from harness import profiles
-from harness.flink.userjob import resolve_jar
+from kfchaos import profiles
+from kfchaos.flink.userjob import resolve_jar
 
 BASE = {
     "name": "team", "platform": {"kind": "kafka", "zones": ["a", "b", "c"]},

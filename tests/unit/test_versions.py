@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from harness import profiles
-from harness.images import versions
-from harness.matrix import combinations
-from harness.report.render import header_view
-from harness.results import RunResult
+from kfchaos import profiles
+from kfchaos.images import versions
+from kfchaos.matrix import combinations
+from kfchaos.report.render import header_view
+from kfchaos.results import RunResult
 
 
 def test_pinned_versions_by_default():
@@ -51,7 +51,7 @@ def test_versions_show_in_the_report_header():
 
 
 def test_live_history_format(monkeypatch):
-    from harness.history import live_history_name
+    from kfchaos.history import live_history_name
     assert live_history_name() == "history.jsonl"
     monkeypatch.setenv("CHAOS_HISTORY_FORMAT", "kfh")
     assert live_history_name() == "history.kfh"

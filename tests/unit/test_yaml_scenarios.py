@@ -11,11 +11,11 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
-from harness import scenarios as registry
-from harness.faults.base import FaultSpec
-from harness.scenario import Scenario
-from harness.scenarios import yaml_scenarios as ys
-from harness.workload import WorkloadSpec
+from kfchaos import scenarios as registry
+from kfchaos.faults.base import FaultSpec
+from kfchaos.scenario import Scenario
+from kfchaos.scenarios import yaml_scenarios as ys
+from kfchaos.workload import WorkloadSpec
 
 TWINS = {"smoke-yaml": "smoke", "kill-leader-yaml": "kill-leader", "zone-isolation-yaml": "zone-isolation",
          "flink-taskmanager-kill-yaml": "flink-taskmanager-kill"}
@@ -61,7 +61,7 @@ class RecordingPipeline:
 
 @pytest.fixture
 def stand_in_pipeline(monkeypatch):
-    import harness.scenarios.flink_taskmanager_kill as ftk
+    import kfchaos.scenarios.flink_taskmanager_kill as ftk
     monkeypatch.setattr(ftk, "FlinkPipeline", RecordingPipeline)
     monkeypatch.setattr(ys.YamlSteps, "pipeline_factory", RecordingPipeline)
 
@@ -221,9 +221,9 @@ def test_transactional_true_needs_a_transactional_workload(tmp_path):
 # ---- load_dir and register ---------------------------------------------------------------
 PY_SCENARIO = textwrap.dedent('''
     """My own: one kill of zone b's broker."""
-    from harness.faults.base import FaultSpec
-    from harness.scenario import Scenario
-    from harness.workload import WorkloadSpec
+    from kfchaos.faults.base import FaultSpec
+    from kfchaos.scenario import Scenario
+    from kfchaos.workload import WorkloadSpec
 
 
     def steps(run):
@@ -269,7 +269,7 @@ def test_load_dir_name_clash_is_one_line(user_dir):
     ("x = 1\n", "defines no SCENARIO"),
     ("SCENARIO = 3\n", "SCENARIO is a int"),
     ("import nothing_here_at_all\n", "importing it failed: ModuleNotFoundError"),
-    ("from harness.scenario import Scenario\nSCENARIO = Scenario('ok-name', 'T', ('speed',), print)\n",
+    ("from kfchaos.scenario import Scenario\nSCENARIO = Scenario('ok-name', 'T', ('speed',), print)\n",
      "`contracts[0]` is an unknown contract 'speed'"),
 ])
 def test_bad_python_scenario_module(tmp_path, source, fragment):

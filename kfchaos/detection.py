@@ -1,0 +1,56 @@
+"""The detection matrix: weakened platforms the harness must catch, and their safe twins.
+
+Each entry names a profile the project ships with one unsafe setting (taken from the Kafka
+and Flink documentation of unsafe settings and from incident classes platform teams meet),
+the scenario that must expose it, and the contract that must fire there. Its safe twin
+(the same scenario on the safe profile) must not fire that contract: that would be a false
+alarm. ``benchmarks/detection_matrix.py`` runs the whole matrix and prints "N of M caught,
+K false alarms"; the system tests run a representative subset.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kfchaos.results import RunResult
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    contract: str          # the contract that must be violated
+    scenario: str          # the scenario that must catch it
+    weak: str              # the weakened profile
+    safe: str = "kafka-3az"
+    why: str = ""
+
+    def fires(self, run: RunResult) -> bool:
+        """The entry's contract was violated in its scenario: caught on the weak profile, a false
+        alarm on the safe twin."""
+        return any(s.name == self.scenario and s.verdict_of(self.contract) == "violated" for s in run.scenarios)
+
+
+MATRIX: tuple[Entry, ...] = (
+    Entry("acks=1, min ISR 1, unclean election", "durability", "isolated-leader", "kafka-3az-unsafe",
+          why="a cut-off leader acknowledges writes the majority never sees; they are truncated after heal"),
+    Entry("non-idempotent producer, 5 in flight, retries", "ordering", "zone-isolation", "weak-ordering",
+          why="a retried batch lands after a later one or on top of a write the broker already had"),
+    Entry("topic compacted by mistake", "offset-continuity", "smoke", "weak-compacted",
+          why="cleanup.policy=compact keeps the newest record per key: holes in the log, records gone"),
+    Entry("new consumer group on auto.offset.reset=latest", "offset-continuity", "smoke", "weak-group-latest",
+          why="a group without committed offsets starts at the log end and skips what was written before"),
+    Entry("Flink sink at-least-once", "exactly-once", "flink-taskmanager-kill", "weak-at-least-once",
+          why="without Kafka transactions a failover re-emits the output since the last checkpoint"),
+    Entry("no quota for replay clients", "replay-isolation", "backfill-isolation", "weak-no-quota",
+          why="a backfill at full speed competes with live produce for the brokers"),
+    Entry("Flink restart strategy none", "recovery", "flink-taskmanager-kill", "weak-flink-no-restart",
+          why="after a TaskManager loss the job fails for good"),
+    Entry("Flink JobManager without high availability", "recovery", "jobmanager-failover", "weak-flink-no-ha",
+          why="a replaced JobManager has no HA store to recover the job from: the job is gone"),
+)
+
+
+def by_contract() -> dict[str, list[Entry]]:
+    out: dict[str, list[Entry]] = {}
+    for e in MATRIX:
+        out.setdefault(e.contract, []).append(e)
+    return out

@@ -1,0 +1,268 @@
+"""A recorded workload: producers at a steady rate, a consumer group reading live and
+committing, faults from a schedule in a nemesis thread; then heal, a quiet period and a
+final read of every partition that closes the history.
+
+Every client operation and every fault goes into one History, so checkers can line
+anomalies up with fault windows; so do the harness's own waits (``cluster-health`` after
+heal, the consumers' ``drain``) and any workload thread that failed (``harness-error``),
+see :mod:`kfchaos.observe`.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
+
+from kfchaos import observe
+from kfchaos.clients import RecordingConsumer, RecordingProducer, final_read
+from kfchaos.faults.base import FaultSpec
+from kfchaos.platform.health import wait_healthy
+from kfchaos.platform.kafka_config import RDKAFKA_LOGGER, client_config
+
+
+@dataclass
+class WorkloadSpec:
+    duration_s: float = 40.0        # producers run this long
+    rate: float = 200.0             # sends per second, all producers together
+    producers: int = 2
+    keys: int = 24
+    consumers: int = 1              # members of one consumer group reading live
+    commit_interval_s: float = 1.0
+    quiet_s: float = 3.0            # after heal, before the final read
+    proxied: bool = False           # host clients through the client-<zone> Toxiproxy
+    isolation: str = "read_committed"
+    extra_producer_config: dict = field(default_factory=dict)
+
+
+log = logging.getLogger("chaos.workload")
+SETTLE_S = 5.0      # at least this long between the quiet period and the consumers' stop
+
+
+class Workload:
+    def __init__(self, platform, profile, history, topic: str, spec: WorkloadSpec, group: str, prefix: str = "",
+                 encode=None):
+        self.platform, self.profile, self.history = platform, profile, history
+        self.encode = encode        # message values in a user job's input format (None: the harness's)
+        self.topic, self.spec, self.group = topic, spec, group
+        self.bootstrap = platform.proxied_bootstrap_servers if spec.proxied else platform.bootstrap_servers
+        self._stop = threading.Event()
+        self._producers_done = threading.Event()
+        self.errors: list[str] = []
+        self.prefix = prefix  # distinguishes the processes (and so the record ids) of successive workloads
+
+    # ---- client settings -----------------------------------------------------------------
+    def producer_settings(self) -> dict:
+        """The profile's producer settings with the workload's own on top (what every producer gets)."""
+        return {"acks": "all", "enable.idempotence": "true", **self.profile.producer_config(),
+                **self.spec.extra_producer_config}
+
+    def consumer_settings(self) -> dict:
+        """Group timeouts the workload picks, then the profile's consumer settings (they win)."""
+        return {"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000, "isolation.level": self.spec.isolation,
+                **self.profile.consumer}
+
+    def record_settings(self) -> None:
+        """The effective client configuration, as a measure (secret values masked)."""
+        def shown(cfg: dict) -> dict:
+            return {k: ("***" if any(w in k for w in ("password", "secret", "jaas", "key.pem")) else v)
+                    for k, v in sorted(cfg.items())}
+        settings = {"producer": shown(self.producer_settings())}
+        if self.spec.consumers:
+            settings["consumer"] = shown(self.consumer_settings())
+        observe.measure(self.history, "client_config", settings)
+
+    # ---- threads -----------------------------------------------------------------------
+    def _producer(self, i: int) -> None:
+        cfg = self.producer_settings()
+        acks = cfg.pop("acks")
+        idem = str(cfg.pop("enable.idempotence")).lower() == "true"
+        cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False})
+        more = {"encode": self.encode} if self.encode else {}
+        p = RecordingProducer(self.bootstrap, self.topic, self.history, f"{self.prefix}producer-{i}", acks=acks,
+                              idempotence=idem, config=cfg, **more)
+        interval = self.spec.producers / self.spec.rate
+        n, t_next = 0, time.monotonic()
+        try:
+            while not self._stop.is_set():
+                p.send(f"k{(n * self.spec.producers + i) % self.spec.keys}")
+                n += 1
+                t_next += interval
+                delay = t_next - time.monotonic()
+                if delay > 0:
+                    self._stop.wait(delay)
+                else:
+                    p.poll(0)
+        except Exception as exc:
+            self.errors.append(f"{self.prefix}producer-{i}: {exc}")
+        finally:
+            p.close(timeout=30)
+
+    def _consumer(self, i: int) -> None:
+        cfg = {**self.consumer_settings(), "logger": RDKAFKA_LOGGER, "log.connection.close": False}
+        isolation = cfg.pop("isolation.level")
+        c = RecordingConsumer(self.bootstrap, self.topic, self.group, self.history, f"{self.prefix}consumer-{i}",
+                              isolation=isolation, config=cfg)
+        try:
+            c.open()
+            last_commit = time.monotonic()
+            while not (self._stop.is_set() and self._producers_done.is_set() and self._drained.is_set()):
+                c.poll_batch(500, timeout=0.5)
+                if time.monotonic() - last_commit >= self.spec.commit_interval_s:
+                    c.commit()
+                    last_commit = time.monotonic()
+            c.commit()
+        except Exception as exc:
+            self.errors.append(f"consumer-{i}: {exc}")
+        finally:
+            c.close()
+
+    def _nemesis(self, nemesis, schedule: list[FaultSpec], t0: float) -> None:
+        """Each scheduled fault on its own timer: overlapping entries of a schedule overlap."""
+        self.errors.extend(nemesis.run_schedule(schedule, t0, self._stop))
+
+    # ---- run ---------------------------------------------------------------------------
+    def run(self, nemesis=None, schedule: list[FaultSpec] = (), during=None) -> dict:
+        """Run the workload with the schedule (and an optional callable run in parallel)."""
+        s = self.spec
+        self._drained = threading.Event()
+        self.record_settings()
+        t0 = time.monotonic()
+        log.info(f"{s.producers} producers at {s.rate:.0f}/s and {s.consumers} consumers on {self.topic} for "
+             f"{s.duration_s:.0f}s, {len(schedule)} faults")
+        threads = [threading.Thread(target=self._producer, args=(i,), daemon=True) for i in range(s.producers)]
+        consumers = [threading.Thread(target=self._consumer, args=(i,), daemon=True) for i in range(s.consumers)]
+        side = []
+        if nemesis is not None and schedule:
+            side.append(threading.Thread(target=self._nemesis, args=(nemesis, list(schedule), t0), daemon=True))
+        if during is not None:
+            side.append(threading.Thread(target=during, daemon=True))
+        for t in [*consumers, *threads, *side]:
+            t.start()
+        end = t0 + max(s.duration_s, max((f.start + f.duration for f in schedule), default=0) + 5)
+        while time.monotonic() < end and not self._stop.is_set():
+            time.sleep(0.2)
+        for t in side:
+            t.join(timeout=300)
+        self._stop.set()
+        for t in threads:
+            t.join(timeout=90)
+        self._producers_done.set()
+        if nemesis is not None:
+            nemesis.heal_all()
+        log.info("heal done; waiting for a healthy cluster and a quiet period")
+        self._wait_healthy(timeout=180)
+        time.sleep(s.quiet_s)
+        if consumers:
+            self._drain_consumers(timeout=30)
+        self._drained.set()
+        for t in consumers:
+            t.join(timeout=60)
+        read = self._final_read()
+        log.info(f"final read: {len(read['value']['records']) if 'value' in read else '?'} records")
+        for e in self.errors:
+            observe.harness_error(self.history, e)
+        if self.errors:
+            log.warning(f"workload errors: {self.errors[:3]}")
+        return {"seconds": round(time.monotonic() - t0, 2), "errors": self.errors}
+
+    def _wait_healthy(self, timeout: float) -> None:
+        """Every broker back and no partition under-replicated, as a ``cluster-health`` op."""
+        self.history.invoke(observe.PROCESS, "cluster-health", {})
+        t0 = time.monotonic()
+        try:
+            wait_healthy(self.platform, timeout=timeout)
+        except Exception as exc:
+            self.history.fail(observe.PROCESS, "cluster-health",
+                              {"waited_s": round(time.monotonic() - t0, 2), "error": f"{type(exc).__name__}: {exc}"})
+            self.errors.append(f"cluster not healthy after heal: {exc}")
+            return
+        self.history.ok(observe.PROCESS, "cluster-health", {"waited_s": round(time.monotonic() - t0, 2)})
+
+    def _final_read(self, attempts: int = 3) -> dict:
+        """Read every partition to its end; read again if the end offsets moved meanwhile.
+
+        Right after a leader change the new leader's high watermark can lag its log for a
+        moment, so one read can stop short of acknowledged records; the checkers use the
+        last final read of a topic. Each broker is asked for the end offsets on its own, and
+        the read goes through the one that sees the most: stateless brokers over shared
+        storage (Tansu) each answer from their own view of the log, and a stale view must not
+        pass for lost writes. Views that disagree are recorded (``end-offsets`` op)."""
+        read = {}
+        for _ in range(attempts):
+            via, _ = self._freshest_broker()
+            read = final_read(via, self.topic, self.history, isolation="read_uncommitted", timeout=120)
+            time.sleep(2.0)
+            _, ends = self._freshest_broker()
+            seen = {int(p): o for p, o in read.get("value", {}).get("end_offsets", {}).items()}
+            if all(o <= seen.get(p, -1) for p, o in ends.items()):
+                return read
+            log.info(f"end offsets moved during the final read ({seen} -> {ends}); reading again")
+        return read
+
+    def _freshest_broker(self) -> tuple[str, dict[int, int]]:
+        """The broker address whose end offsets of the topic are highest, with those offsets
+        (all addresses and the cluster's view, if no broker answers on its own)."""
+        views: dict[str, dict[int, int]] = {}
+        for addr in self.platform.broker_addresses().values():
+            try:
+                views[addr] = high_watermarks(addr, self.topic)
+            except Exception as exc:   # a broker still down after a fault: ask the others
+                log.info(f"end offsets via {addr}: {type(exc).__name__}: {exc}")
+        if not views:
+            return self.platform.bootstrap_servers, high_watermarks(self.platform.bootstrap_servers, self.topic)
+        if len({tuple(sorted(v.items())) for v in views.values()}) > 1:
+            value = {"topic": self.topic, "views": {a: {str(p): o for p, o in v.items()} for a, v in views.items()}}
+            self.history.append({"process": "final-reader", "type": "info", "f": "end-offsets", "value": value})
+            log.info(f"brokers disagree on end offsets: {value['views']}")
+        best = max(views, key=lambda a: (sum(views[a].values()), a))
+        return best, views[best]
+
+    def _drain_consumers(self, timeout: float) -> None:
+        """Wait until the group's committed offsets reach the end offsets of every partition (the
+        live consumers have read everything), at most ``timeout`` s and at least ``SETTLE_S``
+        (stateless brokers over shared storage report a log end that lags what they serve for a
+        few seconds: the final read after this must not stop short); a ``drain`` op says how it
+        went."""
+        t0 = time.monotonic()
+        state = {"ends": {}, "committed": {}}
+
+        def behind() -> bool:
+            state["ends"] = high_watermarks(self.platform.bootstrap_servers, self.topic)
+            state["committed"] = committed_offsets(self.platform.bootstrap_servers, self.topic, self.group)
+            return any(state["committed"].get(p, -1) < end for p, end in state["ends"].items())
+        retrying = Retrying(stop=stop_after_delay(timeout), wait=wait_fixed(0.5), retry=retry_if_result(bool),
+                            retry_error_callback=lambda rs: rs.outcome.result())
+        try:
+            done = not retrying(behind)
+        except Exception as exc:   # the brokers cannot be asked: the final read still decides
+            done, state["error"] = False, f"{type(exc).__name__}: {exc}"
+        time.sleep(max(0.0, SETTLE_S - (time.monotonic() - t0)))
+        value = {"what": "consumers", "waited_s": round(time.monotonic() - t0, 2), "done": done,
+                 "detail": f"committed {state['committed']} of end offsets {state['ends']}"
+                 + (f"; {state['error']}" if "error" in state else "")}
+        (self.history.ok if done else self.history.fail)(observe.PROCESS, "drain", value)
+
+
+def high_watermarks(bootstrap: str, topic: str) -> dict[int, int]:
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer(client_config(bootstrap, **{"group.id": "harness-watermarks"}))
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        return {p: c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in parts}
+    finally:
+        c.close()
+
+
+def committed_offsets(bootstrap: str, topic: str, group: str) -> dict[int, int]:
+    """The group's committed offset per partition of ``topic`` (-1: none), without joining it."""
+    from confluent_kafka import Consumer, TopicPartition
+    c = Consumer(client_config(bootstrap, **{"group.id": group, "enable.auto.commit": False}))
+    try:
+        parts = c.list_topics(topic, timeout=10).topics[topic].partitions
+        got = c.committed([TopicPartition(topic, p) for p in parts], timeout=10)
+        return {tp.partition: tp.offset for tp in got}
+    finally:
+        c.close()
