@@ -43,6 +43,8 @@ from markupsafe import Markup
 from kfchaos.figures import FIGURES, fmt
 from kfchaos.results import ContractResult, RunResult, ScenarioResult
 
+from .ramp_view import ramp_view
+
 from .plots import line_plot_svg, timeline_svg
 from .series import Series, series_from_path
 from .source import ReportError, confined, is_file, load_run, one_line, read_head
@@ -197,7 +199,8 @@ def _schedule(run_dir: Path, sc: ScenarioResult, view: dict) -> None:
 
 def _figure_rows(sc: ScenarioResult) -> list[tuple[str, str, str]]:
     """(key, label, value) of the scenario's duration and every figure."""
-    rows = [(k, figure_label(k), fmt_figure(k, v)) for k, v in sc.figures.items()]
+    rows = [(k, figure_label(k), fmt_figure(k, v)) for k, v in sc.figures.items()
+            if not (k == "ramp_steps" and ramp_view(sc.figures) is not None)]   # its own table
     if sc.duration_s is not None:
         rows.insert(0, ("duration_s", "scenario duration", fmt("s", sc.duration_s)))
     return rows
@@ -207,7 +210,7 @@ def scenario_view(run_dir: Path, sc: ScenarioResult) -> dict:
     """Everything the scenario section of the template shows."""
     view: dict[str, Any] = {"sc": sc, "slug": slug(sc.name), "notes": [], "history_error": None,
                             "plots": None, "summary": None, "schedule_text": None,
-                            "figures": _figure_rows(sc),
+                            "figures": _figure_rows(sc), "ramp": ramp_view(sc.figures),
                             "by_contract": {c.contract: c for c in reversed(sc.contracts)}}
     series = _history(run_dir, sc, view)
     _schedule(run_dir, sc, view)

@@ -267,3 +267,19 @@ def test_stored_run_in_the_old_layout(tmp_path):
     assert "chosen" not in res and res["overall"] == "violated"
     html = render_report(run).read_text()
     assert 'id="overall">violated</span>' in html and "No result for" not in html
+
+
+def test_load_ramp_steps_are_a_table_and_a_chart_with_every_text_escaped(tmp_path):
+    steps = [{"step": 1, "rate": 100, "consumers": 1, "ok_per_s": 99.5, "p99_ms": 40.0, "lag_p99_ms": 90.0,
+              "saturated_first": "cpu of host", "within_budget": True, "over_budget": None},
+             {"step": 2, "rate": 300, "consumers": 2, "ok_per_s": 280.0, "p99_ms": 900.0, "lag_p99_ms": None,
+              "saturated_first": HOSTILE, "within_budget": False, "over_budget": "produce p99 900 ms > 500 ms"}]
+    sc = scenario("load-ramp", "held", [contract("durability", "held")],
+                  figures={"ramp_steps": steps, "ramp_limit": "budget broke at step 2"})
+    run = make_run_dir(tmp_path, scenarios=[sc])
+    html = render_report(run).read_text()
+    assert HOSTILE not in html and str(escape(HOSTILE)) in html
+    section = html[html.index('data-scenario="load-ramp"'):]
+    assert section.count('class="ramp-p99"') == 2 and section.count('class="ramp-lag"') == 2
+    assert "300/s ×2 (over)" in section and "no: produce p99 900 ms &gt; 500 ms" in section
+    assert 'data-figure="ramp_steps"' not in section and 'data-figure="ramp_limit"' in section
