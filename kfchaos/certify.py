@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from kfchaos import scenarios as registry
 from kfchaos.results import RunResult, ScenarioResult
@@ -120,15 +122,32 @@ def rerun_command(profile: str, seed: int, scenarios: list[str] | None, dirs: li
             + "".join(f" --scenario {s}" for s in scenarios or []))
 
 
+@contextmanager
+def scenario_deadline(seconds: float | None) -> Iterator[None]:
+    """SIGALRM after ``seconds`` (none: no deadline): the harness's signal handler turns it
+    into the same interruption as Ctrl-C, so the scenario heals and the run ends unknown."""
+    if not seconds:
+        yield
+        return
+    from kfchaos.platform import cleanup
+    cleanup.install_signal(signal.SIGALRM)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
 def certify(profile, scenarios: list[str] | None = None, seed: int | None = None, *,
             reports: Path = Path("reports"), run_dir: Path | None = None, command: str | None = None,
-            pool: list[str] | None = None, platform_factory=None) -> RunResult:
+            pool: list[str] | None = None, platform_factory=None, timeout: float | None = None) -> RunResult:
     """Certify ``profile`` (a loaded Profile): start its platform, run the scenarios, stop it.
 
     Returns the RunResult (also in ``<run_dir>/results.json``). Raises on errors that are not
     verdicts (bad input, an image that cannot be built, a platform that cannot start); an
     interruption (Ctrl-C, SIGTERM) ends the run with the scenarios finished so far, the
-    platform removed and every fault healed, and the result marked interrupted."""
+    platform removed and every fault healed, and the result marked interrupted. A scenario
+    that runs longer than ``timeout`` seconds ends the run the same way (SIGALRM), naming it."""
     from kfchaos.platform.images import resolve_images
     from kfchaos.platform.platform import Platform
     from kfchaos.rundir import new_run_dir
@@ -158,12 +177,15 @@ def certify(profile, scenarios: list[str] | None = None, seed: int | None = None
         for i, name in enumerate(chosen, 1):
             eta = eta_text(i - 1, len(chosen), time.monotonic() - t_first)
             log.info("scenario %d/%d: %s%s", i, len(chosen), name, f" ({eta})" if eta else "")
-            session.run(name)
+            with scenario_deadline(timeout):
+                session.run(name)
     except KeyboardInterrupt as exc:
         if session is None:
             raise
-        session.interrupted(str(exc) or "interrupted")
-        log.warning("interrupted: %s; healing and cleaning up", exc or "Ctrl-C")
+        why = (f"scenario {name} ran past --timeout {timeout:g} s" if getattr(exc, "signum", None) == signal.SIGALRM
+               else str(exc) or "interrupted")
+        session.interrupted(why)
+        log.warning("interrupted: %s; healing and cleaning up", why)
     finally:
         try:
             platform.save_logs(run_dir / "logs")

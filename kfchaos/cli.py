@@ -161,7 +161,7 @@ def cmd_certify(args) -> int:
     if args.target:
         command += f" --target {args.target}"
     result = certify(prof, args.scenario, seed, reports=Path(args.reports), pool=pool, command=command,
-                     platform_factory=factory)
+                     platform_factory=factory, timeout=args.timeout)
     print(result.summary_table())
     print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
     if not result.complete:
@@ -259,6 +259,16 @@ def cmd_compare(args) -> int:
     return 0
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not (value > 0 and value < float("inf")):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0; e.g. --timeout 900")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:      # usage errors exit 2 with one line, like every other error
         self.exit(EXIT_ERROR, f"error: {message} (see `{self.prog} --help`)\n")
@@ -280,6 +290,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--target", metavar="FILE", help="certify the platform this target file describes "
                                                      "(yours, reached over Docker or SSH) instead of starting one")
     c.add_argument("--dry-run", action="store_true", help="with --target: print the plan, touch nothing")
+    c.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS",
+                   help="per scenario: one that runs longer heals and ends the run as unknown (exit 2)")
     c.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     c.set_defaults(fn=cmd_certify)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")

@@ -131,6 +131,13 @@ def _force_exit(signum: int) -> None:
     os._exit(128 + signum)
 
 
+def install_signal(signum: int) -> None:
+    """Handle ``signum`` like SIGINT/SIGTERM (an ``Interrupted`` in the main thread; a second
+    signal exits at once), e.g. SIGALRM for a deadline. Main thread only."""
+    _install_handlers()
+    signal.signal(signum, _on_signal)
+
+
 def _install_handlers() -> None:
     """atexit once; the signal handlers once, from the main thread (the only place Python allows)."""
     global _installed, _at_exit

@@ -87,3 +87,9 @@ def test_bad_environment_and_arguments(tmp_path):
     assert_one_line(*run_cli(["certify", "--seed", "abc"], tmp_path), "seed")
     assert_one_line(*run_cli(["report", str(tmp_path / "nope")], tmp_path), "results.json")
     assert_one_line(*run_cli(["compare", str(tmp_path / "nope")], tmp_path), "results.json")
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "soon"])
+def test_a_bad_scenario_timeout_is_one_line(value, tmp_path):
+    proc, reports = run_cli(["certify", "--timeout", value], tmp_path)
+    assert_one_line(proc, reports, "--timeout", "seconds above 0")
