@@ -14,10 +14,13 @@ its file logger does:
 * ``start`` / ``stop`` in epoch milliseconds: scenarios run one after another from the
   run's ``started``, each taking its ``duration_s`` (left out when unknown);
 * ``labels``: ``suite`` = the profile, one ``feature`` per contract, ``framework``;
-* ``parameters``: ``seed`` and ``profile``;
+* ``parameters``: ``seed``, ``profile`` and the platform's ``kafka`` / ``flink`` releases
+  where the run knows them;
 * ``attachments``: the scenario's ``result.json`` as ``<uuid>-attachment.json``
   (copied from ``run_dir/<scenario>/result.json`` when ``run_dir`` is given and the
-  file is there, else written from the typed result).
+  file is there, else written from the typed result), and its history (the stored
+  ``history.jsonl`` or ``history.kfh``, up to ``MAX_HISTORY_ATTACHMENT`` bytes) as
+  ``<uuid>-history-attachment.<ext>``.
 
 UUIDs derive from the run and the scenario, so writing the same run again replaces its
 files instead of adding duplicates.
@@ -35,6 +38,7 @@ from typing import Any
 from kfchaos.results import RunResult, ScenarioResult
 
 from .outcome import Outcome, outcomes
+from .render import version_items
 from .source import confined, is_file
 
 __all__ = ["write_allure", "allure_result"]
@@ -92,7 +96,8 @@ def allure_result(run: RunResult, o: Outcome, uid: str, times: tuple[int, int] |
         "description": sc.description if sc else "",
         "start": times[0] if times else None, "stop": times[1] if times else None,
         "labels": _labels(run, sc),
-        "parameters": [{"name": "seed", "value": str(seed)}, {"name": "profile", "value": str(run.profile)}],
+        "parameters": [{"name": "seed", "value": str(seed)}, {"name": "profile", "value": str(run.profile)},
+                       *({"name": k, "value": v} for k, v in version_items(run))],
     })
 
 
@@ -113,6 +118,22 @@ def _attach(directory: Path, uid: str, sc: ScenarioResult, run_dir: Path | None)
     return {"name": "result.json", "source": name, "type": "application/json"}
 
 
+MAX_HISTORY_ATTACHMENT = 64 << 20
+
+
+def _attach_history(directory: Path, uid: str, sc: ScenarioResult, run_dir: Path | None) -> dict[str, str] | None:
+    """Copy the scenario's stored history next to the results; its attachment entry (None:
+    no history, or larger than MAX_HISTORY_ATTACHMENT)."""
+    src = confined(run_dir, sc.history) if run_dir is not None and sc.history else None
+    if not is_file(src) or src.stat().st_size > MAX_HISTORY_ATTACHMENT:
+        return None
+    ext = "jsonl" if src.suffix == ".jsonl" else src.suffix.lstrip(".") or "bin"
+    name = f"{uid}-history-attachment.{ext}"
+    shutil.copyfile(src, directory / name)
+    return {"name": src.name, "source": name,
+            "type": "application/x-ndjson" if ext == "jsonl" else "application/octet-stream"}
+
+
 def write_allure(run: RunResult, directory: Path, run_dir: Path | None = None) -> list[Path]:
     """Write one Allure result per scenario of ``run`` into ``directory`` (created if
     needed); returns the result files' paths. ``run_dir`` is where the scenarios'
@@ -125,7 +146,8 @@ def write_allure(run: RunResult, directory: Path, run_dir: Path | None = None) -
         uid = _uuid(run, o.name)
         result = allure_result(run, o, uid, times.get(o.name))
         if o.scenario is not None:
-            result["attachments"] = [_attach(directory, uid, o.scenario, run_dir)]
+            history = _attach_history(directory, uid, o.scenario, run_dir)
+            result["attachments"] = [_attach(directory, uid, o.scenario, run_dir), *filter(None, [history])]
         path = directory / f"{uid}-result.json"
         _write(path, json.dumps(result, indent=1, default=str))
         paths.append(path)

@@ -83,3 +83,22 @@ def test_writing_again_replaces(tmp_path):
     first = write_allure(run, tmp_path)
     second = write_allure(run, tmp_path)
     assert first == second and len(list(tmp_path.glob("*-result.json"))) == len(first)
+
+
+def test_versions_are_parameters_and_the_history_is_attached(tmp_path):
+    run = run_result()
+    run.platform = {"versions": {"kafka": "4.1.1", "flink": "2.2.0"}}
+    held = next(s for s in run.scenarios if s.name == "held")
+    held.history = "held/history.jsonl"
+    run_dir = tmp_path / "run"
+    (run_dir / "held").mkdir(parents=True)
+    (run_dir / "held" / "history.jsonl").write_text('{"index": 0}\n')
+    out = run_dir / "allure-results"
+    results = {json.loads(p.read_text())["name"]: json.loads(p.read_text())
+               for p in write_allure(run, out, run_dir=run_dir)}
+    params = {p["name"]: p["value"] for p in results["held"]["parameters"]}
+    assert (params["kafka"], params["flink"]) == ("4.1.1", "2.2.0")
+    hist = results["held"]["attachments"][1]
+    assert hist["name"] == "history.jsonl" and hist["type"] == "application/x-ndjson"
+    assert (out / hist["source"]).read_text() == '{"index": 0}\n'
+    assert len(results["violated"]["attachments"]) == 1          # no stored history: none attached
