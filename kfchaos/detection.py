@@ -46,6 +46,8 @@ MATRIX: tuple[Entry, ...] = (
           why="after a TaskManager loss the job fails for good"),
     Entry("Flink JobManager without high availability", "recovery", "jobmanager-failover", "weak-flink-no-ha",
           why="a replaced JobManager has no HA store to recover the job from: the job is gone"),
+    Entry("SASL_SSL without an authorizer", "access-control", "access-control", "weak-no-acls",
+          safe="kafka-3az-sasl", why="every authenticated principal, the intruder too, may read and write"),
 )
 
 

@@ -45,9 +45,10 @@ CONFIG_CAPABILITIES: dict[str, tuple[Callable[[Any], bool], str]] = {
                              "(e.g. 512) in the profile"),
     "upgrade-release": (lambda cfg: bool((getattr(cfg, "upgrade", None) or {}).get("kafka")),
                         "no release to upgrade to: set platform.upgrade.kafka (e.g. 4.1.1) in the profile"),
-    "sasl-acls": (lambda cfg: bool(getattr(getattr(cfg, "security", None), "acls", False)),
-                  "the platform does not run with SASL_SSL and ACLs: set platform.security "
-                  "{protocol: SASL_SSL, mechanism: SCRAM-SHA-512, acls: true} in the profile (e.g. kafka-3az-sasl)"),
+    # the intruder needs credentials; whether ACLs then stop it is what access-control checks
+    "sasl": (lambda cfg: getattr(getattr(cfg, "security", None), "protocol", None) == "SASL_SSL",
+             "the platform does not authenticate clients: set platform.security "
+             "{protocol: SASL_SSL, mechanism: SCRAM-SHA-512, acls: true} in the profile (e.g. kafka-3az-sasl)"),
 }
 
 

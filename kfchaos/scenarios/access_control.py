@@ -50,4 +50,4 @@ def steps(run: ScenarioRun) -> None:
 
 SCENARIO = Scenario("access-control", __doc__,
                     ("access-control", "durability", "ordering", "offset-continuity", "recovery"), steps,
-                    requires=("partition-leader",), only_with=("sasl-acls",), tags=("fault",))
+                    requires=("partition-leader",), only_with=("sasl",), tags=("fault",))
