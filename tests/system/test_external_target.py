@@ -2,10 +2,11 @@
 
 `kfchaos platform up` starts the built-in platform on its own and writes a target file;
 `kfchaos certify --target FILE` then certifies it with the docker actuator, knowing nothing
-but the file (and the credentials the environment gives): kill-leader, zone-isolation and
-flink-taskmanager-kill (a process, a network and a Flink fault) hold there as they do on
-the built-in path (test_certification.py). The dry run plans the same scenarios and touches
-nothing. `kfchaos platform down` removes it all.
+but the file (and the credentials the environment gives): smoke, kill-leader,
+zone-isolation, flink-taskmanager-kill and object-storage-outage (no fault, a process, a
+network, a Flink and an object-storage fault) hold there as they do on the built-in path
+(test_certification.py, the README's certification). The dry run plans the same scenarios
+and touches nothing. `kfchaos platform down` removes it all.
 """
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ import pytest
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("kill-leader", "zone-isolation", "flink-taskmanager-kill")   # process, network, Flink
+SCENARIOS = ("smoke", "kill-leader", "zone-isolation", "flink-taskmanager-kill", "object-storage-outage")
 
 
 def cli(*args: str, env: dict | None = None, timeout: int = 2400) -> subprocess.CompletedProcess:

@@ -1,7 +1,7 @@
 """Interrupted and killed certifications, against the real platform.
 
-- SIGKILL of the harness in the middle of a disk-full fault (bounded loop-mounted disks) and
-  of a zone isolation, then `chaos clean`: no container, network, volume, loop device, disk
+- SIGKILL of the harness while a disk-full fault (bounded loop-mounted disks) and a zone
+  isolation are both on, then `chaos clean`: no container, network, volume, loop device, disk
   image or host iptables rule of that run is left.
 - SIGTERM in the middle of a fault, or a scenario running past `--timeout`: the fault is
   healed, the platform removed, and the process exits 2 (an interrupted run is never held)
@@ -69,14 +69,36 @@ def host_rules() -> list[str]:
     return [line for line in out.splitlines() if "chaos" in line]
 
 
-@pytest.mark.parametrize("scenario, fault", [("disk-full", "disk-full"), ("zone-isolation", "isolate-zone")])
-def test_sigkill_mid_fault_then_clean_leaves_nothing(tmp_path, scenario, fault):
+BOTH_FAULTS = """\
+name: disk-and-zone
+doc: |
+  A full broker disk and an isolated zone at the same time, for the interruption test.
+
+  Contracts: durability. Faults: disk-full on the middle zone, isolate-zone on the last.
+contracts: [durability]
+workload: {duration: 60, rate: 100, producers: 1, consumers: 1}
+faults:
+  - {fault: disk-full, target: "zone:{zone:1}", start: 6, duration: 40}
+  - {fault: isolate-zone, target: "zone:{zone:last}", start: 6, duration: 40}
+"""
+
+
+def test_sigkill_mid_faults_then_clean_leaves_nothing(tmp_path):
+    """One run with a loop-mounted disk filled and a zone cut by iptables, killed while both
+    faults are on: `chaos clean` leaves no container, network, volume, loop device, disk
+    image or host iptables rule of it."""
     rules_before = host_rules()
-    profile = disk_profile(tmp_path) if scenario == "disk-full" else "kafka-3az"
-    proc = start_certify(tmp_path, profile, scenario)
+    scenarios = tmp_path / "scenarios"
+    scenarios.mkdir()
+    (scenarios / "disk_and_zone.yaml").write_text(BOTH_FAULTS)
+    proc = start_certify(tmp_path, disk_profile(tmp_path), extra=("--scenarios", str(scenarios)))
     try:
-        wait_for_line(proc, f"[nemesis] started {fault}")
+        seen = wait_for_line(proc, "[nemesis] started ")
+        rest = wait_for_line(proc, "[nemesis] started ", timeout=120)
+        started = "".join(seen[-1:] + rest[-1:])
+        assert "disk-full" in started and "isolate-zone" in started, started
         runs = run_ids_of(proc.pid)
+        assert any(loop_devices(run) for run in filter(None, runs)), "the disk fault should hold a loop device"
         proc.kill()
         proc.wait(timeout=30)
     finally:
