@@ -68,6 +68,7 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("restored", "checkpoint restores", "int"),
     Figure("output_drain_s", "output drained after", "s"),
     Figure("rollback_s", "rollback", "s"),
+    Figure("flink_move_s", "job moved to the new Flink release in", "s"),
     Figure("bad_version_failed_after_s", "bad version failed after", "s"),
     Figure("bytes_on_broker_disks", "bytes on broker disks", "bytes"),
     Figure("bytes_in_object_storage", "bytes in object storage", "bytes"),

@@ -47,12 +47,13 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
                      group, topic (str?); assign: positions (offset map)
     fault-start/stop required fault_id, fault (str)
     ramp-step        required step, start, end (int; kfchaos.ramp)
+    flink-release    required to (str); optional from, image (str?)
     client-event     required event (str)
     intrude          required action (str); optional principal, code (str?)
     deploy, restore  |null; optional input_topic, output_topic (str?)
     end-offsets      |null; optional topic (str?)
     poll, final-read, assign, revoke (not ok); upgrade, rollback, cancel,
-    savepoint, checkpoint, check-options, scenario-end: |null, free fields
+    savepoint, checkpoint, stop, check-options, scenario-end: |null, free fields
     scenario, note, not-applicable, measure, cluster-health, job-recovery,
     drain, harness-error, scenario-error (kfchaos.observe), traffic
     (kfchaos.platform.traffic), client-bytes (the recording clients): |null;
@@ -330,7 +331,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "deploy": {"*": Rule((opt("input_topic", STR_N), opt("output_topic", STR_N)))},
     "restore": {"*": Rule((opt("input_topic", STR_N), opt("output_topic", STR_N)))},
     "upgrade": {"*": _LOOSE}, "rollback": {"*": _LOOSE}, "cancel": {"*": _LOOSE},
-    "savepoint": {"*": _LOOSE}, "checkpoint": {"*": _LOOSE},
+    "savepoint": {"*": _LOOSE}, "checkpoint": {"*": _LOOSE}, "stop": {"*": _LOOSE},
+    "flink-release": {"*": Rule((req("to", STR), opt("from", STR_N), opt("image", STR_N)), False)},
     # the harness's own observations (kfchaos.observe)
     "scenario": {"*": Rule((opt("name", STR), opt("title", STR), opt("description", STR),
                             opt("contracts", STRINGS), opt("seed", INT_N)))},

@@ -45,6 +45,9 @@ CONFIG_CAPABILITIES: dict[str, tuple[Callable[[Any], bool], str]] = {
                              "(e.g. 512) in the profile"),
     "upgrade-release": (lambda cfg: bool((getattr(cfg, "upgrade", None) or {}).get("kafka")),
                         "no release to upgrade to: set platform.upgrade.kafka (e.g. 4.1.1) in the profile"),
+    "flink-upgrade-release": (lambda cfg: bool((getattr(cfg, "upgrade", None) or {}).get("flink")),
+                              "no Flink release to move the job to: set platform.upgrade.flink (e.g. 2.2.0) "
+                              "in the profile"),
     # the intruder needs credentials; whether ACLs then stop it is what access-control checks
     "sasl": (lambda cfg: getattr(getattr(cfg, "security", None), "protocol", None) == "SASL_SSL",
              "the platform does not authenticate clients: set platform.security "

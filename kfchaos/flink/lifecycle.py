@@ -15,6 +15,7 @@ upgrade    stop-with-savepoint of the current job, then restore the new variant 
 rollback   cancel the current job, restore the last known-good variant from the last
            known-good savepoint
 cancel     cancel the current job
+stop       stop the current job with a savepoint (e.g. before moving it to another cluster)
 savepoint  take a savepoint of the current job (job keeps running)
 checkpoint trigger a checkpoint of the current job
 ========== ============================================================================
@@ -38,10 +39,12 @@ in :mod:`kfchaos.flink.recovery`, which documents what is and isn't measurable o
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Mapping, Protocol
+from typing import Any, Mapping
 
+from .deployment import (PROCESS, VARIANTS, Deployment, DeploymentFailed, HistoryLike, LifecycleError, Release,
+                         Savepoint, _args_list, _NoHistory, is_healthy)
 from .recovery import RecoveryMetrics, estimate_replayed, recovery_metrics
 from .rest import (TERMINAL_STATES, FlinkRest, FlinkRestError, FlinkTimeout, FlinkUnavailable,
                    JobTerminated)
@@ -50,125 +53,6 @@ __all__ = [
     "VARIANTS", "Release", "HistoryLike", "LifecycleError", "DeploymentFailed", "Deployment", "Savepoint",
     "JobLifecycle", "RecoveryMetrics", "recovery_metrics", "estimate_replayed", "is_healthy",
 ]
-
-PROCESS = "flink"
-VARIANTS = ("good", "crash", "incompatible-state", "at-least-once", "slow")
-
-
-@dataclass(frozen=True)
-class Release:
-    """One release of a user's job: its jar, entry class and argument template. Template
-    fields are the lifecycle's ``job_args`` with ``-`` written ``_`` (``{input_topic}``)."""
-    jar: Path
-    entry_class: str
-    args: tuple[str, ...] = ()
-
-    def argv(self, values: Mapping[str, str]) -> list[str]:
-        fields = {k.replace("-", "_"): v for k, v in values.items()}
-        return [a.format_map(fields) for a in self.args]
-
-
-class HistoryLike(Protocol):
-    def invoke(self, process: str, f: str, value: Any = None) -> dict: ...
-    def ok(self, process: str, f: str, value: Any = None) -> dict: ...
-    def fail(self, process: str, f: str, value: Any = None) -> dict: ...
-    def info(self, process: str, f: str, value: Any = None) -> dict: ...
-
-
-class _NoHistory:
-    def _op(self, type_: str, process: str, f: str, value: Any = None) -> dict:
-        return {"type": type_, "process": process, "f": f, "value": value}
-
-    def invoke(self, process, f, value=None):
-        return self._op("invoke", process, f, value)
-
-    def ok(self, process, f, value=None):
-        return self._op("ok", process, f, value)
-
-    def fail(self, process, f, value=None):
-        return self._op("fail", process, f, value)
-
-    def info(self, process, f, value=None):
-        return self._op("info", process, f, value)
-
-
-class LifecycleError(RuntimeError):
-    """A lifecycle action could not be carried out (one line: what and why)."""
-
-
-class DeploymentFailed(LifecycleError):
-    """The job was submitted (or not) but never became healthy-RUNNING."""
-
-    def __init__(self, message: str, deployment: "Deployment | None" = None):
-        super().__init__(message)
-        self.deployment = deployment
-
-
-@dataclass
-class Deployment:
-    variant: str
-    args: dict[str, str]
-    job_id: str | None = None
-    savepoint: str | None = None             # restored from (None = fresh)
-    allow_non_restored_state: bool = False
-    parallelism: int | None = None
-    submitted_at: float = 0.0                # wall clock, seconds
-    running_at: float | None = None
-    state: str = "SUBMITTING"                # last state seen
-    error: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class Savepoint:
-    path: str
-    job_id: str
-    variant: str
-    args: Mapping[str, str]
-    taken_at: float
-    good: bool
-    reason: str                              # why (not) good
-    kind: str = "savepoint"                  # savepoint | stop
-
-    def to_dict(self) -> dict:
-        d = asdict(self)
-        d["args"] = dict(self.args)
-        return d
-
-
-def is_healthy(rest: FlinkRest, job_id: str, window_s: float = 5.0) -> tuple[bool, str]:
-    """(healthy, reason): RUNNING, all subtasks RUNNING, no failure within ``window_s``."""
-    try:
-        job = rest.job(job_id)
-    except FlinkRestError as e:
-        return False, f"job not readable: {e}"
-    if job.state != "RUNNING":
-        return False, f"job is {job.state}"
-    if not job.all_tasks_running:
-        pending = [v.name for v in job.vertices if not v.all_running]
-        return False, f"subtasks not all RUNNING: {pending}"
-    try:
-        excs = rest.exceptions(job_id, max_exceptions=1)
-    except FlinkRestError as e:
-        return False, f"exceptions not readable: {e}"
-    now_ms = job.now or int(time.time() * 1000)
-    if excs and excs[0].timestamp and now_ms - excs[0].timestamp < window_s * 1000:
-        return False, (f"failed {(now_ms - excs[0].timestamp) / 1000:.1f}s ago: "
-                       f"{excs[0].root_cause}")
-    return True, "running, all subtasks up" + (
-        f", last failure {(now_ms - excs[0].timestamp) / 1000:.0f}s ago"
-        if excs and excs[0].timestamp else ", no failures")
-
-
-def _args_list(args: Mapping[str, Any]) -> list[str]:
-    out: list[str] = []
-    for k, v in args.items():
-        if v is None:
-            continue
-        out += [f"--{k}", str(v)]
-    return out
 
 
 class JobLifecycle:
@@ -242,6 +126,14 @@ class JobLifecycle:
             self.jar = build_job_jar()
         self.jar_id = self.rest.upload_jar(self.jar)
         return self.jar_id
+
+    def forget_uploads(self, jar: str | Path | None = None) -> None:
+        """A new JobManager holds none of the earlier uploads: upload again on the next submit
+        (``jar``: the reference job's jar from now on, e.g. its build for another release)."""
+        if jar is not None:
+            self.jar = Path(jar)
+        self.jar_id = None
+        self._release_jar_ids.clear()
 
     def _jar_id(self, variant: str, force_upload: bool) -> str:
         """The uploaded jar of ``variant`` (each release's own jar; else the reference jar)."""
@@ -407,6 +299,19 @@ class JobLifecycle:
                                                   "state": dep.state,
                                                   "restored": self._restored_info(dep.job_id)})
         return dep
+
+    def stop(self, *, drain: bool = False) -> Savepoint:
+        """Stop the current job with a savepoint (recorded as f="stop"); the job ends FINISHED."""
+        cur = self._require_current("stop")
+        base = {"variant": cur.variant, "job_id": cur.job_id, "drain": drain}
+        self.history.invoke(self.process, "stop", dict(base))
+        try:
+            sp = self._take_savepoint(cur, "stop", drain=drain)
+        except Exception as e:
+            self._complete_error("stop", base, e)
+            raise
+        self.history.ok(self.process, "stop", {**base, "savepoint": sp.path, "savepoint_good": sp.good})
+        return sp
 
     def rollback(self, *, timeout: float | None = None) -> Deployment:
         """Cancel the current job (if still running) and run the last known-good variant from

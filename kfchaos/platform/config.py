@@ -67,7 +67,7 @@ class PlatformConfig:
     zones: tuple[str, ...] = ("a", "b", "c")
     images: dict[str, str] = field(default_factory=dict)   # role -> public image, overrides local build
     versions: dict[str, str] = field(default_factory=dict)  # kafka / flink release (default: pinned)
-    upgrade: dict[str, str] = field(default_factory=dict)   # {kafka: release} the rolling-upgrade moves to
+    upgrade: dict[str, str] = field(default_factory=dict)   # {kafka, flink: release} the upgrade scenarios move to
     broker_config: dict[str, Any] = field(default_factory=dict)
     kafka_heap: str = "-Xms256m -Xmx768m"
     flink: FlinkSettings = field(default_factory=FlinkSettings)

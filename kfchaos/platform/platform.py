@@ -75,7 +75,7 @@ class Platform:
         self.minio: Node | None = None
         self.flink_jobmanager: Node | None = None
         self.zookeeper: Node | None = None        # Flink's HA service (flink.ha: zookeeper)
-        self.upgrade_images: dict[str, str] = {}  # release -> broker image (platform.upgrade)
+        self.upgrade_images: dict[str, str] = {}  # release ("flink X" for Flink) -> image (platform.upgrade)
         self.images: dict[str, str] = {}
         self.timings: dict[str, float] = {}
         self.ports = PortPlan(self.cfg.port_base)
@@ -236,6 +236,10 @@ class Platform:
                 to = self.cfg.upgrade["kafka"]
                 role = self.flavor.image_role
                 self.upgrade_images[to] = resolve_images({}, (role,), {**self.cfg.versions, "kafka": to})[role]
+            if self.cfg.upgrade.get("flink"):         # the Flink release flink-upgrade moves the job to
+                to = self.cfg.upgrade["flink"]
+                self.upgrade_images[f"flink {to}"] = resolve_images({}, ("flink",),
+                                                                    {**self.cfg.versions, "flink": to})["flink"]
             self.timings["images"] = time.monotonic() - t0
             self._network = Network(docker_network_kw={"labels": cleanup.run_labels(self.run_id, "network")})
             self._network.name = self.network_name

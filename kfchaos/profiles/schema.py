@@ -35,7 +35,7 @@ JOB: dict[str, Any] = {
 SCHEMA: dict[str, Any] = {
     "name": LINE, "description": TEXT, "secrets_env": NAMES,
     "platform": {"kind": LINE, "zones": NAMES, "images": SETTINGS, "versions": {"kafka": LINE, "flink": LINE},
-                 "upgrade": {"kafka": LINE}, "broker_config": SETTINGS, "kafka_heap": LINE,
+                 "upgrade": {"kafka": LINE, "flink": LINE}, "broker_config": SETTINGS, "kafka_heap": LINE,
                  "flink": {"taskmanagers": INT, "slots": INT, "jobmanager_memory": LINE,
                            "taskmanager_memory": LINE, "bucket": LINE, "extra": SETTINGS,
                            "job_variant": LINE, "ha": LINE, "ha_session_timeout": LINE},

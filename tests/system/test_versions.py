@@ -4,8 +4,9 @@
   then the feature-level bump) holds every contract: 3.9.1 brings up and serves, 4.1.1
   takes over the same data;
 * a version matrix (`--kafka 4.0.2 --flink 2.0.2`) brings up another Kafka 4.x and another
-  Flink release with their own images and reference-job jar, holds a Flink scenario (Kafka
-  and Flink both under test), and writes the comparison;
+  Flink release with their own images and reference-job jar, moves the job to Flink 2.2.0
+  through a savepoint with exactly-once held (Kafka and Flink both under test), and writes
+  the comparison;
 * a release that does not exist is one line and exit 2 before any container starts.
 """
 from __future__ import annotations
@@ -50,15 +51,32 @@ def test_rolling_upgrade_39_to_41_holds_every_contract(tmp_path):
     assert not left, [v.name for v in left]
 
 
-def test_version_matrix_brings_up_other_releases_and_compares(tmp_path):
+def test_version_matrix_brings_up_other_releases_and_moves_the_job_to_the_next_flink(tmp_path):
+    """Kafka 4.0.2 with Flink 2.0.2 from `--kafka/--flink`, and the reference job moved to Flink
+    2.2.0 through a savepoint (flink-upgrade): exactly-once holds across the move, the Flink
+    containers run the new release's image, and the comparison names the releases."""
+    data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
+    data.update(name="kafka-3az-flink-move")
+    data["platform"]["upgrade"] = {"flink": "2.2.0"}
+    profile = tmp_path / "kafka-3az-flink-move.yaml"
+    profile.write_text(yaml.safe_dump(data))
     reports = tmp_path / "reports"
-    proc = chaos("certify", "--profile", "kafka-3az", "--kafka", "4.0.2", "--flink", "2.0.2", "--seed", "3",
-                 "--scenario", "flink-taskmanager-kill", "--reports", str(reports))
+    proc = chaos("certify", "--profile", str(profile), "--kafka", "4.0.2", "--flink", "2.0.2", "--seed", "3",
+                 "--scenario", "flink-upgrade", "--reports", str(reports))
     (run,) = runs_in(reports)
     results = json.loads((run / "results.json").read_text())
     assert results["platform"]["versions"] == {"kafka": "4.0.2", "flink": "2.0.2"}
-    statuses = {s["name"]: s["status"] for s in results["scenarios"]}
-    assert proc.returncode == 0 and statuses == {"flink-taskmanager-kill": "held"}, statuses
+    (sc,) = results["scenarios"]
+    assert proc.returncode == 0 and sc["status"] == "held", [(c["contract"], c["verdict"], c["reason"])
+                                                            for c in sc["contracts"]]
+    ops = [json.loads(line) for line in (run / "flink-upgrade" / "history.jsonl").read_text().splitlines()]
+    (moved,) = [o for o in ops if o["f"] == "flink-release" and o["type"] == "ok"]
+    proof = moved["value"]["proof"]
+    assert (moved["value"]["from"], moved["value"]["to"]) == ("2.0.2", "2.2.0")
+    assert set(proof["images_after"].values()) == {moved["value"]["image"]} != set(proof["images_before"].values())
+    (stopped,) = [o for o in ops if o["f"] == "stop" and o["type"] == "ok"]
+    (restored,) = [o for o in ops if o["f"] == "restore" and o["type"] == "ok"]
+    assert restored["value"]["savepoint"] == stopped["value"]["savepoint"] and restored["value"]["restored"]
     (matrix,) = reports.glob("matrix-*")
     md = (matrix / "compare.md").read_text()
     assert "kafka 4.0.2" in md and "flink 2.0.2" in md
