@@ -8,8 +8,11 @@ fault). The baseline is the ``baseline_s`` seconds (default 11) ending ``gap_s``
 (default 1) before the replay starts, or the time from the history's start if that is
 shorter. Live send-latency p99 during the replay above ``backfill_p99_ratio`` (default
 2.0) x the baseline p99 is ``latency-budget-exceeded``. ``unknown`` when the history
-has no replay window, when it never closed, or when either side has no latency
-samples. ``stats["baseline_lag_ms"]`` / ``["window_lag_ms"]`` are the live consumers'
+has no replay window, when it never closed, when either side has no latency samples, or
+when the replay stayed within the ratio but the baseline was not quiet: its p99 above
+``replay_baseline_p99_ms`` (default 1000, the profile's ``budgets``) means live traffic was
+already slow before any replay (a starved host), so no replay could have doubled it and a
+"held" would be a verdict that cannot fail. ``stats["baseline_lag_ms"]`` / ``["window_lag_ms"]`` are the live consumers'
 send-to-poll latency percentiles in each interval. ``stats["replay_read"]`` is what the replay read (records, bytes, records/s), from
 the proof its fault-stop recorded. :func:`compare_windows` compares any two intervals the
 same way.
@@ -20,14 +23,16 @@ from bisect import bisect_left, bisect_right
 from typing import Any
 
 from .index import as_index
-from .verdict import Verdict
+from .verdict import UNKNOWN, VALID, Verdict
 from .windows import NS, ratio_anomaly, series_of
 
 NAME = "replay-isolation"
+BASELINE_P99_MAX_MS = 1000.0
 
 
 def check(history: Any, *, backfill_p99_ratio: float = 2.0, replay_fault: str = "backfill",
-          baseline_s: float = 11.0, gap_s: float = 1.0, **_: Any) -> Verdict:
+          baseline_s: float = 11.0, gap_s: float = 1.0,
+          replay_baseline_p99_ms: float | None = BASELINE_P99_MAX_MS, **_: Any) -> Verdict:
     idx = as_index(history)
     w = next((x for x in idx.fault_windows if x.fault == replay_fault), None)
     if w is None:
@@ -42,6 +47,18 @@ def check(history: Any, *, backfill_p99_ratio: float = 2.0, replay_fault: str = 
     v.stats["replay_read"] = _read_rate(idx, w.fault_id)
     v.stats["baseline_lag_ms"] = consume_lag(idx, baseline, exclude=replay_fault)
     v.stats["window_lag_ms"] = consume_lag(idx, (w.start, w.end), exclude=replay_fault)
+    return _unless_busy_baseline(v, replay_baseline_p99_ms or BASELINE_P99_MAX_MS)
+
+
+def _unless_busy_baseline(v: Verdict, max_ms: float) -> Verdict:
+    """A replay within its ratio over a baseline that was already slow decides nothing."""
+    bp = ((v.stats.get("baseline") or {}).get("latency_ms") or {}).get("p99")
+    v.stats["baseline_p99_max_ms"] = max_ms
+    if v.valid == VALID and bp is not None and bp > max_ms:
+        v.valid = UNKNOWN
+        v.reason = (f"the baseline was not quiet: live p99 {bp:.0f} ms before the replay, above "
+                    f"budgets.replay_baseline_p99_ms {max_ms:.0f} ms, so the replay could not have doubled it; "
+                    "rerun on a less loaded machine")
     return v
 
 

@@ -155,6 +155,8 @@ def check_topic(topic: dict, zones: tuple[str, ...], src: str) -> None:
 def check_budgets(budgets: dict, src: str) -> None:
     positive(budgets, "recovery_seconds", "budgets", src, "give the seconds a recovery may take, e.g. 60")
     positive(budgets, "backfill_p99_ratio", "budgets", src, "give the allowed p99 latency ratio, e.g. 2.0")
+    positive(budgets, "replay_baseline_p99_ms", "budgets", src,
+             "give the live p99 (ms) above which a baseline is too busy to compare with, e.g. 1000")
     at_least(budgets, "max_redelivery", 0, "budgets", src, "give a count of 0 or more")
 
 

@@ -46,7 +46,7 @@ SCHEMA: dict[str, Any] = {
     "topic": {"partitions": INT, "replication_factor": INT, "config": SETTINGS},
     "quotas": MAPPING,
     "clients": {"producer": SETTINGS, "consumer": SETTINGS},
-    "budgets": {"recovery_seconds": NUMBER, "backfill_p99_ratio": NUMBER, "max_redelivery": INT,
+    "budgets": {"recovery_seconds": NUMBER, "backfill_p99_ratio": NUMBER, "replay_baseline_p99_ms": NUMBER, "max_redelivery": INT,
                 "ramp_p99_ms": NUMBER, "ramp_lag_p99_ms": NUMBER},
     "job": JOB,
 }

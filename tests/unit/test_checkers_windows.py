@@ -157,3 +157,14 @@ def test_replay_isolation_reports_live_consume_lag():
     assert v.stats["baseline_lag_ms"]["n"] == 0
     lag = isolation.consume_lag(isolation.as_index(b.ops), (0, 2**62))
     assert lag["n"] == 5 and lag["p99"] is not None and lag["p99"] > 0
+
+
+def test_replay_within_ratio_over_a_busy_baseline_is_unknown_not_held():
+    """A baseline already slower than budgets.replay_baseline_p99_ms decides nothing when the
+    replay stays within the ratio (a starved host); a replay past the ratio is still caught."""
+    calm = isolation.check(_backfill_run(False).ops, backfill_p99_ratio=2.0, gap_s=0, replay_baseline_p99_ms=0.5)
+    assert calm.valid == "unknown" and "baseline was not quiet" in calm.reason
+    assert calm.stats["baseline_p99_max_ms"] == 0.5
+    slow = isolation.check(_backfill_run(True).ops, backfill_p99_ratio=2.0, gap_s=0, replay_baseline_p99_ms=0.5)
+    assert slow.valid == "invalid" and slow.counts() == {"latency-budget-exceeded": 1}
+    assert isolation.check(_backfill_run(False).ops, backfill_p99_ratio=2.0, gap_s=0).valid == "valid"
