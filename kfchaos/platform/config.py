@@ -213,6 +213,9 @@ def render_flink_config(cfg: PlatformConfig, access_key: str, secret_key: str) -
         "s3.path.style.access": "true",
         "s3.access-key": access_key,
         "s3.secret-key": secret_key,
+        # The RPC actor system gets 60 s to start (default 10 s): on a starved host the
+        # JobManager otherwise exits with "Could not create actor system" (seen at load 60).
+        "pekko.startup-timeout": "60 s",
         "heartbeat.timeout": 20000,
         "heartbeat.interval": 2000,
         "restart-strategy.type": "fixed-delay",

@@ -23,6 +23,7 @@ from confluent_kafka.admin import AdminClient
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.network import Network
 
+from kfchaos.images.versions import platform_versions
 from kfchaos.redact import redact as redact_text, register_secret
 
 from . import cleanup, disks, probes
@@ -236,6 +237,7 @@ class Platform:
                 to = self.cfg.upgrade["kafka"]
                 role = self.flavor.image_role
                 self.upgrade_images[to] = resolve_images({}, (role,), {**self.cfg.versions, "kafka": to})[role]
+                self.upgrade_images.setdefault(platform_versions(self.cfg.versions)["kafka"], self.images[role])
             if self.cfg.upgrade.get("flink"):         # the Flink release flink-upgrade moves the job to
                 to = self.cfg.upgrade["flink"]
                 self.upgrade_images[f"flink {to}"] = resolve_images({}, ("flink",),

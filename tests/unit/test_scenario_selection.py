@@ -19,7 +19,7 @@ def test_broker_storage_outage_is_left_out_of_broker_local_kafka_only():
 
 
 def test_every_scenario_declares_contracts_that_exist_and_a_title():
-    assert len(scenarios.REGISTRY) == 20
+    assert len(scenarios.REGISTRY) == 21
     for name, s in scenarios.REGISTRY.items():
         assert s.name == name and s.contracts and set(s.contracts) <= set(CONTRACTS), name
         assert s.title and s.title != name and "Contracts:" in s.doc, name
@@ -72,3 +72,14 @@ def test_access_control_needs_sasl_and_acls_from_the_profile():
     assert "access-control" in scenarios.for_kind(kafka, secured)[0]
     reason = scenarios.get("access-control").not_applicable(kafka, plain)
     assert reason and "acls: true" in reason and "kafka-3az-sasl" in reason
+
+
+def test_upgrade_rollback_plans_only_a_move_to_a_newer_release():
+    from kfchaos.scenario import NotApplicable
+    from kfchaos.scenarios.upgrade_rollback import rollback_plan
+    assert rollback_plan({"kafka": "3.9.1"}, {"kafka": "4.1.1"}) == ("3.9.1", "4.1.1")
+    for versions, upgrade, why in (({"kafka": "4.1.1"}, {"kafka": "3.9.1"}, "is not newer"),
+                                   ({"kafka": "4.1.1"}, {"kafka": "4.1.1"}, "is not newer"),
+                                   ({}, {}, "set platform.upgrade.kafka")):
+        with pytest.raises(NotApplicable, match=why):
+            rollback_plan(versions, upgrade)
