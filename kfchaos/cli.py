@@ -1,6 +1,7 @@
 """`kfchaos` (or `python -m kfchaos.cli`): certify a platform profile, re-check and report stored runs, compare runs.
 
     kfchaos certify --profile kafka-3az [--scenario kill-leader ...] [--seed N] [--scenarios DIR]
+    kfchaos migrate --from A --to B [--fault kill:target] [--seed N]   rehearse a migration from profile A to profile B
     kfchaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
     kfchaos report RUN_DIR         (re)render RUN_DIR/report.html
     kfchaos compare RUN_DIR ...    side-by-side table (compare.html, compare.md)
@@ -170,6 +171,24 @@ def cmd_certify(args) -> int:
     return result.exit_code
 
 
+def cmd_migrate(args) -> int:
+    from kfchaos.migrate.rehearsal import MigrationInputError, check_pair, rehearse
+    from kfchaos.platform.docker_engine import ensure_docker
+    a, b = _profile(args.source), _profile(args.target)
+    try:
+        check_pair(a, b, args.fault)
+    except MigrationInputError as exc:
+        raise UsageError(str(exc)) from None
+    ensure_docker()
+    result = rehearse(a, b, args.seed, fault=args.fault, reports=Path(args.reports))
+    print(result.summary_table())
+    print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
+    if not result.complete:
+        print(f"error: the rehearsal is incomplete{': ' + result.interrupted if result.interrupted else ''}: "
+              "its verdict is unknown", file=sys.stderr)
+    return result.exit_code
+
+
 def _target_factory(path: str):
     """A platform factory for an external target file; the file is checked now (one line if bad)."""
     from kfchaos.targets import load_target
@@ -294,6 +313,14 @@ def parser() -> argparse.ArgumentParser:
                    help="per scenario: one that runs longer heals and ends the run as unknown (exit 2)")
     c.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     c.set_defaults(fn=cmd_certify)
+    mg = sub.add_parser("migrate", help="rehearse a migration: mirror from one platform to another, move a group")
+    mg.add_argument("--from", dest="source", required=True, metavar="PROFILE", help="the platform migrated from")
+    mg.add_argument("--to", dest="target", required=True, metavar="PROFILE", help="the platform migrated to")
+    mg.add_argument("--fault", default="kill:target", metavar="FAULT:SIDE",
+                    help="kill or pause the broker of zone b of the target or the source (default kill:target)")
+    mg.add_argument("--seed", type=int, help="seed for the fault schedule (default random)")
+    mg.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
+    mg.set_defaults(fn=cmd_migrate)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")
     a.add_argument("run", help="a run directory, or one scenario's directory")
     a.add_argument("--write", action="store_true", help="rewrite results.json with the recomputed results")

@@ -20,6 +20,8 @@ CONTRACTS: dict[str, tuple[str, ...]] = {
     "recovery": ("recovery",),
     "replay-isolation": ("replay-isolation",),
     "access-control": ("access-control",),
+    "mirroring": ("mirror",),
+    "group-cutover": ("cutover",),
 }
 
 
@@ -83,6 +85,22 @@ def verdict_figures(verdicts: dict[str, Verdict]) -> dict[str, Any]:
         for key in ("recovery_s", "cluster_healthy_after_heal_s", "flink_time_to_running_s"):
             f[key] = rec.stats.get(key)
     f.update(_latency_figures(verdicts))
+    f.update(_migration_figures(verdicts))
+    return f
+
+
+def _migration_figures(verdicts: dict[str, Verdict]) -> dict[str, Any]:
+    f: dict[str, Any] = {}
+    m = verdicts.get("mirror")
+    if m is not None and m.stats:
+        f["replication_lag_max_records"] = m.stats.get("lag_max_records")
+        f["replication_catch_up_s"] = m.stats.get("catch_up_s")
+        f["mirror_duplicates"] = m.stats.get("duplicates")
+    c = verdicts.get("cutover")
+    if c is not None and c.stats:
+        f["cutover_s"] = c.stats.get("cutover_s")
+        f["cutover_redelivered"] = c.stats.get("redelivered")
+        f["cutover_skipped"] = c.stats.get("skipped")
     return f
 
 

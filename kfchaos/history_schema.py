@@ -48,6 +48,10 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     fault-start/stop required fault_id, fault (str)
     ramp-step        required step, start, end (int; kfchaos.ramp)
     flink-release    required to (str); optional from, image (str?)
+    mirror-lag       required source_end, target_end (offset maps)
+    cutover          required group, source_topic, target_topic, process
+                     (str), stopped_at (int); optional source_committed,
+                     translated (offset maps)
     client-event     required event (str)
     intrude          required action (str); optional principal, code (str?)
     deploy, restore  |null; optional input_topic, output_topic (str?)
@@ -323,6 +327,11 @@ SCHEMA: dict[str, dict[str, Rule]] = {
                "ok": Rule((req("partitions", PARTITIONS), opt("group", STR_N),
                            opt("topic", STR_N)), False)},
     "ramp-step": {"*": Rule((req("step", INT), req("start", INT), req("end", INT)), False)},
+    # a migration rehearsal (kfchaos.migrate)
+    "mirror-lag": {"*": Rule((req("source_end", OFFSETS), req("target_end", OFFSETS)), False)},
+    "cutover": {"*": Rule((req("group", STR), req("source_topic", STR), req("target_topic", STR),
+                           req("process", STR), req("stopped_at", INT), opt("source_committed", OFFSETS),
+                           opt("translated", OFFSETS)), False)},
     "fault-start": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "fault-stop": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "client-event": {"*": Rule((req("event", STR),), False)},

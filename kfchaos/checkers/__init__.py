@@ -20,6 +20,10 @@ replay-        live p99 during a backfill vs its baseline (run only when a
 isolation      contract asks for it: ``OPTIONAL``)
 access-        intruder attempts (``intrude`` ops) that succeeded; denials
 control        per phase around the faults (``OPTIONAL``)
+mirror         source's acked writes on the target exactly once, in order;
+               replication lag (a migration rehearsal, ``OPTIONAL``)
+cutover        a group moved to the target: no skipped record, bounded
+               redelivery, cut-over time (``OPTIONAL``)
 =============  ==============================================================
 
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
@@ -44,7 +48,8 @@ import logging
 import traceback
 from typing import Any, Callable, Iterable
 
-from . import access, duplicate, exactly_once, group, isolation, lost, offsets, ordering, recovery, windows
+from . import (access, cutover, duplicate, exactly_once, group, isolation, lost, mirror, offsets, ordering, recovery,
+               windows)
 from .faults import FaultWindow, fault_windows, overlapping
 from .index import HistoryIndex, as_index
 from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
@@ -66,11 +71,13 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
     recovery.NAME: recovery.check,
     isolation.NAME: isolation.check,
     access.NAME: access.check,
+    mirror.NAME: mirror.check,
+    cutover.NAME: cutover.check,
 }
 log = logging.getLogger("chaos.history")
 
 #: run only when asked for by name (a contract needs them)
-OPTIONAL = frozenset({isolation.NAME, access.NAME})
+OPTIONAL = frozenset({isolation.NAME, access.NAME, mirror.NAME, cutover.NAME})
 
 
 def check_all(history: Any, *, checkers: Iterable[str] | None = None,

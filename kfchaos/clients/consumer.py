@@ -125,6 +125,10 @@ class RecordingConsumer:
                                                      "error": "; ".join(errors[:5])})
         return records
 
+    def next_offsets(self) -> dict[int, int]:
+        """Partition -> next offset to read, of every partition polled since assignment."""
+        return dict(self._next)
+
     def commit(self, offsets: dict[int, int] | None = None) -> dict | None:
         """Synchronously commit (default: next offset of every polled
         partition still assigned).  Returns the completion op, or None when

@@ -1,5 +1,5 @@
-"""Builds the platform images locally: kafka, kafka-tiered, tansu, flink, minio, toxiproxy
-and zookeeper on the base image.
+"""Builds the platform images locally: kafka, kafka-tiered, mirror (MirrorMaker 2), tansu,
+flink, minio, toxiproxy and zookeeper on the base image.
 
 Inputs come only from package registries (Maven Central, PyPI, the Go module proxy,
 the Rust crate registry, Debian). Each image is tagged by a fingerprint of its inputs, so a rebuild with
@@ -136,6 +136,30 @@ def build_kafka_tiered(base: str, version: str | None = None) -> str:
                          f"COPY tiered {TIERED_PLUGIN_DIR}\n", "kafka-tiered")
 
 
+MIRROR_POM = ASSETS / "mirror" / "pom.xml"
+
+
+def build_mirror(base: str, version: str | None = None) -> str:
+    """The kafka image of the same release plus MirrorMaker 2 (``connect-mirror`` and
+    ``connect-mirror-client`` from Maven Central); the kafka image's libs already hold
+    connect-runtime and its dependencies, so only the jars it lacks are added."""
+    kafka = build_kafka(base, version)
+    props = {"kafka.version": version or v.KAFKA_VERSION}
+    tag = f"{IMAGE_REPO}/mirror:{fingerprint('mirror', kafka, props, files=[MIRROR_POM])}"
+    if image_exists(tag):
+        return tag
+    fp, _, _ = _kafka_inputs(base, version)
+    have = {p.name for p in (cache_dir() / "kafka" / fp / "libs").glob("*.jar")}
+    jars = _maven_copy(MIRROR_POM, cache_dir() / "mirror" / fingerprint(props, files=[MIRROR_POM]) / "libs",
+                       props, transitive=True)
+    ctx = fresh_dir(cache_dir() / "mirror" / "context")
+    (ctx / "libs").mkdir()
+    for jar in jars.glob("*.jar"):
+        if jar.name not in have:
+            shutil.copy2(jar, ctx / "libs" / jar.name)
+    return _docker_build(tag, ctx, f"FROM {kafka}\nCOPY libs /opt/kafka/libs\n", "mirror")
+
+
 def build_tansu(base: str) -> str:
     fp = fingerprint("tansu", base, v.TANSU_CRATE, v.TANSU_VERSION, v.TANSU_FEATURES)
     tag = f"{IMAGE_REPO}/tansu:{fp}"
@@ -266,6 +290,7 @@ def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy"),
     builders = {
         "kafka": lambda: build_kafka(base, ver["kafka"]),
         "kafka-tiered": lambda: build_kafka_tiered(base, ver["kafka"]),
+        "mirror": lambda: build_mirror(base, ver["kafka"]),
         "tansu": lambda: build_tansu(base),
         "flink": lambda: build_flink(base, ver["flink"]),
         "minio": lambda: build_go_image(base, "minio", v.MINIO_MODULE, v.MINIO_VERSION, "minio"),

@@ -49,7 +49,7 @@ DEFAULT_BROKER_CONFIG: dict[str, Any] = {
 
 @dataclass
 class FlinkSettings:
-    taskmanagers: int = 1
+    taskmanagers: int = 1       # 0: no Flink cluster at all (Kafka only; profiles ask for 1 or more)
     slots: int = 4
     jobmanager_memory: str = "1024m"
     taskmanager_memory: str = "1600m"

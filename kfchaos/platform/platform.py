@@ -252,8 +252,8 @@ class Platform:
                                                                         for z in self.zones])
             for bucket in (*self.flavor.buckets(self.cfg), self.cfg.flink.bucket):   # HA state lives there
                 self._create_bucket(bucket)
-            self._phase("kafka + flink", [lambda z=z: self._start_broker(z) for z in self.zones]
-                        + [self._start_flink_jobmanager]
+            flink = [self._start_flink_jobmanager] if self.cfg.flink.taskmanagers else []   # 0: Kafka only
+            self._phase("kafka + flink", [lambda z=z: self._start_broker(z) for z in self.zones] + flink
                         + [lambda i=i: self._start_taskmanager(i) for i in range(self.cfg.flink.taskmanagers)])
             if self.security is not None and self.security.settings.acls:
                 grant_workload(self.admin, base_bindings())

@@ -93,3 +93,16 @@ def test_bad_environment_and_arguments(tmp_path):
 def test_a_bad_scenario_timeout_is_one_line(value, tmp_path):
     proc, reports = run_cli(["certify", "--timeout", value], tmp_path)
     assert_one_line(proc, reports, "--timeout", "seconds above 0")
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--from", "kafka-3az", "--to", "kafka-3az"], ("both kafka-3az", "two different profiles")),
+    (["--from", "kafka-3az", "--to", "no-such-profile"], ("no-such-profile", "not found")),
+    (["--from", "tansu-s3", "--to", "kafka-3az"], ("tansu-s3", "Apache Kafka")),
+    (["--from", "kafka-3az", "--to", "kafka-3az-tiered", "--fault", "zap:target"], ("zap:target", "kill:target")),
+    (["--from", "kafka-3az"], ("--to",)),
+])
+def test_bad_migration_input_is_one_line_before_anything_starts(tmp_path, args, words):
+    reports = tmp_path / "reports"
+    proc, _ = run_cli(["migrate", *args, "--reports", str(reports)], tmp_path)
+    assert_one_line(proc, reports, *words)
