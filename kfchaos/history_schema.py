@@ -47,6 +47,8 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
                      group, topic (str?); assign: positions (offset map)
     fault-start/stop required fault_id, fault (str)
     ramp-step        required step, start, end (int; kfchaos.ramp)
+    reassign         required move (str), start (int); scale: action (str);
+                     throttle: free (kfchaos.elasticity)
     client-event     required event (str)
     intrude          required action (str); optional principal, code (str?)
     deploy, restore  |null; optional input_topic, output_topic (str?)
@@ -322,6 +324,10 @@ SCHEMA: dict[str, dict[str, Rule]] = {
                "ok": Rule((req("partitions", PARTITIONS), opt("group", STR_N),
                            opt("topic", STR_N)), False)},
     "ramp-step": {"*": Rule((req("step", INT), req("start", INT), req("end", INT)), False)},
+    # scale-out / scale-in (kfchaos.elasticity)
+    "reassign": {"*": Rule((req("move", STR), req("start", INT)))},
+    "scale": {"*": Rule((req("action", STR),))},
+    "throttle": {"*": _LOOSE},
     "fault-start": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "fault-stop": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "client-event": {"*": Rule((req("event", STR),), False)},

@@ -27,7 +27,7 @@ from kfchaos.scenario import Scenario
 MODULES = ("smoke", "kill_leader", "controller_failover", "isolated_leader", "zone_isolation", "rolling_restart",
            "random_faults", "flink_taskmanager_kill", "object_storage_outage", "object_storage_slowness",
            "bad_deploy_rollback", "backfill_isolation", "broker_storage_outage", "zone_lost_with_disk", "disk_full",
-           "jobmanager_failover", "rolling_upgrade", "load_ramp", "access_control")
+           "jobmanager_failover", "rolling_upgrade", "load_ramp", "access_control", "scale_out_in")
 
 #: the YAML twins of shipped scenarios (not part of a default certification)
 DATA_DIR = Path(__file__).resolve().parent / "data"
