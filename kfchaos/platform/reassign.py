@@ -28,13 +28,21 @@ import json
 import shlex
 from typing import Any, Iterable
 
-from .config import INTERNAL_PORT
 
 REASSIGN = "org.apache.kafka.tools.reassign.ReassignPartitionsCommand"
 LOG_DIRS = "org.apache.kafka.tools.LogDirsCommand"
 BROKER_THROTTLES = ("leader.replication.throttled.rate", "follower.replication.throttled.rate")
 TOPIC_THROTTLES = ("leader.replication.throttled.replicas", "follower.replication.throttled.replicas")
-BOOTSTRAP = f"localhost:{INTERNAL_PORT}"
+
+
+def bootstrap(platform, zone: str) -> str:
+    """Where a tool inside the broker of ``zone`` bootstraps: that broker's REPLICATION
+    listener, whose advertised addresses every broker container can reach (the other zones'
+    through its own zone's Toxiproxy). The INTERNAL listener is not: inside a broker the other
+    zones' host names resolve to the zone's Toxiproxy, which forwards only replication and
+    controller ports, so a tool on INTERNAL reaches its own broker alone (and times out
+    setting a throttle on the others)."""
+    return f"localhost:{platform.cfg.replication_port(zone)}"
 
 
 class ReassignError(RuntimeError):
@@ -81,7 +89,7 @@ def generate(platform, topics: Iterable[str], broker_ids: Iterable[int]) -> list
     zone = _zone(platform)
     _write(platform, zone, "/tmp/chaos-topics.json",
            json.dumps({"version": 1, "topics": [{"topic": t} for t in topics]}))
-    out = _tool(platform, REASSIGN, ["--bootstrap-server", BOOTSTRAP, "--generate",
+    out = _tool(platform, REASSIGN, ["--bootstrap-server", bootstrap(platform, zone), "--generate",
                                      "--topics-to-move-json-file", "/tmp/chaos-topics.json",
                                      "--broker-list", ",".join(map(str, broker_ids))], zone)
     proposed = out.split("Proposed partition reassignment configuration")[-1]
@@ -93,7 +101,7 @@ def execute(platform, plan: list[dict], throttle: int | None) -> str:
     zone = _zone(platform)
     _write(platform, zone, "/tmp/chaos-reassign.json", plan_json(plan))
     _write(platform, zone, ADMIN_PROPS, ADMIN_SETTINGS)
-    args = ["--bootstrap-server", BOOTSTRAP, "--execute", "--reassignment-json-file", "/tmp/chaos-reassign.json",
+    args = ["--bootstrap-server", bootstrap(platform, zone), "--execute", "--reassignment-json-file", "/tmp/chaos-reassign.json",
             "--command-config", ADMIN_PROPS]
     if throttle:
         args += ["--throttle", str(int(throttle))]
@@ -103,7 +111,7 @@ def execute(platform, plan: list[dict], throttle: int | None) -> str:
 def verify(platform, plan: list[dict]) -> tuple[bool, str]:
     zone = _zone(platform)
     _write(platform, zone, "/tmp/chaos-reassign.json", plan_json(plan))
-    code, out = platform.run_tool(REASSIGN, ["--bootstrap-server", BOOTSTRAP, "--verify",
+    code, out = platform.run_tool(REASSIGN, ["--bootstrap-server", bootstrap(platform, zone), "--verify",
                                              "--reassignment-json-file", "/tmp/chaos-reassign.json"], zone=zone)
     done = code == 0 and "in progress" not in out and "is completed" in out
     return done, out
@@ -112,7 +120,7 @@ def verify(platform, plan: list[dict]) -> tuple[bool, str]:
 def log_dirs(platform, broker_ids: Iterable[int], topics: Iterable[str]) -> dict[str, dict[str, int]]:
     zone = _zone(platform)
     _write(platform, zone, ADMIN_PROPS, ADMIN_SETTINGS)
-    out = _tool(platform, LOG_DIRS, ["--bootstrap-server", BOOTSTRAP, "--describe", "--command-config", ADMIN_PROPS,
+    out = _tool(platform, LOG_DIRS, ["--bootstrap-server", bootstrap(platform, zone), "--describe", "--command-config", ADMIN_PROPS,
                                      "--broker-list", ",".join(map(str, broker_ids)),
                                      "--topic-list", ",".join(topics)], zone)
     sizes: dict[str, dict[str, int]] = {}

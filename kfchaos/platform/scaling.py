@@ -149,8 +149,10 @@ def count_new_broker(platform, zone: str, node_id: int) -> None:
 
 def unregister(platform, node_id: int) -> dict:
     """``ClusterTool unregister --id``: (exit code, last output line) as a dict."""
-    code, out = platform.run_tool(CLUSTER_TOOL, ["unregister", "--bootstrap-server", f"localhost:{INTERNAL_PORT}",
-                                                 "--id", str(node_id)])
+    from .reassign import _zone, bootstrap
+    zone = _zone(platform)
+    code, out = platform.run_tool(CLUSTER_TOOL, ["unregister", "--bootstrap-server", bootstrap(platform, zone),
+                                                 "--id", str(node_id)], zone=zone)
     return {"exit": code, "output": out.strip().splitlines()[-1][-300:] if out.strip() else ""}
 
 

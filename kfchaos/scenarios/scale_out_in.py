@@ -68,10 +68,11 @@ def settings(profile) -> dict:
 def prefill(run: ScenarioRun, topic: str, mb: int) -> None:
     records = mb * 1000
     t0 = time.monotonic()
+    zone = run.platform.zones[0]
     code, out = run.platform.run_tool("org.apache.kafka.tools.ProducerPerformance", [
         "--topic", topic, "--num-records", str(records), "--record-size", "1000", "--throughput", "-1",
-        "--producer-props", f"bootstrap.servers={reassign.BOOTSTRAP}", "acks=all", "linger.ms=20",
-        "batch.size=65536", "partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner"])
+        "--producer-props", f"bootstrap.servers={reassign.bootstrap(run.platform, zone)}", "acks=all", "linger.ms=20",
+        "batch.size=65536", "partitioner.class=org.apache.kafka.clients.producer.RoundRobinPartitioner"], zone=zone)
     if code != 0:
         raise RuntimeError(f"prefill of {topic} failed (exit {code}): {out.strip()[-300:]}")
     run.history.ok(observe.PROCESS, SCALE_F, {"action": "prefill", "topic": topic, "records": records,

@@ -84,3 +84,24 @@ def test_scale_in_plan_keeps_order_and_prefers_the_same_rack():
                     {"topic": "t", "partition": 1, "replicas": [2, 3, 1]}]     # 1 taken: the only free one
     with pytest.raises(ReassignError):
         plan_off([{"topic": "t", "partition": 0, "replicas": [1, 2, 3, 4]}], 4, [1, 2, 3], racks)
+
+
+def test_stateless_kinds_are_not_applicable_with_the_stateless_answer():
+    from kfchaos.platform.flavors import flavor_for
+    from kfchaos.scenarios.scale_out_in import applicable
+    assert applicable(flavor_for("kafka")) is None and applicable(flavor_for("kafka-tiered")) is None
+    why = applicable(flavor_for("tansu"))
+    assert why.startswith("tansu: stateless brokers") and "0 bytes moved" in why and "no JVM" in why
+    assert "cannot yet launch a broker-only node" in applicable(flavor_for("automq"))
+
+
+def test_the_broker_only_node_keeps_the_zone_settings_and_drops_the_controller_role():
+    from kfchaos.platform.config import PlatformConfig, render_server_properties
+    from kfchaos.platform.scaling import broker_only_properties
+    cfg = PlatformConfig()
+    text = broker_only_properties(render_server_properties(cfg, "a", 1001, 1002), "a", 4, 2001, 2002)
+    props = dict(line.split("=", 1) for line in text.splitlines())
+    assert props["process.roles"] == "broker" and props["node.id"] == "4" and props["broker.rack"] == "a"
+    assert props["controller.quorum.voters"].startswith("1@kafka-a:9201")
+    assert "CONTROLLER://" not in props["listeners"] and "REPLICATION://kafka-a4:9104" in props["advertised.listeners"]
+    assert "EXTERNAL://127.0.0.1:2001" in props["advertised.listeners"]
