@@ -161,12 +161,22 @@ def plan_off(current: list[dict], leaving: int, remaining: list[int], racks: dic
     return plan
 
 
+def _each_call(call, resources: list) -> list:
+    """(resource, future) pairs of an admin call made once per broker resource (the protocol
+    allows one BROKER resource per request) and once for all topic resources."""
+    from confluent_kafka.admin import ConfigResource
+    brokers = [r for r in resources if r.restype_int == ConfigResource.Type.BROKER.value]
+    topics = [r for r in resources if r.restype_int != ConfigResource.Type.BROKER.value]
+    batches = [[r] for r in brokers] + ([topics] if topics else [])
+    return [pair for batch in batches for pair in call(batch, request_timeout=60).items()]
+
+
 def throttles_set(platform, broker_ids: Iterable[int], topics: Iterable[str]) -> dict[tuple[str, str], list[str]]:
     """(BROKER|TOPIC, name) -> the throttle settings dynamically set on it (the host's admin client)."""
     from confluent_kafka.admin import ConfigResource
     resources = [ConfigResource("BROKER", str(b)) for b in broker_ids] + [ConfigResource("TOPIC", t) for t in topics]
     out: dict[tuple[str, str], list[str]] = {}
-    for res, fut in platform.admin.describe_configs(resources, request_timeout=60).items():
+    for res, fut in _each_call(platform.admin.describe_configs, resources):
         entries = fut.result(timeout=90)
         keys = BROKER_THROTTLES if res.restype_int == ConfigResource.Type.BROKER.value else TOPIC_THROTTLES
         present = [k for k in keys if k in entries and entries[k].value not in (None, "")
@@ -186,7 +196,7 @@ def clear_throttles(platform, broker_ids: Iterable[int], topics: Iterable[str]) 
         resources = [ConfigResource(kind, name, incremental_configs=[
             ConfigEntry(k, None, incremental_operation=AlterConfigOpType.DELETE) for k in keys])
             for (kind, name), keys in found.items()]
-        for fut in platform.admin.incremental_alter_configs(resources, request_timeout=60).values():
+        for _, fut in _each_call(platform.admin.incremental_alter_configs, resources):
             fut.result(timeout=90)
         found = throttles_set(platform, broker_ids, topics)
     return [f"{kind} {name}: {k}" for (kind, name), keys in sorted(found.items()) for k in keys]

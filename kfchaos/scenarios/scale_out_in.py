@@ -148,7 +148,10 @@ def scale_out_in(run: ScenarioRun, topics: list[str], cfg: dict, state: dict) ->
     racks = {platform.cfg.node_id(z): z for z in platform.zones} | {node_id: zone}
     before = reassign.assignment(platform)
     move(run, "scale-in", before, reassign.plan_off(before, node_id, original, racks), brokers, cfg)
-    state["throttle_left"] = reassign.clear_throttles(platform, brokers, topics)
+    try:        # while node 4 still answers for its own broker-level throttle
+        state["throttle_left"] = reassign.clear_throttles(platform, brokers, topics)
+    except Exception as exc:
+        log.warning("throttles not cleared before the removal: %s: %s", type(exc).__name__, exc)
     t0 = time.monotonic()
     removed = platform.remove_broker(node_id)
     state.pop("added")

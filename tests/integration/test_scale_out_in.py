@@ -33,6 +33,7 @@ def test_scale_out_then_in_balances_moves_bytes_and_leaves_nothing(tmp_path):
         proc.terminate()
         stdout, stderr = proc.communicate(timeout=180)
     run = next(p for p in reports.iterdir() if p.is_dir() and p.name != "latest")
+    assert (run / "results.json").exists(), (proc.returncode, stdout[-2000:], stderr[-3000:])
     results = json.loads((run / "results.json").read_text())
     (result,) = results["scenarios"]
     assert proc.returncode == 0 and result["status"] == "held", (stdout[-3000:], stderr[-3000:], result)
