@@ -27,7 +27,9 @@ that failed has ``time_to_balance_s`` None and its error.
 :func:`figures_of`: ``scale_moves`` (one dict per move), and from the scale-out move
 ``time_to_balance_s``, ``bytes_moved``, ``live_p99_ms_during_move``,
 ``consumer_lag_p99_ms_during_move``; from the scale-in move ``decommission_s`` (its
-reassignment plus the broker's removal) and ``bytes_moved_scale_in``; ``throttle_left``.
+reassignment plus the broker's removal) and ``bytes_moved_scale_in``; ``throttle_left``;
+``broker_added`` / ``broker_removed``: the ``scale`` ops' values (node id, zone, seconds,
+the unregister outcome).
 """
 from __future__ import annotations
 
@@ -89,6 +91,11 @@ def figures_of(idx: Any) -> dict:
         out["bytes_moved_scale_in"] = first_in["bytes_moved"]
         out["decommission_s"] = (round(drained + float(removed[0].get("seconds") or 0), 2)
                                  if drained is not None and removed else None)
+    scale = [(op.get("value") or {}) for op in idx.get(SCALE_F) if op.get("type") == "ok"]
+    for action, key in (("add", "broker_added"), ("remove", "broker_removed")):
+        v = next((v for v in scale if v.get("action") == action), None)
+        if v is not None:
+            out[key] = {k: x for k, x in v.items() if k != "action"}
     throttle = [op for op in idx.get(THROTTLE_F) if op.get("type") == "ok"]
     if throttle:
         left = (throttle[-1].get("value") or {}).get("left") or []

@@ -60,6 +60,8 @@ def test_scale_out_figures_come_from_the_move_window():
     assert f["time_to_balance_s"] == out["time_to_balance_s"] > 1.5   # 20 x (80 + 10) ms
     assert f["decommission_s"] == 7.5                                  # 3 s drained + 4.5 s removed
     assert f["throttle_left"] == "none (removed)"
+    assert f["broker_added"] == {"node_id": 4, "zone": "a", "seconds": 12.0}
+    assert f["broker_removed"] == {"node_id": 4, "seconds": 4.5}
 
 
 def test_a_move_that_never_balanced_has_no_time_and_says_why():
