@@ -19,7 +19,7 @@ mappings; there is no ``client-<zone>`` proxy for it).
 
 ``remove_broker(platform, node_id)`` is the decommission's end: the broker (whose replicas
 must already have been moved off) is stopped cleanly, unregistered from the cluster's
-metadata with Kafka's ``ClusterTool unregister`` (KIP-1073 era releases; the outcome is
+metadata with Kafka's ``ClusterTool unregister`` (measured on Kafka 4.1; the outcome is
 returned, never raised) and its container is removed with its anonymous volumes.
 """
 from __future__ import annotations
