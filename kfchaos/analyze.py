@@ -4,7 +4,8 @@ A live run and ``kfchaos analyze RUN`` call the same :func:`analyze_scenario`, s
 run re-checked without a cluster gives exactly the verdicts and figures of the live run.
 Everything comes from the history (``history.kfh``, or ``history.jsonl``): the scenario's
 name, contracts and checker options (the ``scenario`` and ``check-options`` operations, see :mod:`kfchaos.observe`),
-the notes, the measured figures, the cross-zone traffic (:mod:`kfchaos.traffic`), the load ramp's steps (:mod:`kfchaos.ramp`), the
+the notes, the measured figures, the cross-zone traffic (:mod:`kfchaos.traffic`), the load ramp's steps (:mod:`kfchaos.ramp`),
+the scale-out/in moves (:mod:`kfchaos.elasticity`), the
 problems that make a held contract unknown (a fault
 that never started, a failed workload step, a scenario that raised). Histories recorded
 before those operations existed fall back to the stored ``result.json`` for the
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kfchaos import checkers, ramp, traffic
+from kfchaos import checkers, elasticity, ramp, traffic
 from kfchaos.checkers import Verdict, compose
 from kfchaos.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
 from kfchaos.history import HISTORY_JSONL, HISTORY_NAMES, history_file
@@ -52,6 +53,7 @@ class ScenarioFacts:
     ended: float | None = None
     traffic: dict[str, Any] = field(default_factory=dict)
     ramp: dict[str, Any] = field(default_factory=dict)
+    scale: dict[str, Any] = field(default_factory=dict)
 
 
 def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> ScenarioFacts:
@@ -84,6 +86,7 @@ def facts_of(idx: Any, name: str, stored: dict[str, Any] | None = None) -> Scena
     f.not_applicable = (na[-1].get("value") or {}).get("reason") if na else None
     f.traffic = traffic.figures_of_ops(idx.get("traffic"), idx.get("client-bytes"))
     f.ramp = ramp.figures_of(idx, f.options)
+    f.scale = elasticity.figures_of(idx)
     end = idx.get("scenario-end")
     f.ended = end[-1].get("wall") if end else idx.end_wall
     return f
@@ -137,6 +140,7 @@ def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.
         status = settle(contracts, facts.problems)
         figures.update(verdict_figures(verdicts))
         figures.update(facts.ramp)
+        figures.update(facts.scale)
     figures.update(facts.traffic)
     figures.update(facts.measures)
     if facts.harness_errors:

@@ -52,6 +52,8 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     cutover          required group, source_topic, target_topic, process
                      (str), stopped_at (int); optional source_committed,
                      translated (offset maps)
+    reassign         required move (str), start (int); scale: action (str);
+                     throttle: free (kfchaos.elasticity)
     client-event     required event (str)
     intrude          required action (str); optional principal, code (str?)
     deploy, restore  |null; optional input_topic, output_topic (str?)
@@ -332,6 +334,10 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "cutover": {"*": Rule((req("group", STR), req("source_topic", STR), req("target_topic", STR),
                            req("process", STR), req("stopped_at", INT), opt("source_committed", OFFSETS),
                            opt("translated", OFFSETS)), False)},
+    # scale-out / scale-in (kfchaos.elasticity)
+    "reassign": {"*": Rule((req("move", STR), req("start", INT)))},
+    "scale": {"*": Rule((req("action", STR),))},
+    "throttle": {"*": _LOOSE},
     "fault-start": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "fault-stop": {"*": Rule((req("fault_id", STR), req("fault", STR)), False)},
     "client-event": {"*": Rule((req("event", STR),), False)},

@@ -23,6 +23,10 @@ harness-error      info    error: a workload thread or step failed (the run is n
 scenario-error     info    error: the scenario raised (status error)
 ramp-step          ok      step, rate, consumers, start, end (monotonic ns), saturated_first
                            (kfchaos.ramp: the load ramp's per-step figures)
+reassign           ok/fail move, start, end (monotonic ns), before, plan, sizes, throttle
+                           (kfchaos.elasticity: scale-out/in figures)
+scale              ok      action (add|remove), node_id, zone, seconds: a broker added or removed
+throttle           ok      left: replication throttles still set after the final clean-up
 scenario-end       ok      {}
 traffic            ok      phase (start|end), zones or unavailable: the zone proxies' byte
                            counters (recorded by :mod:`kfchaos.platform.traffic`)

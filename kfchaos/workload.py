@@ -35,6 +35,7 @@ class WorkloadSpec:
     proxied: bool = False           # host clients through the client-<zone> Toxiproxy
     isolation: str = "read_committed"
     extra_producer_config: dict = field(default_factory=dict)
+    during_timeout_s: float = 300.0  # how long the load waits for the ``during`` step to end
 
 
 log = logging.getLogger("chaos.workload")
@@ -145,7 +146,7 @@ class Workload:
         while time.monotonic() < end and not self._stop.is_set():
             time.sleep(0.2)
         for t in side:
-            t.join(timeout=300)
+            t.join(timeout=s.during_timeout_s)
         self._stop.set()
         for t in threads:
             t.join(timeout=90)

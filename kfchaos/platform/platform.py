@@ -70,6 +70,8 @@ class Platform:
         # One KRaft cluster id for all brokers, fixed before the parallel broker starts.
         self.cluster_id = new_cluster_id()
         self.brokers: dict[str, Node] = {}
+        self.extra_brokers: dict[int, Node] = {}   # node id -> broker-only node added (kfchaos.platform.scaling)
+        self.retired_ids: list[int] = []           # node ids of added brokers since removed
         self.toxiproxies: dict[str, Node] = {}
         self.toxiproxy: dict[str, ToxiproxyClient] = {}
         self.flink_taskmanagers: list[Node] = []
@@ -167,7 +169,8 @@ class Platform:
 
     def nodes(self) -> list[Node]:
         fixed = [self.minio, self.zookeeper, self.flink_jobmanager]
-        return [*self.toxiproxies.values(), *self.brokers.values(), *[n for n in fixed if n], *self.flink_taskmanagers]
+        return [*self.toxiproxies.values(), *self.brokers.values(), *self.extra_brokers.values(),
+                *[n for n in fixed if n], *self.flink_taskmanagers]
 
     def zone_members(self, zone: str) -> list[Node]:
         return [n for n in self.nodes() if n.zone == zone]
@@ -200,6 +203,16 @@ class Platform:
             if code == 0 and m:
                 return int(m.group(1))
         raise PlatformError("no running broker could describe the metadata quorum")
+
+    def add_broker(self, zone: str) -> tuple[int, Node]:
+        """Scale out: a broker-only KRaft node in ``zone`` (:mod:`kfchaos.platform.scaling`)."""
+        from .scaling import add_broker
+        return add_broker(self, zone)
+
+    def remove_broker(self, node_id: int) -> dict:
+        """Scale in: stop, unregister and remove an added broker whose replicas were moved off."""
+        from .scaling import remove_broker
+        return remove_broker(self, node_id)
 
     def apply_quota(self, client_id: str, settings: dict[str, int]) -> str:
         """Set a client quota (KIP-13), e.g. {"consumer_byte_rate": n}; returns what was set."""

@@ -49,6 +49,7 @@ SCHEMA: dict[str, Any] = {
     "budgets": {"recovery_seconds": NUMBER, "backfill_p99_ratio": NUMBER, "replay_baseline_p99_ms": NUMBER, "max_redelivery": INT,
                 "ramp_p99_ms": NUMBER, "ramp_lag_p99_ms": NUMBER},
     "job": JOB,
+    "elasticity": {"throttle_bytes_per_s": INT, "balance_timeout_s": NUMBER, "prefill_mb": INT},
 }
 CONFIG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
