@@ -32,7 +32,7 @@ def only_run(reports: Path) -> Path:
 
 
 # A broker process, the Flink JobManager and a replay under load, on the built-in path: the
-# full default certification (`./run.sh certify`, 15 scenarios, about 17 min) is the main
+# full default certification (`./run.sh certify`, 16 scenarios) is the main
 # job, measured in the README; which scenarios it chooses is a unit test. The network,
 # object-storage and TaskManager classes run in tests/system/test_external_target.py (the
 # same scenarios and checkers through the external path, on the same built-in platform);
