@@ -55,9 +55,11 @@ class KafkaUpgrade(BrokerFault):
         finalized = None
         if self.params.get("finalize", True):
             finalized = self.finalize()
+        after = finalized or self.metadata_version()      # unfinalised: it must not have moved
         return {"target": self.zones, "detail": f"rolled {len(steps)} brokers to Kafka {self.to}"
                                                 + (f", metadata.version {before} -> {finalized}" if finalized else ""),
-                "proof": {"steps": steps, "metadata_version_before": before, "metadata_version_after": finalized}}
+                "proof": {"steps": steps, "metadata_version_before": before, "metadata_version_after": after,
+                          "finalized": finalized is not None}}
 
     def metadata_version(self) -> str | None:
         code, out = self.platform.run_tool(FEATURE_TOOL, ["--bootstrap-server", "kafka-a:9092", "describe"])
