@@ -64,8 +64,10 @@ def describe_cluster(target: Target, settings: dict, timeout: float = 15.0):
             raise DiscoveryError(f"kafka: the cluster rejected {who} ({seen[:200]}); check the credentials in "
                                  f"${sec.password_env or sec.username_env} and kafka.security") from None
         if any("SSL" in e.upper() for e in errors):
+            files = "ca_file, and cert_file/key_file (a client certificate the brokers trust)" if sec.cert_file \
+                else "ca_file"
             raise DiscoveryError(f"kafka: TLS handshake with {target.kafka.bootstrap_servers} failed ({seen[:200]}); "
-                                 "check kafka.security.protocol and ca_file") from None
+                                 f"check kafka.security.protocol and {files}") from None
         raise DiscoveryError(f"kafka.bootstrap_servers: no broker answered at {target.kafka.bootstrap_servers} "
                              f"within {timeout:.0f}s ({seen[:200]}); check the host and port, and that the "
                              "brokers listen there") from None
