@@ -85,6 +85,9 @@ def test_sasl_ssl_properties_carry_the_password_only_on_standard_input(tmp_path,
     assert PASSWORD not in " ".join(cmd) and "pl4nted" not in " ".join(cmd)
     line = cmd[-1]
     assert line.startswith("cat | java ") and "--command-config /dev/stdin --bootstrap-server k:9096 describe" in line
+    from kfchaos.targets.plan import plan
+    assert "  Kafka tools: on a broker node, to b:9094 with SASL_SSL, client properties on standard input " \
+           "(--command-config /dev/stdin)" in plan(t, None, ["smoke"])
 
 
 def test_mutual_tls_key_is_decrypted_in_memory_and_given_inline(tmp_path, monkeypatch):
