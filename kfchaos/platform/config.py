@@ -127,7 +127,7 @@ def render_server_properties(cfg: PlatformConfig, zone: str, external_port: int,
         "log.dirs": "/var/lib/kafka/data",
     }
     if security is not None:
-        props.update(security.broker_properties(props["listener.security.protocol.map"]))
+        props.update(security.broker_properties(props))
     props.update(cfg.broker_properties())
     return "".join(f"{k}={_prop(v)}\n" for k, v in props.items())
 

@@ -151,9 +151,8 @@ class Platform:
         if self.cfg.security is None:
             return
         self.security = RunSecurity(self.cfg.security, [broker_host(z) for z in self.zones], self.run_id)
-        workload = self.security.client_settings(WORKLOAD)
-        set_client_security(self.security.client_settings(ADMIN),
-                            {k: workload[k] for k in ("sasl.username", "sasl.password")})
+        admin, workload = self.security.client_settings(ADMIN), self.security.client_settings(WORKLOAD)
+        set_client_security(admin, {k: v for k, v in workload.items() if admin.get(k) != v})
 
     def s3_client(self):
         import boto3
@@ -468,4 +467,7 @@ def run_broker_tool(platform, tool: str, args: list[str], zone: str | None = Non
     if node is None:
         where = f"the broker of zone {zone}" if zone is not None else "any broker"
         raise NotReady(f"cannot run {tool}: {where} is not running")
-    return node.exec(cmd, check=False)
+    stdin = platform.flavor.tool_input() if hasattr(platform.flavor, "tool_input") else None
+    if stdin is None:
+        return node.exec(cmd, check=False)
+    return node.exec(cmd, check=False, stdin=stdin)   # client security of an external target, never on disk

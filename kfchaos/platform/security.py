@@ -1,27 +1,33 @@
-"""Client security of the built-in Kafka platform: SASL_SSL on the host listeners, and ACLs.
+"""Client security of the built-in Kafka platform: SASL_SSL or mutual TLS on the host
+listeners, and ACLs.
 
 ``platform.security`` in a profile (:class:`SecuritySettings`) turns it on. Per run,
 :class:`RunSecurity` makes:
 
 - a CA and broker certificates (:mod:`.tls`), written to a private temp dir (mode 0700,
   never the results dir) for host clients' ``ssl.ca.location``, removed by ``close()``;
-- three principals with random passwords, registered with the redactor at once:
-  ``admin`` (the harness's own admin and checker reads; a super user), ``workload``
-  (the recorded producers and consumers; only the ACLs :func:`grant_workload` adds) and
-  ``intruder`` (valid credentials, no ACL at all);
-- the broker settings: EXTERNAL and PROXIED (the listeners host clients reach) serve
-  SASL_SSL with the mechanism chosen; SCRAM credentials are created when the storage is
-  formatted (``kafka-storage format --add-scram``), PLAIN users are the listener's JAAS
-  entries; with ``acls``, the ``StandardAuthorizer`` with ``super.users`` and no access
-  where no ACL matches.
+- three principals, ``admin`` (the harness's own admin and checker reads; a super user),
+  ``workload`` (the recorded producers and consumers; only the ACLs :func:`grant_workload`
+  adds) and ``intruder`` (valid credentials, no ACL at all). With SASL_SSL each has a random
+  password, registered with the redactor at once; with SSL (mutual TLS) each has a client
+  certificate whose common name is the principal (``ssl.principal.mapping.rules``), its key
+  in the private dir (mode 0600);
+- the broker settings: EXTERNAL and PROXIED (the listeners host clients reach) and SECURE
+  (an in-network listener, :data:`SECURE_PORT`, where Kafka's command-line tools on a broker
+  node log in as a client of the target would) serve the protocol chosen; SCRAM credentials
+  are created when the storage is formatted (``kafka-storage format --add-scram``), PLAIN
+  users are the listener's JAAS entries, SSL requires a client certificate signed by the
+  run's CA; with ``acls``, the ``StandardAuthorizer`` with ``super.users`` and no access where
+  no ACL matches.
 
-The listeners that stay inside the run's private Docker network (INTERNAL for in-network
-clients such as the Flink job, REPLICATION and CONTROLLER between brokers) stay PLAINTEXT;
-their principal, ``User:ANONYMOUS``, is a super user so that brokers and controllers
-authorize each other. No port of theirs is mapped to the host.
+The listeners that stay inside the run's private Docker network for in-network clients
+without credentials (INTERNAL for the Flink job, REPLICATION and CONTROLLER between brokers)
+stay PLAINTEXT; their principal, ``User:ANONYMOUS``, is a super user so that brokers and
+controllers authorize each other. No port of theirs, nor SECURE's, is mapped to the host.
 """
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import tempfile
@@ -34,13 +40,17 @@ from kfchaos.redact import register_secret
 from .tls import make_run_pki
 
 __all__ = ["SecuritySettings", "RunSecurity", "PROTOCOLS", "MECHANISMS", "PRINCIPALS",
-           "BROKER_TLS_DIR", "grant_workload"]
+           "BROKER_TLS_DIR", "SECURE_PORT", "grant_workload"]
 
-PROTOCOLS = ("SASL_SSL",)
+PROTOCOLS = ("SASL_SSL", "SSL")
 MECHANISMS = ("SCRAM-SHA-512", "PLAIN")
 ADMIN, WORKLOAD, INTRUDER = "admin", "workload", "intruder"
 PRINCIPALS = (ADMIN, WORKLOAD, INTRUDER)
-SECURED_LISTENERS = ("EXTERNAL", "PROXIED")
+SECURED_LISTENERS = ("EXTERNAL", "PROXIED", "SECURE")
+#: the in-network listener with the host listeners' security (Kafka's tools on a broker node use it)
+SECURE_PORT = 9096
+#: a client certificate's subject (CN=<principal>,O=...) as its principal's name
+SSL_PRINCIPAL_RULES = "RULE:^CN=([^,]+),.*$/$1/,DEFAULT"
 BROKER_TLS_DIR = "/etc/kafka/tls"
 #: consumer groups the harness's workload clients make up themselves (final reads, group-less reads)
 WORKLOAD_GROUP_PREFIXES = ("harness-final-reader-", "harness-nogroup-")
@@ -75,14 +85,27 @@ class RunSecurity:
 
     def __init__(self, settings: SecuritySettings, hosts: list[str], run_id: str = ""):
         self.settings = settings
-        self.passwords = {p: secrets.token_urlsafe(24) for p in PRINCIPALS}
+        self.mutual_tls = settings.protocol == "SSL"
+        self.passwords = {} if self.mutual_tls else {p: secrets.token_urlsafe(24) for p in PRINCIPALS}
         for pw in self.passwords.values():
             register_secret(pw)             # masked in logs, errors and reports from now on
-        self.pki = make_run_pki(hosts, run_id)
+        self.pki = make_run_pki(hosts, run_id, PRINCIPALS if self.mutual_tls else ())
         self.dir = Path(tempfile.mkdtemp(prefix=private_dir_prefix(run_id)))
         self.dir.chmod(0o700)
         self.ca_file = self.dir / "ca.pem"
         self.ca_file.write_bytes(self.pki.ca_pem)
+        for principal, (key, cert) in self.pki.clients.items():
+            register_secret(key.decode())
+            (self.dir / f"{principal}.pem").write_bytes(cert)
+            fd = os.open(self.key_file(principal), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+
+    def cert_file(self, principal: str) -> Path:
+        return self.dir / f"{principal}.pem"
+
+    def key_file(self, principal: str) -> Path:
+        return self.dir / f"{principal}-key.pem"
 
     def close(self) -> None:
         """Remove the private temp dir (idempotent)."""
@@ -90,7 +113,11 @@ class RunSecurity:
 
     # ---- clients -------------------------------------------------------------------------
     def client_settings(self, principal: str = ADMIN, password: str | None = None) -> dict[str, Any]:
-        """librdkafka settings for ``principal`` (``password`` overrides its real one)."""
+        """librdkafka settings for ``principal`` (``password`` overrides its real one; SASL only)."""
+        if self.mutual_tls:
+            return {"security.protocol": "SSL", "ssl.ca.location": str(self.ca_file),
+                    "ssl.certificate.location": str(self.cert_file(principal)),
+                    "ssl.key.location": str(self.key_file(principal))}
         return {"security.protocol": self.settings.protocol, "sasl.mechanism": self.settings.mechanism,
                 "sasl.username": principal,
                 "sasl.password": self.passwords[principal] if password is None else password,
@@ -103,26 +130,32 @@ class RunSecurity:
 
     def format_args(self) -> str:
         """``kafka-storage format`` arguments that create the SCRAM credentials ('' for PLAIN)."""
-        if not self.settings.mechanism.startswith("SCRAM-"):
+        if self.mutual_tls or not self.settings.mechanism.startswith("SCRAM-"):
             return ""
         return " ".join(f"--add-scram {self.settings.mechanism}=[name={p},password={pw}]"
                         for p, pw in self.passwords.items())
 
-    def broker_properties(self, listeners: str) -> dict[str, Any]:
-        """Settings over the rendered server.properties: ``listeners`` is its
-        listener.security.protocol.map, whose host-facing entries become SASL_SSL."""
-        mech = self.settings.mechanism
+    def broker_properties(self, base: dict[str, Any]) -> dict[str, Any]:
+        """Settings over the rendered server.properties ``base`` (listeners, advertised listeners
+        and their protocol map): the SECURE listener is added and the host-facing ones secured."""
+        host = base["advertised.listeners"].split("INTERNAL://", 1)[1].split(":", 1)[0]
         proto_map = ",".join(f"{name}:{self.settings.protocol}" if name in SECURED_LISTENERS else f"{name}:{proto}"
-                             for name, proto in (item.split(":") for item in listeners.split(",")))
+                             for name, proto in (item.split(":") for item in base["listener.security.protocol.map"]
+                                                 .split(",")))
         props: dict[str, Any] = {
-            "listener.security.protocol.map": proto_map,
-            "sasl.enabled.mechanisms": mech,
+            "listeners": f"{base['listeners']},SECURE://0.0.0.0:{SECURE_PORT}",
+            "advertised.listeners": f"{base['advertised.listeners']},SECURE://{host}:{SECURE_PORT}",
+            "listener.security.protocol.map": f"{proto_map},SECURE:{self.settings.protocol}",
             "ssl.keystore.type": "PEM", "ssl.keystore.location": f"{BROKER_TLS_DIR}/broker.pem",
             "ssl.truststore.type": "PEM", "ssl.truststore.location": f"{BROKER_TLS_DIR}/ca.pem",
-            "ssl.client.auth": "none",
         }
-        for listener in SECURED_LISTENERS:
-            props[f"listener.name.{listener.lower()}.{mech.lower()}.sasl.jaas.config"] = self._jaas()
+        if self.mutual_tls:
+            props.update({"ssl.client.auth": "required", "ssl.principal.mapping.rules": SSL_PRINCIPAL_RULES})
+        else:
+            mech = self.settings.mechanism
+            props.update({"sasl.enabled.mechanisms": mech, "ssl.client.auth": "none"})
+            for listener in SECURED_LISTENERS:
+                props[f"listener.name.{listener.lower()}.{mech.lower()}.sasl.jaas.config"] = self._jaas()
         if self.settings.acls:
             props.update({"authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
                           "super.users": f"User:{ADMIN};User:ANONYMOUS",

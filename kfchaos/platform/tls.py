@@ -1,7 +1,8 @@
 """A certificate authority and broker certificates made for one run (``cryptography``).
 
-``make_run_pki(names)`` returns a fresh CA (ECDSA P-256, valid one day) and one key +
-certificate per broker host name, signed by that CA. Each broker certificate names the
+``make_run_pki(names, clients)`` returns a fresh CA (ECDSA P-256, valid one day), one key +
+certificate per broker host name and one per client principal (mutual TLS: the
+certificate's common name is the principal), all signed by that CA. Each broker certificate names the
 broker's Docker host name, ``localhost`` and ``127.0.0.1`` (host clients reach the
 brokers on 127.0.0.1 and verify the name), so librdkafka's default endpoint
 identification holds. Keys are unencrypted PKCS#8 PEM, as Kafka's PEM key store reads
@@ -27,6 +28,7 @@ VALID_FOR = dt.timedelta(days=1)
 class Pki:
     ca_pem: bytes
     brokers: dict[str, bytes] = field(default_factory=dict)   # host name -> key + chain PEM (Kafka's PEM key store)
+    clients: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)   # principal -> (key PEM, cert PEM)
 
 
 def _key() -> ec.EllipticCurvePrivateKey:
@@ -43,8 +45,8 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
                              serialization.NoEncryption())
 
 
-def make_run_pki(hosts: list[str], run_id: str = "") -> Pki:
-    """A CA and a certificate per host (see the module docstring)."""
+def make_run_pki(hosts: list[str], run_id: str = "", clients: tuple[str, ...] = ()) -> Pki:
+    """A CA, a certificate per host and one per client principal (see the module docstring)."""
     now = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
     ca_key = _key()
     ca_name = _name(f"kfchaos CA {run_id}".strip())
@@ -70,4 +72,13 @@ def make_run_pki(hosts: list[str], run_id: str = "") -> Pki:
                                                       ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
                 .sign(ca_key, hashes.SHA256()))
         pki.brokers[host] = _key_pem(key) + cert.public_bytes(serialization.Encoding.PEM) + ca_pem
+    for principal in clients:
+        key = _key()
+        cert = (x509.CertificateBuilder().subject_name(_name(principal)).issuer_name(ca_name)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now).not_valid_after(now + VALID_FOR)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        pki.clients[principal] = (_key_pem(key), cert.public_bytes(serialization.Encoding.PEM))
     return pki

@@ -103,7 +103,8 @@ class Actuator:
     def signal(self, sig: str) -> None:
         raise NotImplementedError
 
-    def exec(self, cmd: list[str], user: str = "", check: bool = True) -> tuple[int, str]:
+    def exec(self, cmd: list[str], user: str = "", check: bool = True, stdin: bytes | None = None) -> tuple[int, str]:
+        """Run ``cmd`` on the node; ``stdin``: bytes streamed to its standard input, then closed."""
         raise NotImplementedError
 
     def logs(self, tail: int | str = "all") -> str:

@@ -80,10 +80,15 @@ def target_document(platform) -> dict:
     if "admin-tools" in platform.capabilities:
         kafka["tools_classpath"] = platform.flavor.tool_libs
     sec = getattr(platform, "security", None)
-    if sec is not None:     # the CA lives in the run's private temp dir as long as the platform runs
-        kafka["security"] = {"protocol": sec.settings.protocol, "ca_file": str(sec.ca_file),
-                             "sasl_mechanism": sec.settings.mechanism, "username_env": USERNAME_ENV,
-                             "password_env": PASSWORD_ENV}
+    if sec is not None:     # CA, client certificate and key live in the run's private temp dir while it runs
+        from kfchaos.platform.security import ADMIN, SECURE_PORT
+        kafka["tools_bootstrap_servers"] = ",".join(f"{broker_host(z)}:{SECURE_PORT}" for z in zones)
+        kafka["security"] = {"protocol": sec.settings.protocol, "ca_file": str(sec.ca_file)}
+        if sec.mutual_tls:
+            kafka["security"].update(cert_file=str(sec.cert_file(ADMIN)), key_file=str(sec.key_file(ADMIN)))
+        else:
+            kafka["security"].update(sasl_mechanism=sec.settings.mechanism, username_env=USERNAME_ENV,
+                                     password_env=PASSWORD_ENV)
     return {
         "name": f"builtin-{platform.run_id}",
         "description": f"the built-in {cfg.kind} platform of run {platform.run_id} (kfchaos platform up)",
@@ -112,7 +117,7 @@ def write_files(platform, directory: Path) -> tuple[Path, Path]:
     fd = os.open(env, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(f"{ACCESS_ENV}={platform.s3_access_key}\n{SECRET_ENV}={platform.s3_secret_key}\n")
-        if getattr(platform, "security", None) is not None:
+        if getattr(platform, "security", None) is not None and platform.security.passwords:
             f.write(f"{USERNAME_ENV}=admin\n{PASSWORD_ENV}={platform.security.passwords['admin']}\n")
     os.chmod(env, 0o600)
     return target, env

@@ -46,8 +46,7 @@ def describe_cluster(target: Target, settings: dict, timeout: float = 15.0):
     def on_error(err) -> None:
         with lock:
             errors.append(f"{err.name()}: {err.str()}")
-    from kfchaos.platform.kafka_config import RDKAFKA_LOGGER
-    admin = AdminClient({**settings, "error_cb": on_error, "logger": RDKAFKA_LOGGER})
+    admin = AdminClient({**settings, "error_cb": on_error, "logger": _quiet_logger()})
     sec = target.kafka.security
     try:
         fut = admin.describe_cluster(request_timeout=timeout)
@@ -58,17 +57,35 @@ def describe_cluster(target: Target, settings: dict, timeout: float = 15.0):
                 break
         return fut.result(timeout=1)
     except (KafkaException, TimeoutError, Exception) as exc:
-        seen = "; ".join(dict.fromkeys(errors)) or str(exc)
+        fallback = errors[0] if errors else str(exc)
+
+        def first(*words: str) -> str:
+            hit = next((e for e in errors if any(w in e.upper() for w in words)), fallback)
+            return " ".join(hit.split())[:200]
+        seen = first()
         if any("AUTHENTICATION" in e.upper() or "SASL" in e.upper() for e in errors):
+            seen = first("AUTHENTICATION", "SASL")
             who = f"user from ${sec.username_env} with {sec.sasl_mechanism}" if sec.username_env else "this client"
-            raise DiscoveryError(f"kafka: the cluster rejected {who} ({seen[:200]}); check the credentials in "
+            raise DiscoveryError(f"kafka: the cluster rejected {who} ({seen}); check the credentials in "
                                  f"${sec.password_env or sec.username_env} and kafka.security") from None
         if any("SSL" in e.upper() for e in errors):
-            raise DiscoveryError(f"kafka: TLS handshake with {target.kafka.bootstrap_servers} failed ({seen[:200]}); "
-                                 "check kafka.security.protocol and ca_file") from None
+            seen = first("SSL")
+            files = "ca_file, and cert_file/key_file (a client certificate the brokers trust)" if sec.cert_file \
+                else "ca_file"
+            raise DiscoveryError(f"kafka: TLS handshake with {target.kafka.bootstrap_servers} failed ({seen}); "
+                                 f"check kafka.security.protocol and {files}") from None
         raise DiscoveryError(f"kafka.bootstrap_servers: no broker answered at {target.kafka.bootstrap_servers} "
-                             f"within {timeout:.0f}s ({seen[:200]}); check the host and port, and that the "
+                             f"within {timeout:.0f}s ({seen}); check the host and port, and that the "
                              "brokers listen there") from None
+
+
+def _quiet_logger() -> logging.Logger:
+    """librdkafka's log of the discovery client: its failures come back through error_cb and
+    become the one DiscoveryError line, so they are logged only with --debug."""
+    from kfchaos.platform.kafka_config import RDKAFKA_LOGGER
+    quiet = logging.getLogger(f"{RDKAFKA_LOGGER.name}.discovery")
+    quiet.setLevel(logging.DEBUG if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.CRITICAL)
+    return quiet
 
 
 def discover_kafka(target: Target, settings: dict, found: Discovered) -> None:

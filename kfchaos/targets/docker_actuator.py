@@ -8,6 +8,8 @@ NET_ADMIN capability (both probed at discovery).
 from __future__ import annotations
 
 import shlex
+import socket
+import time
 
 import docker
 
@@ -114,12 +116,37 @@ class DockerActuator(Actuator):
     def signal(self, sig: str) -> None:
         self.c.kill(signal=sig)
 
-    def exec(self, cmd: list[str], user: str = "", check: bool = True) -> tuple[int, str]:
-        res = self.c.exec_run(cmd, user=user, demux=False)
-        out = (res.output or b"").decode("utf-8", "replace")
-        if check and res.exit_code != 0:
-            raise RuntimeError(f"{self.node}: `{shlex.join(cmd)}` exited {res.exit_code}: {out.strip()[:500]}")
-        return res.exit_code, out
+    def exec(self, cmd: list[str], user: str = "", check: bool = True, stdin: bytes | None = None) -> tuple[int, str]:
+        if stdin is None:
+            res = self.c.exec_run(cmd, user=user, demux=False)
+            code, raw = res.exit_code, res.output
+        else:
+            code, raw = self._exec_with_input(cmd, user, stdin)
+        out = (raw or b"").decode("utf-8", "replace")
+        if check and code != 0:
+            raise RuntimeError(f"{self.node}: `{shlex.join(cmd)}` exited {code}: {out.strip()[:500]}")
+        return code, out
+
+    def _exec_with_input(self, cmd: list[str], user: str, data: bytes) -> tuple[int, bytes]:
+        """Exec with ``data`` on standard input, streamed over Docker's attach socket and then
+        closed (half-close), never written to a file; (exit code, stdout with stderr)."""
+        from docker.utils.socket import frames_iter
+        api = self.client.api
+        exec_id = api.exec_create(self.c.id, cmd, stdin=True, stdout=True, stderr=True, user=user)["Id"]
+        sock = api.exec_start(exec_id, socket=True)
+        raw = getattr(sock, "_sock", sock)
+        try:
+            raw.sendall(data)
+            raw.shutdown(socket.SHUT_WR)
+            out = b"".join(data for _stream, data in frames_iter(sock, tty=False))
+        finally:
+            sock.close()
+        for _ in range(100):                    # the stream ends as the process exits; its code follows
+            info = api.exec_inspect(exec_id)
+            if not info.get("Running"):
+                return int(info.get("ExitCode") or 0), out
+            time.sleep(0.1)
+        raise ActuatorError(f"{self.node}: `{shlex.join(cmd)}` closed its output but did not exit")
 
     def logs(self, tail: int | str = "all") -> str:
         try:

@@ -233,7 +233,7 @@ class ExternalPlatform:
         reason = self.flavor.missing("controller-quorum", "admin-tools")
         if reason:
             raise PlatformError(f"no active controller to ask for: {reason}")
-        code, out = self.run_tool("metadata-quorum", ["--bootstrap-server", self.internal_bootstrap_servers,
+        code, out = self.run_tool("metadata-quorum", ["--bootstrap-server", self.target.kafka.tools_bootstrap,
                                                       "describe", "--status"])
         m = re.search(r"LeaderId:\s+(\d+)", out)
         if code == 0 and m:
@@ -243,7 +243,7 @@ class ExternalPlatform:
     def apply_quota(self, client_id: str, settings: dict[str, int]) -> str:
         from kfchaos.platform.platform import PlatformError
         conf = ",".join(f"{k}={int(v)}" for k, v in settings.items())
-        code, out = self.run_tool("configs", ["--bootstrap-server", self.internal_bootstrap_servers, "--alter",
+        code, out = self.run_tool("configs", ["--bootstrap-server", self.target.kafka.tools_bootstrap, "--alter",
                                               "--entity-type", "clients", "--entity-name", client_id,
                                               "--add-config", conf])
         if code != 0:

@@ -10,7 +10,6 @@ at once than ``limits.max_nodes_per_fault``).
 """
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 
 from kfchaos.platform.flavors import FEATURES
@@ -188,9 +187,18 @@ class TargetFlavor:
         return None
 
     def tool_command(self, tool: str, args: list[str]) -> list[str]:
+        """The command that runs a Kafka tool on a broker node; with client security it reads its
+        client properties from standard input (``tool_input``; see :mod:`.tool_security`)."""
         from kfchaos.platform.flavors import KAFKA_TOOLS, FlavorError
+        from .tool_security import tool_script
         if "admin-tools" in self.lacks:
             raise FlavorError(f"cannot run {tool}: {self.lacks['admin-tools']}")
         cls = KAFKA_TOOLS.get(tool, tool)
-        words = " ".join(shlex.quote(a) for a in args)
-        return ["sh", "-c", f"java -Xmx128m -cp '{self.tool_libs}/*' {cls} {words} 2>&1"]
+        secured = self.target.kafka.security.protocol != "PLAINTEXT"
+        return ["sh", "-c", tool_script(self.tool_libs, cls, args, tool, secured)]
+
+    def tool_input(self) -> bytes | None:
+        """What a tool's standard input gets: the target's client properties (None for PLAINTEXT)."""
+        from .tool_security import tool_properties
+        text = tool_properties(self.target.kafka.security)
+        return text.encode() if text else None

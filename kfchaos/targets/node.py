@@ -74,10 +74,12 @@ class ExternalNode:
     def logs(self, tail: int | str = "all") -> str:
         return self.actuator.logs(tail)
 
-    def exec(self, cmd: list[str], user: str = "", check: bool = True) -> tuple[int, str]:
+    def exec(self, cmd: list[str], user: str = "", check: bool = True, stdin: bytes | None = None) -> tuple[int, str]:
         if user == "root":
             self._may_touch("a privileged command")
-        return self.actuator.exec(cmd, user=user, check=check)
+        if stdin is None:
+            return self.actuator.exec(cmd, user=user, check=check)
+        return self.actuator.exec(cmd, user=user, check=check, stdin=stdin)
 
     def host_port(self, container_port: int) -> int:
         return self.ports[container_port]

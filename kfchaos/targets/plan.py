@@ -150,6 +150,10 @@ def plan(target: Target, profile=None, scenarios: list[str] | None = None) -> li
         lines.append(f"  node {n.name}: {n.role}{' zone ' + n.zone if n.zone else ''}, {acts[n.name].describe()}"
                      f"{'' if target.touchable(n.name) else ' (not touchable)'}; can: {', '.join(caps) or '-'}")
     lines.append(f"  limits: at most {target.limits.max_nodes_per_fault} node(s) per fault")
+    if target.kafka.tools_classpath:
+        how = ("PLAINTEXT" if target.kafka.security.protocol == "PLAINTEXT" else
+               f"{target.kafka.security.protocol}, client properties on standard input (--command-config /dev/stdin)")
+        lines.append(f"  Kafka tools: on a broker node, to {target.kafka.tools_bootstrap} with {how}")
     for name in names:
         s = REGISTRY[name]
         why = s.not_applicable(flavor, None)

@@ -93,8 +93,12 @@ def security(data: dict, src: str) -> Security:
             required(data, k, w, src, f"name the environment variable that holds the SASL {k[:-4]}")
             check_env(data[k], f"{w}.{k}", src)
     check_env(data.get("key_password_env"), f"{w}.key_password_env", src)
-    return Security(proto, ssl["ca_file"], ssl["cert_file"], ssl["key_file"], data.get("key_password_env"),
-                    sasl["sasl_mechanism"], sasl["username_env"], sasl["password_env"])
+    sec = Security(proto, ssl["ca_file"], ssl["cert_file"], ssl["key_file"], data.get("key_password_env"),
+                   sasl["sasl_mechanism"], sasl["username_env"], sasl["password_env"])
+    if REQUIRE_ENV.get():
+        from .tool_security import check_client_files
+        check_client_files(sec, src)
+    return sec
 
 
 def actuator(data: dict, where: str, src: str) -> ActuatorSpec:
@@ -179,7 +183,9 @@ def check_all(data: dict, src: str) -> Target:
                         "kafka.bootstrap_servers", src),
         *(check_addresses(k[key], f"kafka.{key}", src) if key in k else None
           for key in ("internal_bootstrap_servers", "proxied_bootstrap_servers")),
-        k.get("tools_classpath"), security(k.get("security", {}), src))
+        k.get("tools_classpath"), security(k.get("security", {}), src),
+        check_addresses(k["tools_bootstrap_servers"], "kafka.tools_bootstrap_servers", src)
+        if "tools_bootstrap_servers" in k else None)
     flink = s3 = None
     if "flink" in data:
         f = data["flink"]

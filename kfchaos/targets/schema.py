@@ -13,6 +13,8 @@ Example (the one ``kfchaos platform up`` writes has the same shape)::
     kafka:
       bootstrap_servers: "broker-a:9094,broker-b:9094,broker-c:9094"
       internal_bootstrap_servers: "kafka-a:9092,kafka-b:9092,kafka-c:9092"   # for the Flink job
+      tools_classpath: /opt/kafka/libs           # Kafka's jars on the broker nodes (command-line tools)
+      tools_bootstrap_servers: "kafka-a:9096"    # where those tools connect, with `security`
       security: {protocol: SASL_SSL, ca_file: /etc/ca.pem, sasl_mechanism: SCRAM-SHA-512,
                  username_env: KAFKA_USER, password_env: KAFKA_PASSWORD}
     flink: {rest_url: "http://jm:8081", auth_header_env: FLINK_AUTH}
@@ -64,7 +66,7 @@ NODE_KEYS = {"name": LINE, "role": LINE, "zone": LINE, "broker_id": INT, "bounde
 SCHEMA: dict[str, Any] = {
     "name": LINE, "description": LINE, "zones": NAMES,
     "kafka": {"bootstrap_servers": LINE, "internal_bootstrap_servers": LINE, "proxied_bootstrap_servers": LINE,
-              "tools_classpath": LINE,
+              "tools_classpath": LINE, "tools_bootstrap_servers": LINE,
               "security": {"protocol": LINE, "ca_file": LINE, "cert_file": LINE, "key_file": LINE,
                            "key_password_env": LINE, "sasl_mechanism": LINE, "username_env": LINE,
                            "password_env": LINE}},
@@ -121,6 +123,18 @@ class KafkaSpec:
     proxied_bootstrap_servers: str | None = None
     tools_classpath: str | None = None
     security: Security = field(default_factory=Security)
+    tools_bootstrap_servers: str | None = None
+
+    @property
+    def tools_bootstrap(self) -> str:
+        """Where Kafka's command-line tools on a broker node connect, with ``security``:
+        ``tools_bootstrap_servers``; else the address that serves ``security`` (the internal one
+        for a PLAINTEXT target, ``bootstrap_servers`` otherwise)."""
+        if self.tools_bootstrap_servers:
+            return self.tools_bootstrap_servers
+        if self.security.protocol == "PLAINTEXT":
+            return self.internal_bootstrap_servers or self.bootstrap_servers
+        return self.bootstrap_servers
 
 
 @dataclass(frozen=True)

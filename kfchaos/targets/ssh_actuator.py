@@ -69,14 +69,18 @@ class SshActuator(Actuator):
                 self._ssh.close()
                 self._ssh = None
 
-    def run(self, script: str, root: bool = False, timeout: float = 60) -> tuple[int, str]:
-        """Run a shell line on the host; (exit code, stdout with stderr)."""
+    def run(self, script: str, root: bool = False, timeout: float = 60, stdin: bytes | None = None) -> tuple[int, str]:
+        """Run a shell line on the host; (exit code, stdout with stderr). ``stdin`` is sent on the
+        channel, then its end (never written to the host's disk)."""
         if root and self.spec.user != "root" and self.spec.sudo:
             script = f"sudo -n sh -c {shlex.quote(script)}"
         chan = self._client().get_transport().open_session(timeout=10)
         chan.settimeout(timeout)
         chan.set_combine_stderr(True)
         chan.exec_command(script)
+        if stdin is not None:
+            chan.sendall(stdin)
+            chan.shutdown_write()
         out = chan.makefile("rb").read().decode("utf-8", "replace")
         code = chan.recv_exit_status()
         chan.close()
@@ -151,8 +155,8 @@ class SshActuator(Actuator):
             raise ActuatorError(f"{self.node}: cannot start the process again: give actuator.start_command")
         self._checked(self.command("start"), "start")
 
-    def exec(self, cmd: list[str], user: str = "", check: bool = True) -> tuple[int, str]:
-        code, out = self.run(shlex.join(cmd), root=(user == "root"))
+    def exec(self, cmd: list[str], user: str = "", check: bool = True, stdin: bytes | None = None) -> tuple[int, str]:
+        code, out = self.run(shlex.join(cmd), root=(user == "root"), stdin=stdin)
         if check and code != 0:
             raise RuntimeError(f"{self.node}: `{shlex.join(cmd)}` exited {code}: {out.strip()[:500]}")
         return code, out

@@ -159,6 +159,21 @@ def test_ssh_wrong_key_and_unknown_host_are_one_line(tmp_path, sshd):
         assert words in str(info.value) and "\n" not in str(info.value)
 
 
+def test_ssh_actuator_streams_standard_input_and_closes_it(tmp_path, sshd):
+    """What a Kafka tool's client properties take (kfchaos.targets.tool_security): bytes on the
+    channel, then its end, so `cat` ends; nothing of them is on the command line."""
+    import hashlib
+    subprocess.run(["sh", "-c", sshd["start"]], check=True)
+    t = load_target(_ssh_target(tmp_path, sshd))
+    act = create("dummy", t.nodes[0].actuator, "broker")
+    data = b"sasl.jaas.config=x password=\"planted-secret\";\n" * 2000       # more than a pipe's buffer
+    try:
+        code, out = act.exec(["sh", "-c", "cat | sha256sum"], check=False, stdin=data)
+    finally:
+        act.close()
+    assert code == 0 and out.split()[0] == hashlib.sha256(data).hexdigest(), out
+
+
 # ---- the built-in platform as an external target ------------------------------------------
 @pytest.fixture(scope="module")
 def builtin(tmp_path_factory):

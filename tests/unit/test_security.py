@@ -22,7 +22,8 @@ def test_host_listeners_are_sasl_ssl_and_the_authorizer_denies_by_default():
         cfg = PlatformConfig(zones=("a", "b", "c"), security=sec.settings)
         p = props(render_server_properties(cfg, "a", 1, 2, sec))
         assert p["listener.security.protocol.map"] == ("INTERNAL:PLAINTEXT,REPLICATION:PLAINTEXT,CONTROLLER:PLAINTEXT,"
-                                                       "EXTERNAL:SASL_SSL,PROXIED:SASL_SSL")
+                                                       "EXTERNAL:SASL_SSL,PROXIED:SASL_SSL,SECURE:SASL_SSL")
+        assert p["advertised.listeners"].endswith(",SECURE://kafka-a:9096")
         assert p["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
         assert p["authorizer.class.name"].endswith("StandardAuthorizer")
         assert p["allow.everyone.if.no.acl.found"] == "false"

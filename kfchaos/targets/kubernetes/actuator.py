@@ -202,7 +202,7 @@ class KubernetesActuator(Actuator):
         else:
             self.kill(sig)
 
-    def exec(self, cmd: list[str], user: str = "", check: bool = True) -> tuple[int, str]:
+    def exec(self, cmd: list[str], user: str = "", check: bool = True, stdin: bytes | None = None) -> tuple[int, str]:
         raise ActuatorError(f"{self.node}: the kubernetes actuator does not exec into pods (the documented Role "
                             "grants no pods/exec); network and disk faults go through Chaos Mesh")
 
