@@ -22,6 +22,16 @@ from kfchaos import profiles                       # noqa: E402
 from kfchaos.certify import certify                # noqa: E402
 from kfchaos.cli import setup_logging              # noqa: E402
 from kfchaos.detection import MATRIX               # noqa: E402
+from kfchaos.migrate.rehearsal import rehearse     # noqa: E402
+
+#: the rehearsal's fault for the matrix: a source broker paused, so MirrorMaker's producer on the
+#: target is never disturbed and its at-least-once duplicates do not blur the twins
+MIGRATION_FAULT = "pause:source"
+
+
+def migrate(e, target: str, cutover: str, seed: int, reports: Path):
+    return rehearse(profiles.load(e.source), profiles.load(target), seed, fault=MIGRATION_FAULT,
+                    reports=reports, cutover=cutover)
 
 
 def main(argv: list[str]) -> int:
@@ -35,16 +45,22 @@ def main(argv: list[str]) -> int:
     entries = [e for e in MATRIX if not a.only or a.only in e.name]
     rows, alarms, twins = [], 0, {}
     if not a.no_twins:
-        for safe in dict.fromkeys(e.safe for e in entries):
-            picks = list(dict.fromkeys(e.scenario for e in entries if e.safe == safe))
+        for safe in dict.fromkeys(e.safe for e in entries if not e.is_migration):
+            picks = list(dict.fromkeys(e.scenario for e in entries if e.safe == safe and not e.is_migration))
             twins[safe] = certify(profiles.load(safe), picks, a.seed, reports=Path(a.reports))
+        for e in entries:
+            if e.is_migration and ("migration", e.source, e.safe) not in twins:
+                twins[("migration", e.source, e.safe)] = migrate(e, e.safe, "translated", a.seed, Path(a.reports))
     for e in entries:
         t0 = time.monotonic()
-        weak = certify(profiles.load(e.weak), [e.scenario], a.seed, reports=Path(a.reports))
+        if e.is_migration:
+            weak = migrate(e, e.weak, e.cutover, a.seed, Path(a.reports))
+        else:
+            weak = certify(profiles.load(e.weak), [e.scenario], a.seed, reports=Path(a.reports))
         caught = e.fires(weak)
         twin = None
         if not a.no_twins:
-            twin = e.fires(twins[e.safe])
+            twin = e.fires(twins[("migration", e.source, e.safe) if e.is_migration else e.safe])
             alarms += bool(twin)
         rows.append((e, caught, twin, round(time.monotonic() - t0)))
         print(f"{'CAUGHT' if caught else 'MISSED'} {e.contract:18s} {e.scenario:24s} {e.weak}", flush=True)

@@ -180,7 +180,7 @@ def cmd_migrate(args) -> int:
     except MigrationInputError as exc:
         raise UsageError(str(exc)) from None
     ensure_docker()
-    result = rehearse(a, b, args.seed, fault=args.fault, reports=Path(args.reports))
+    result = rehearse(a, b, args.seed, fault=args.fault, reports=Path(args.reports), cutover=args.cutover)
     print(result.summary_table())
     print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
     if not result.complete:
@@ -319,6 +319,9 @@ def parser() -> argparse.ArgumentParser:
     mg.add_argument("--fault", default="kill:target", metavar="FAULT:SIDE",
                     help="kill or pause the broker of zone b of the target or the source (default kill:target)")
     mg.add_argument("--seed", type=int, help="seed for the fault schedule (default random)")
+    mg.add_argument("--cutover", choices=("translated", "latest"), default="translated",
+                    help="move the group on MirrorMaker's translated offsets (default), or as a new group at the "
+                         "target's end (the weakened move of the detection matrix)")
     mg.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     mg.set_defaults(fn=cmd_migrate)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")

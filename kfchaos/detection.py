@@ -4,7 +4,9 @@ Each entry names a profile the project ships with one unsafe setting (taken from
 and Flink documentation of unsafe settings and from incident classes platform teams meet),
 the scenario that must expose it, and the contract that must fire there. Its safe twin
 (the same scenario on the safe profile) must not fire that contract: that would be a false
-alarm. ``benchmarks/detection_matrix.py`` runs the whole matrix and prints "N of M caught,
+alarm. A migration entry (``source`` set) weakens the rehearsal instead: ``kfchaos migrate
+--from source --to weak [--cutover latest]``, its twin ``--to safe`` with the sound move.
+``benchmarks/detection_matrix.py`` runs the whole matrix and prints "N of M caught,
 K false alarms"; the system tests run a representative subset.
 """
 from __future__ import annotations
@@ -22,6 +24,13 @@ class Entry:
     weak: str              # the weakened profile
     safe: str = "kafka-3az"
     why: str = ""
+    source: str = ""       # a migration entry (scenario "migration"): the profile migrated from;
+    #                        weak and safe are then the profiles migrated to (kfchaos migrate)
+    cutover: str = "translated"     # a migration entry's weakened group move (`migrate --cutover`)
+
+    @property
+    def is_migration(self) -> bool:
+        return bool(self.source)
 
     def fires(self, run: RunResult) -> bool:
         """The entry's contract was violated in its scenario: caught on the weak profile, a false
@@ -48,6 +57,12 @@ MATRIX: tuple[Entry, ...] = (
           why="a replaced JobManager has no HA store to recover the job from: the job is gone"),
     Entry("SASL_SSL without an authorizer", "access-control", "access-control", "weak-no-acls",
           safe="kafka-3az-sasl", why="every authenticated principal, the intruder too, may read and write"),
+    Entry("mirrored topic created compacted on the new platform", "mirroring", "migration", "weak-compacted",
+          safe="kafka-3az-tiered", source="kafka-3az",
+          why="the target keeps only the newest record per key: acknowledged source records are gone on B"),
+    Entry("group moved without offset translation, at the target's end", "group-cutover", "migration",
+          "kafka-3az-tiered", safe="kafka-3az-tiered", source="kafka-3az", cutover="latest",
+          why="a new group on the target starts at its end: what was mirrored while consumers moved is skipped"),
 )
 
 

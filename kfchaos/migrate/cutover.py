@@ -30,13 +30,20 @@ log = logging.getLogger("chaos.migrate")
 TRANSLATION_TIMEOUT_S = 120.0
 DRAIN_TIMEOUT_S = 60.0
 STABLE_READS = 3          # translated offsets unchanged this many reads in a row: the move goes on
+#: how the group moves: on MirrorMaker's translated offsets (the sound way), or as a new group
+#: on the target starting at its end, after a reconfiguration pause (the detection matrix's
+#: weakened cut-over: what a team gets that moves consumers without offset translation)
+MODES = ("translated", "latest")
+LATEST_PAUSE_S = 5.0
 SOURCE_PROCESS, TARGET_PROCESS = "source-consumer", "target-consumer"
 
 
 class GroupMove:
     def __init__(self, source, target, history, group: str, source_topic: str, target_topic: str,
-                 move_after_s: float, settings: dict | None = None):
+                 move_after_s: float, settings: dict | None = None, mode: str = "translated"):
         self.source, self.target, self.history, self.group = source, target, history, group
+        self.mode = mode
+        self.target_group = group if mode == "translated" else f"{group}-new"
         self.source_topic, self.target_topic, self.move_after_s = source_topic, target_topic, move_after_s
         self.settings = {"session.timeout.ms": 10000, "heartbeat.interval.ms": 1000, **(settings or {}),
                          "logger": RDKAFKA_LOGGER, "log.connection.close": False}
@@ -59,16 +66,21 @@ class GroupMove:
         if self._thread.is_alive():
             self.errors.append("the group move did not finish in time")
 
-    def _consumer(self, platform, topic: str, process: str) -> RecordingConsumer:
-        cfg = dict(self.settings)
+    def _consumer(self, platform, topic: str, process: str, group: str | None = None,
+                  **extra) -> RecordingConsumer:
+        cfg = {**self.settings, **extra}
         isolation = cfg.pop("isolation.level", "read_committed")
-        return RecordingConsumer(platform.bootstrap_servers, topic, self.group, self.history, process,
+        return RecordingConsumer(platform.bootstrap_servers, topic, group or self.group, self.history, process,
                                  isolation=isolation, config=cfg)
 
     def _run(self) -> None:
         try:
             self._on_source()
-            self._translation()
+            if self.mode == "translated":
+                self._translation()
+            else:
+                time.sleep(LATEST_PAUSE_S)
+                self.translated_at = time.monotonic_ns()
             self._on_target()
         except Exception as exc:      # recorded as a harness error: the verdicts become unknown
             self.errors.append(f"group move: {type(exc).__name__}: {exc}")
@@ -116,7 +128,8 @@ class GroupMove:
         log.info("translated offsets on the target: %s", self.translated)
 
     def _on_target(self) -> None:
-        c = self._consumer(self.target, self.target_topic, TARGET_PROCESS)
+        extra = {} if self.mode == "translated" else {"auto.offset.reset": "latest"}
+        c = self._consumer(self.target, self.target_topic, TARGET_PROCESS, self.target_group, **extra)
         try:
             c.open()
             last = time.monotonic()
@@ -147,7 +160,8 @@ class GroupMove:
         if self.stopped_at is None:
             return
         self.history.ok(observe.PROCESS, "cutover", {
-            "group": self.group, "source_topic": self.source_topic, "target_topic": self.target_topic,
+            "group": self.group, "target_group": self.target_group, "mode": self.mode,
+            "source_topic": self.source_topic, "target_topic": self.target_topic,
             "process": TARGET_PROCESS, "stopped_at": self.stopped_at, "translated_at": self.translated_at,
             "source_committed": {str(p): o for p, o in self.source_committed.items()},
             "translated": {str(p): o for p, o in self.translated.items()}})

@@ -88,7 +88,8 @@ class LagSampler:
         return False
 
 
-def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFAULT_FAULT):
+def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFAULT_FAULT,
+                    cutover: str = "translated"):
     """The scenario steps, bound to the target platform (the scenario's platform is A)."""
     def steps(run) -> None:
         source = run.platform
@@ -104,7 +105,7 @@ def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFA
             log.info("MirrorMaker 2 mirrors %s to the target as %s (ready in %.1fs)", topic, mirrored(topic), waited)
             run.measure("mirror_config", mm.config)
             _rehearse(run, source, target, topic, nemesis, FaultSpec(name, target="zone:b", start=FAULT_AT_S,
-                                                                    duration=FAULT_S, params={}))
+                                                                    duration=FAULT_S, params={}), cutover)
         finally:
             nemesis.close()
             mm.save_logs(run.dir.parent / "logs", run.platform.redact)
@@ -112,10 +113,11 @@ def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFA
     return steps
 
 
-def _rehearse(run, source, target, topic: str, nemesis: Nemesis, fault: FaultSpec) -> None:
+def _rehearse(run, source, target, topic: str, nemesis: Nemesis, fault: FaultSpec,
+              cutover: str = "translated") -> None:
     schedule = run.set_schedule([fault])
     move = GroupMove(source, target, run.history, run.group, topic, mirrored(topic), MOVE_AT_S,
-                     run.profile.consumer)
+                     run.profile.consumer, mode=cutover)
     spec = WorkloadSpec(duration_s=LOAD_S, rate=RATE, consumers=0, quiet_s=1.0)
     with LagSampler(source, target, run.history, topic) as lag:
         move.start()
