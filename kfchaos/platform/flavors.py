@@ -61,6 +61,7 @@ FEATURES = (
 KAFKA_TOOLS = {
     "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
     "configs": "kafka.admin.ConfigCommand",
+    "transactions": "org.apache.kafka.tools.TransactionsCommand",
 }
 
 

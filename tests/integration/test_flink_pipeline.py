@@ -124,6 +124,7 @@ class OutputWatcher:
         self.c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
         self.first_seen: dict[str, float] = {}
         self.copies: Counter = Counter()
+        self.errors: list[str] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"watch-{topic}", daemon=True)
@@ -131,13 +132,17 @@ class OutputWatcher:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            for m in self.c.consume(500, timeout=0.3):
-                if m.error():
-                    continue
-                rid = json.loads(m.value())["id"]
-                with self._lock:
-                    self.copies[rid] += 1
-                    self.first_seen.setdefault(rid, time.time())
+            try:
+                for m in self.c.consume(500, timeout=0.3):
+                    if m.error():
+                        continue
+                    rid = json.loads(m.value())["id"]
+                    with self._lock:
+                        self.copies[rid] += 1
+                        self.first_seen.setdefault(rid, time.time())
+            except Exception as exc:        # kept for the failure message, never a silent stop
+                self.errors.append(repr(exc))
+                time.sleep(0.3)
 
     def wait_for(self, ids, timeout: float = OUTPUT_TIMEOUT) -> None:
         want = set(ids)
@@ -196,6 +201,53 @@ def final_read(bootstrap: str, topic: str, history: History, isolation: str = "r
     return records
 
 
+def count_records(bootstrap: str, topic: str, isolation: str, timeout: float = 20.0) -> int:
+    """How many data records ``topic`` holds, read with ``isolation``."""
+    c = Consumer(client_config(bootstrap, **{
+        "group.id": f"count-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+        "isolation.level": isolation, "enable.partition.eof": True}))
+    try:
+        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+        n, at_end, deadline = 0, set(), time.monotonic() + timeout
+        while len(at_end) < len(parts) and time.monotonic() < deadline:
+            for m in c.consume(1000, timeout=0.5):
+                if m.error() is None:
+                    n += 1
+                elif m.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(m.partition())
+        return n
+    finally:
+        c.close()
+
+
+def output_diagnosis(pl) -> str:
+    """Why output may be missing: the watcher's health, committed vs written records, the open
+    transactions on each output partition (Kafka's transactions tool), the job's state."""
+    bs, lines = pl.platform.bootstrap_servers, []
+    lines.append(f"watcher alive={pl.watcher._thread.is_alive()} seen={len(pl.watcher.first_seen)} "
+                 f"errors={pl.watcher.errors[:3]}")
+    for iso in ("read_uncommitted", "read_committed"):
+        try:
+            lines.append(f"{pl.output_topic} {iso}: {count_records(bs, pl.output_topic, iso)} records")
+        except Exception as exc:
+            lines.append(f"{pl.output_topic} {iso}: {exc!r}")
+    for part in range(3):
+        try:
+            rc, out = pl.platform.run_tool("transactions", [
+                "--bootstrap-server", pl.platform.internal_bootstrap_servers.split(",")[0],
+                "describe-producers", "--topic", pl.output_topic, "--partition", str(part)])
+            lines.append(f"producers on {pl.output_topic}-{part} (rc {rc}):\n{out.strip()[-1500:]}")
+        except Exception as exc:
+            lines.append(f"producers on {pl.output_topic}-{part}: {exc!r}")
+    try:
+        job = pl.lifecycle.job_id
+        lines.append(f"job {job}: {pl.rest.job_state(job)}, checkpoints {pl.rest.checkpoints(job)}")
+    except Exception as exc:
+        lines.append(f"job: {exc!r}")
+    return "\n".join(lines)
+
+
 # --------------------------------------------------------------------------- the pipeline
 @dataclass
 class Pipeline:
@@ -214,8 +266,12 @@ class Pipeline:
         return self.producer.send_batch(n, key)
 
     def wait_output(self, timeout: float = OUTPUT_TIMEOUT) -> None:
-        """Every acked input has a committed output record."""
-        self.watcher.wait_for(self.producer.acked, timeout)
+        """Every acked input has a committed output record (if not: what the output topic,
+        its open transactions and the job looked like, in the failure)."""
+        try:
+            self.watcher.wait_for(self.producer.acked, timeout)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{output_diagnosis(self)}") from None
 
     def check(self):
         """Final reads of input and output, then the exactly-once checker over the history

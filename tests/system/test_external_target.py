@@ -87,3 +87,8 @@ def test_external_path_holds_what_the_built_in_path_holds(target, tmp_path):
     zones = started[0]["value"]["target"]
     assert zones and all(f"kafka-{z}" in plan for z in zones), (zones, plan)
     assert "docker kill --signal SIGKILL" in plan, plan
+    # idempotent producers record their ids and epoch bumps, so the figure is a count, not "—"
+    kill = next(s for s in results["scenarios"] if s["name"] == "kill-leader")
+    assert isinstance(kill["figures"].get("producer_epoch_bumps"), int), kill["figures"]
+    history = (run / "kill-leader" / "history.jsonl").read_text()
+    assert '"f":"client-event"' in history and '"event":"pid-assigned"' in history

@@ -1,12 +1,10 @@
 """Versions as parameters, end to end on the real platform:
 
-* a rolling upgrade from Kafka 3.9.1 to 4.1.1 under load (brokers on their data volumes,
-  then the feature-level bump) holds every contract: 3.9.1 brings up and serves, 4.1.1
-  takes over the same data;
-* a version matrix (`--kafka 4.0.2 --flink 2.0.2`) brings up another Kafka 4.x and another
-  Flink release with their own images and reference-job jar, moves the job to Flink 2.2.0
-  through a savepoint with exactly-once held (Kafka and Flink both under test), and writes
-  the comparison;
+* releases as parameters (`--kafka 3.9.1 --flink 2.0.2`) bring up other Kafka and Flink
+  releases with their own images and reference-job jar; on that one platform a rolling
+  upgrade to Kafka 4.1.1 under load (brokers on their data volumes, then the feature-level
+  bump) and the job's move to Flink 2.2.0 through a savepoint both hold every contract, and
+  the comparison is written;
 * a release that does not exist is one line and exit 2 before any container starts.
 """
 from __future__ import annotations
@@ -28,47 +26,33 @@ def runs_in(reports: Path) -> list[Path]:
     return sorted(p for p in reports.iterdir() if p.is_dir() and not p.is_symlink() and (p / "results.json").exists())
 
 
-def test_rolling_upgrade_39_to_41_holds_every_contract(tmp_path):
+def test_versions_as_parameters_roll_kafka_39_to_41_and_move_the_job_to_the_next_flink(tmp_path):
+    """One platform from `--kafka 3.9.1 --flink 2.0.2` (the releases' own images and
+    reference-job jar), two upgrades under load on it: the brokers roll to 4.1.1 on their data
+    volumes with the feature-level bump (rolling-upgrade), and the reference job moves to Flink
+    2.2.0 through a savepoint (flink-upgrade); every contract holds, the comparison names the
+    releases, no volume is left."""
     data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
-    data.update(name="kafka-39-to-41")
-    data["platform"].update(versions={"kafka": "3.9.1"}, upgrade={"kafka": "4.1.1"})
-    profile = tmp_path / "kafka-39-to-41.yaml"
+    data.update(name="kafka-39-to-41-flink-move")
+    data["platform"]["upgrade"] = {"kafka": "4.1.1", "flink": "2.2.0"}
+    profile = tmp_path / "kafka-39-to-41-flink-move.yaml"
     profile.write_text(yaml.safe_dump(data))
-    proc = chaos("certify", "--profile", str(profile), "--scenario", "rolling-upgrade", "--seed", "5",
-                 "--reports", str(tmp_path / "reports"))
-    (run,) = runs_in(tmp_path / "reports")
+    reports = tmp_path / "reports"
+    proc = chaos("certify", "--profile", str(profile), "--kafka", "3.9.1", "--flink", "2.0.2", "--seed", "5",
+                 "--scenario", "rolling-upgrade", "--scenario", "flink-upgrade", "--reports", str(reports))
+    (run,) = runs_in(reports)
     results = json.loads((run / "results.json").read_text())
-    (sc,) = results["scenarios"]
-    assert proc.returncode == 0 and sc["status"] == "held", [(c["contract"], c["verdict"], c["reason"])
-                                                            for c in sc["contracts"]]
-    assert results["platform"]["versions"]["kafka"] == "3.9.1"
+    assert results["platform"]["versions"] == {"kafka": "3.9.1", "flink": "2.0.2"}
+    status = {sc["name"]: sc["status"] for sc in results["scenarios"]}
+    assert proc.returncode == 0 and status == {"rolling-upgrade": "held", "flink-upgrade": "held"}, [
+        (sc["name"], c["contract"], c["verdict"], c["reason"]) for sc in results["scenarios"] for c in sc["contracts"]]
+
     ops = [json.loads(line) for line in (run / "rolling-upgrade" / "history.jsonl").read_text().splitlines()]
     (started,) = [o for o in ops if o["f"] == "fault-start" and o["type"] == "ok"]
     proof = started["value"]["proof"]
     assert [s["broker"] for s in proof["steps"]] == ["kafka-a", "kafka-b", "kafka-c"]
     assert proof["metadata_version_before"].startswith("3.9") and proof["metadata_version_after"].startswith("4.1")
-    left = docker.from_env().volumes.list(filters={"label": f"chaos.run={results['run_id']}"})
-    assert not left, [v.name for v in left]
 
-
-def test_version_matrix_brings_up_other_releases_and_moves_the_job_to_the_next_flink(tmp_path):
-    """Kafka 4.0.2 with Flink 2.0.2 from `--kafka/--flink`, and the reference job moved to Flink
-    2.2.0 through a savepoint (flink-upgrade): exactly-once holds across the move, the Flink
-    containers run the new release's image, and the comparison names the releases."""
-    data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
-    data.update(name="kafka-3az-flink-move")
-    data["platform"]["upgrade"] = {"flink": "2.2.0"}
-    profile = tmp_path / "kafka-3az-flink-move.yaml"
-    profile.write_text(yaml.safe_dump(data))
-    reports = tmp_path / "reports"
-    proc = chaos("certify", "--profile", str(profile), "--kafka", "4.0.2", "--flink", "2.0.2", "--seed", "3",
-                 "--scenario", "flink-upgrade", "--reports", str(reports))
-    (run,) = runs_in(reports)
-    results = json.loads((run / "results.json").read_text())
-    assert results["platform"]["versions"] == {"kafka": "4.0.2", "flink": "2.0.2"}
-    (sc,) = results["scenarios"]
-    assert proc.returncode == 0 and sc["status"] == "held", [(c["contract"], c["verdict"], c["reason"])
-                                                            for c in sc["contracts"]]
     ops = [json.loads(line) for line in (run / "flink-upgrade" / "history.jsonl").read_text().splitlines()]
     (moved,) = [o for o in ops if o["f"] == "flink-release" and o["type"] == "ok"]
     proof = moved["value"]["proof"]
@@ -77,10 +61,13 @@ def test_version_matrix_brings_up_other_releases_and_moves_the_job_to_the_next_f
     (stopped,) = [o for o in ops if o["f"] == "stop" and o["type"] == "ok"]
     (restored,) = [o for o in ops if o["f"] == "restore" and o["type"] == "ok"]
     assert restored["value"]["savepoint"] == stopped["value"]["savepoint"] and restored["value"]["restored"]
+
     (matrix,) = reports.glob("matrix-*")
     md = (matrix / "compare.md").read_text()
-    assert "kafka 4.0.2" in md and "flink 2.0.2" in md
-    assert "4.0.2" in (run / "report.html").read_text()
+    assert "kafka 3.9.1" in md and "flink 2.0.2" in md
+    assert "3.9.1" in (run / "report.html").read_text()
+    left = docker.from_env().volumes.list(filters={"label": f"chaos.run={results['run_id']}"})
+    assert not left, [v.name for v in left]
 
 
 def test_a_release_that_does_not_exist_is_one_line_before_any_container(tmp_path):
