@@ -18,6 +18,9 @@ from pathlib import Path
 
 import docker
 import pytest
+import yaml
+
+from kfchaos.platform.owners import LABEL_PID
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,16 +56,32 @@ def target(tmp_path_factory):
         assert down.returncode == 0, down.stderr[-2000:]
 
 
+def target_containers(path: Path) -> dict[str, tuple[str, str]]:
+    """The target's containers (named in its file): name -> (id, status)."""
+    names = {n["actuator"]["container"] for n in yaml.safe_load(path.read_text())["nodes"]
+             if (n.get("actuator") or {}).get("container")}
+    client = docker.from_env()
+    return {c.name: (c.id, c.status) for c in client.containers.list(all=True) if c.name in names}
+
+
 def test_dry_run_plans_and_touches_nothing(target):
+    """The plan names every scenario and the nodes it would touch; the target's containers are
+    the same ones in the same state afterwards, and the dry run created none of its own (checked
+    by its process id label, so other runs on the same Docker do not disturb the check)."""
     path, env = target
-    before = sorted(c.id for c in docker.from_env().containers.list(all=True))
-    proc = cli("certify", "--target", str(path), "--dry-run", *[a for s in SCENARIOS for a in ("--scenario", s)],
-               env=env, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    before = target_containers(path)
+    assert before, "the target file names no container"
+    proc = subprocess.Popen([sys.executable, "-m", "kfchaos.cli", "certify", "--target", str(path), "--dry-run",
+                             *[a for s in SCENARIOS for a in ("--scenario", s)]], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, **env})
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err[-2000:]
     for name in SCENARIOS:
-        assert name in proc.stdout
-    assert "kafka-" in proc.stdout                     # the nodes a fault would touch
-    assert sorted(c.id for c in docker.from_env().containers.list(all=True)) == before
+        assert name in out
+    assert "kafka-" in out                             # the nodes a fault would touch
+    assert target_containers(path) == before
+    own = docker.from_env().containers.list(all=True, filters={"label": f"{LABEL_PID}={proc.pid}"})
+    assert not own, [c.name for c in own]
 
 
 def test_external_path_holds_what_the_built_in_path_holds(target, tmp_path):
