@@ -34,13 +34,13 @@ def write(directory: Path, n_ops: int, rotate_ops: int, fault_every: int) -> Non
     i, t0, mark = 0, time.perf_counter(), n_ops // 4
     while len(h) < n_ops:
         p = f"producer-{i % 2}"
-        v = {"id": f"{p}-{i}", "key": f"k{i % 24}", "topic": "soak-in-0a1b2c"}
+        v = {"id": f"{p}-{i}", "seq": i, "key": f"k{i % 24}", "topic": "soak-in-0a1b2c"}
         h.invoke(p, "send", v)
         h.ok(p, "send", {**v, "partition": i % 6, "offset": i // 6})
         if i % 10 == 0:
-            recs = [{"partition": i % 6, "offset": i // 6 - k, "key": f"k{k}", "value": {"id": f"{p}-{i - k}"}}
+            recs = [{"partition": i % 6, "offset": max(0, i // 6 - k), "key": f"k{k}", "value": {"id": f"{p}-{i - k}"}}
                     for k in range(10)]
-            h.ok("consumer-0", "poll", {"records": recs})
+            h.ok("consumer-0", "poll", {"topic": "soak-in-0a1b2c", "group": "soak-group", "records": recs})
         if fault_every and i % fault_every == 0:
             h.invoke("nemesis", "fault-start", {"fault": "kill", "fault_id": f"f{i}"})
             h.ok("nemesis", "fault-start", {"fault": "kill", "fault_id": f"f{i}"})

@@ -201,3 +201,23 @@ def test_soak_is_left_out_of_a_full_certification_unless_asked_for(monkeypatch):
     assert "soak" not in chosen and "--soak DURATION" in left["soak"]
     monkeypatch.setenv("CHAOS_SOAK", "5m")
     assert scenarios.get("soak").not_applicable(flavor_for("kafka"), object()) is None
+
+
+def test_a_long_run_is_plotted_in_buckets_and_a_short_one_per_second():
+    import re
+
+    from kfchaos.report.render import _plots
+    from kfchaos.report.series import NS, Series
+
+    def plots(seconds):
+        vals = [200 + (i % 7) for i in range(seconds)]
+        s = Series(t0=0, end=seconds * NS, ops=seconds * 600, sends_ok=vals, sends_err=[0] * seconds,
+                   polled=vals, lat_p50=[5.0] * seconds, lat_p99=[9.0] * (seconds - 1) + [4000.0])
+        svg = str(_plots(s))
+        return svg, [len(m.split()) for m in re.findall(r'<polyline class="line sends-ok" points="([^"]*)"', svg)]
+
+    svg, points = plots(7200)                      # two hours: 8 s buckets
+    assert points == [900] and "8 s buckets" in svg and ">120m<" in svg
+    assert "4000" in svg or "4k" in svg or "10k" in svg        # the worst p99 second survives the buckets
+    svg, points = plots(300)                       # five minutes: a point a second, as before
+    assert points == [300] and "buckets" not in svg
