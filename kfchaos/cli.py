@@ -1,6 +1,7 @@
 """`kfchaos` (or `python -m kfchaos.cli`): certify a platform profile, re-check and report stored runs, compare runs.
 
     kfchaos certify --profile kafka-3az [--scenario kill-leader ...] [--seed N] [--scenarios DIR]
+    kfchaos certify --soak 1h [--soak-period 60s] [--soak-chunk 10m]   a soak run (see README "Soak runs")
     kfchaos migrate --from A --to B [--fault kill:target] [--seed N]   rehearse a migration from profile A to profile B
     kfchaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
     kfchaos report RUN_DIR         (re)render RUN_DIR/report.html
@@ -131,10 +132,39 @@ def cmd_build_images(args) -> int:
     return 0
 
 
+def _soak_settings(args):
+    """``--soak`` and its options checked (one line each if bad), the scenario set to ``soak`` and
+    its settings exported for it (``CHAOS_SOAK*``); None without --soak."""
+    from kfchaos.soak import SoakSettings
+    if not args.soak:
+        if args.soak_period or args.soak_chunk:
+            raise UsageError("--soak-period and --soak-chunk go with --soak DURATION (e.g. --soak 1h)")
+        if args.scenario and "soak" in args.scenario:
+            raise UsageError("the soak scenario needs a duration: give --soak DURATION (e.g. --soak 1h)")
+        return None
+    if args.scenario and set(args.scenario) != {"soak"}:
+        raise UsageError("--soak runs the soak scenario alone: drop --scenario")
+    if args.kafka or args.flink:
+        raise UsageError("--soak runs on one platform: drop --kafka/--flink")
+    env = {"CHAOS_SOAK": args.soak, "CHAOS_SOAK_PERIOD": args.soak_period or "",
+           "CHAOS_SOAK_CHUNK": args.soak_chunk or ""}
+    try:
+        settings = SoakSettings.from_env(env)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if args.timeout and args.timeout < settings.duration_s:
+        raise UsageError(f"--timeout {args.timeout:g} s is shorter than the soak ({settings.duration_s:g} s): "
+                         "raise it or drop it")
+    os.environ.update(settings.to_env())
+    args.scenario = ["soak"]
+    return settings
+
+
 def cmd_certify(args) -> int:
     from kfchaos.certify import certify, choose
     from kfchaos.platform.docker_engine import ensure_docker
     from kfchaos.scenarios import UnknownScenario
+    soak = _soak_settings(args)
     prof = _profile(args.profile)
     pool = _user_scenarios(args.scenarios)
     try:
@@ -158,7 +188,9 @@ def cmd_certify(args) -> int:
             raise UsageError("--kafka/--flink build the built-in platform per release: drop --target")
         from kfchaos.matrix import run_matrix
         return run_matrix(prof, args, seed, pool)
-    command = rerun_command(args.profile, seed, args.scenario, args.scenarios)
+    command = rerun_command(args.profile, seed, None if soak else args.scenario, args.scenarios)
+    if soak:
+        command += soak.flags()
     if args.target:
         command += f" --target {args.target}"
     result = certify(prof, args.scenario, seed, reports=Path(args.reports), pool=pool, command=command,
@@ -240,9 +272,14 @@ def cmd_analyze(args) -> int:
 def cmd_history(args) -> int:
     from kfchaos import history_chunks
     from kfchaos.history import history_file
+    from kfchaos.history_rotation import CHUNK_DIR, export_jsonl
     src = Path(args.path)
-    if src.is_dir():
+    if src.is_dir() and src.name != CHUNK_DIR:
         src = Path(history_file(src))
+    if src.is_dir() and args.action == "export":          # a rotated history: its chunk files in order
+        out = Path(args.out) if args.out else src.parent / "history.jsonl"
+        print(f"{out}: {export_jsonl(src, out):,} ops")
+        return 0
     if not src.is_file():
         raise UsageError(f"{src}: no such history file: give history.kfh, history.jsonl or a scenario's directory")
     chunked = history_chunks.is_chunk_file(src)
@@ -311,6 +348,12 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--dry-run", action="store_true", help="with --target: print the plan, touch nothing")
     c.add_argument("--timeout", type=_positive_seconds, metavar="SECONDS",
                    help="per scenario: one that runs longer heals and ends the run as unknown (exit 2)")
+    c.add_argument("--soak", metavar="DURATION", help="a soak: the load for DURATION (300s, 90m, 1h, 1h30m) under "
+                                                     "one seeded fault every period; its history in rotated chunks")
+    c.add_argument("--soak-period", metavar="DURATION", help="with --soak: one fault every DURATION "
+                                                             "(default a quarter of the soak, 20-60 s)")
+    c.add_argument("--soak-chunk", metavar="DURATION", help="with --soak: a new history chunk file every DURATION "
+                                                            "(default 10m; also every million ops)")
     c.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     c.set_defaults(fn=cmd_certify)
     mg = sub.add_parser("migrate", help="rehearse a migration: mirror from one platform to another, move a group")

@@ -75,6 +75,8 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("records_replayed", "records replayed", "int", doc="output records in aborted transactions"),
     Figure("source_records_since_restart", "source records since restart", "int"),
     Figure("failed_checkpoints", "failed checkpoints", "int"),
+    Figure("history_chunks", "history chunk files", "int",
+           doc="a soak's history, rotated into this many chunk files (history.chunks/)"),
     Figure("checkpoints_completed", "completed checkpoints", "int"),
     Figure("restored", "checkpoint restores", "int"),
     Figure("output_drain_s", "output drained after", "s"),

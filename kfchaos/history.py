@@ -51,6 +51,7 @@ from operator import add
 from typing import Any, Callable, Iterable, Iterator
 
 from kfchaos import history_chunks as _chunks
+from kfchaos import history_rotation as _rotation
 from kfchaos.history_schema import SCHEMA, HistoryError, first_bad
 
 __all__ = [
@@ -58,7 +59,7 @@ __all__ = [
     "completions", "FAULT_FS", "loads", "parse_lines", "line_chunks", "HUGE_LINE",
     "HistoryError", "SCHEMA", "op_batches", "parse_chunk", "check_batch", "locate",
     "open_history", "log_unknown", "source_lines", "history_file", "HISTORY_CHUNKS",
-    "HISTORY_JSONL", "HISTORY_NAMES", "live_history_name",
+    "HISTORY_JSONL", "HISTORY_NAMES", "HISTORY_ROTATED", "live_history_name",
 ]
 
 TYPES = ("invoke", "ok", "fail", "info")
@@ -126,16 +127,21 @@ class History:
     ``History()`` without a path keeps operations in memory only.
     ``keep=True`` also keeps every op in ``self.ops`` (default: only when no
     path is given).  ``clock`` returns ``(monotonic_ns, wall)``; tests pass a
-    fake one.
+    fake one.  ``writer`` (e.g. a
+    :class:`kfchaos.history_rotation.RotatingChunkWriter` over the directory
+    ``path``) takes the frames instead of a file of its own.
     """
 
     def __init__(self, path: str | os.PathLike | None = None, *,
                  flush_every: int = 256, flush_interval: float = 0.5,
                  keep: bool | None = None,
-                 clock: Callable[[], tuple[int, float]] | None = None):
+                 clock: Callable[[], tuple[int, float]] | None = None,
+                 writer: Any = None):
         self.path = os.fspath(path) if path is not None else None
-        self._chunks = self.path is not None and self.path.endswith(_chunks.SUFFIX)
-        if self._chunks:           # one compressed frame per flush (kfchaos.history_chunks)
+        self._chunks = writer is not None or (self.path is not None and self.path.endswith(_chunks.SUFFIX))
+        if writer is not None:
+            self._file = writer
+        elif self._chunks:           # one compressed frame per flush (kfchaos.history_chunks)
             self._file = _chunks.ChunkWriter(self.path)
         else:
             self._file = open(self.path, "w", encoding="utf-8") if self.path else None
@@ -249,6 +255,11 @@ class History:
         self._stop.set()
         if self._flusher is not None and self._flusher is not threading.current_thread():
             self._flusher.join(timeout=2)
+
+    @property
+    def writer(self) -> Any:
+        """What the frames or lines go to (a file, a chunk writer, or None in memory)."""
+        return self._file
 
     @property
     def closed(self) -> bool:
@@ -422,7 +433,13 @@ def source_lines(path: str | os.PathLike, chunk_chars: int = _BLOCK) -> Iterator
     """``(op lines, at_end)`` chunks of a history file of either format:
     :func:`line_chunks` of a JSONL file, or the lines of a few frames at a
     time of a chunk file (:mod:`kfchaos.history_chunks`; ``at_end`` is
-    then always False: a frame's lines were all written whole)."""
+    then always False: a frame's lines were all written whole), or of every
+    chunk file of a rotated history's directory, in order
+    (:mod:`kfchaos.history_rotation`)."""
+    if _rotation.is_chunk_dir(path):
+        for lines in _rotation.op_lines(path, chunk_chars):
+            yield lines, False
+        return
     if _chunks.is_chunk_file(path):
         for lines in _chunks.frame_lines(path, chunk_chars):
             yield lines, False
@@ -432,17 +449,21 @@ def source_lines(path: str | os.PathLike, chunk_chars: int = _BLOCK) -> Iterator
 
 
 def history_file(directory: str | os.PathLike) -> "os.PathLike":
-    """The history of a scenario directory: ``history.kfh`` (chunk file,
-    what runs write) if present, else ``history.jsonl``."""
+    """The history of a scenario directory: ``history.chunks/`` (a rotated
+    history, what a soak writes), else ``history.kfh`` (chunk file) if
+    present, else ``history.jsonl``."""
     from pathlib import Path
     d = Path(directory)
-    kfh = d / HISTORY_CHUNKS
-    return kfh if kfh.exists() else d / HISTORY_JSONL
+    for name in (HISTORY_ROTATED, HISTORY_CHUNKS):
+        if (d / name).exists():
+            return d / name
+    return d / HISTORY_JSONL
 
 
 HISTORY_CHUNKS = "history" + _chunks.SUFFIX
 HISTORY_JSONL = "history.jsonl"
-HISTORY_NAMES = (HISTORY_CHUNKS, HISTORY_JSONL)
+HISTORY_ROTATED = _rotation.CHUNK_DIR
+HISTORY_NAMES = (HISTORY_ROTATED, HISTORY_CHUNKS, HISTORY_JSONL)
 
 
 def live_history_name() -> str:
@@ -497,6 +518,8 @@ def locate(err: HistoryError, path: str | os.PathLike) -> HistoryError:
     only on errors)."""
     if err.path is not None or err.ordinal is None:
         return err
+    if _rotation.is_chunk_dir(path):
+        return _rotation.locate(err, path)
     if _chunks.is_chunk_file(path):      # no lines: the op's 1-based position (its JSONL export line)
         return err.located(os.fspath(path), err.ordinal + 1)
     return err.located(os.fspath(path), op_line(path, err.ordinal))

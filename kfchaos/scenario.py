@@ -49,11 +49,19 @@ CONFIG_CAPABILITIES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "flink-upgrade-release": (lambda cfg: bool((getattr(cfg, "upgrade", None) or {}).get("flink")),
                               "no Flink release to move the job to: set platform.upgrade.flink (e.g. 2.2.0) "
                               "in the profile"),
+    "soak": (lambda cfg: soak_requested(),
+             "a soak runs for a duration you choose: kfchaos certify --soak DURATION (e.g. --soak 1h)"),
     # the intruder needs credentials; whether ACLs then stop it is what access-control checks
     "sasl": (lambda cfg: getattr(getattr(cfg, "security", None), "protocol", None) == "SASL_SSL",
              "the platform does not authenticate clients: set platform.security "
              "{protocol: SASL_SSL, mechanism: SCRAM-SHA-512, acls: true} in the profile (e.g. kafka-3az-sasl)"),
 }
+
+
+def soak_requested() -> bool:
+    """A soak duration was given (``CHAOS_SOAK``, set by ``kfchaos certify --soak``)."""
+    import os
+    return bool(os.environ.get("CHAOS_SOAK"))
 
 
 def missing_capability(flavor, cfg, *features: str) -> str | None:
@@ -83,6 +91,7 @@ class Scenario:
     requires: tuple[str, ...] = ()             # capabilities it cannot run without (else: not applicable)
     only_with: tuple[str, ...] = ()            # left out of a full certification without these
     tags: tuple[str, ...] = ()                 # pytest markers: "flink", "fault", ...
+    history: Callable[[Path], History] | None = None   # the live history of its directory (default: one file)
 
     @property
     def title(self) -> str:
@@ -102,7 +111,7 @@ class ScenarioRun:
         self.group = f"{scenario.name}-group"          # the consumer group of the scenario's workloads
         self.dir = Path(run_dir) / scenario.name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.history = History(self.dir / live_history_name())
+        self.history = scenario.history(self.dir) if scenario.history else History(self.dir / live_history_name())
         self.nemesis = Nemesis(platform, self.history, seed=seed)
         self.schedule: list[FaultSpec] = []
         self._workloads = 0

@@ -34,6 +34,11 @@ log = logging.getLogger("chaos.nemesis")
 class _Active:
     fault: Fault
     lock: threading.RLock = field(default_factory=threading.RLock)   # held while starting or stopping
+    healed: threading.Event = field(default_factory=threading.Event)  # set when its stop has ended
+
+
+#: how long heal_all waits for a heal another thread has under way (a broker restarting)
+HEAL_WAIT_S = 300.0
 
 
 class NemesisClosed(FaultError):
@@ -49,6 +54,7 @@ class Nemesis:
         self.registry = registry
         self._lock = threading.RLock()
         self._active: dict[str, _Active] = {}
+        self._stopping: dict[str, _Active] = {}    # taken for healing by another thread, not healed yet
         self._counter = 0
         self.started_walls: dict[str, float] = {}    # fault_id -> wall clock when it took effect
         self._closed = False
@@ -140,15 +146,26 @@ class Nemesis:
 
     def _take(self, fault_id: str) -> _Active | None:
         with self._lock:
-            return self._active.pop(fault_id, None)
+            entry = self._active.pop(fault_id, None)
+            if entry is not None:
+                self._stopping[fault_id] = entry
+            return entry
+
+    def _heal_taken(self, fault_id: str, entry: _Active) -> dict:
+        try:
+            with entry.lock:              # waits for a start still in progress
+                return self._stop(fault_id, entry.fault)
+        finally:
+            with self._lock:
+                self._stopping.pop(fault_id, None)
+            entry.healed.set()
 
     def stop(self, fault_id: str) -> dict:
         """Heal a fault and record it; the fault is healed even if recording fails."""
         entry = self._take(fault_id)
         if entry is None:
             raise FaultError(f"no active fault {fault_id!r} (already stopped or never started)")
-        with entry.lock:                  # waits for a start still in progress
-            return self._stop(fault_id, entry.fault)
+        return self._heal_taken(fault_id, entry)
 
     def _stop(self, fault_id: str, fault: Fault) -> dict:
         base = {"fault": fault.spec.fault, "fault_id": fault_id}
@@ -184,8 +201,7 @@ class Nemesis:
         finally:
             entry = self._take(fault_id)  # None: heal_all has stopped it already
             if entry is not None:
-                with entry.lock:
-                    self._stop(fault_id, entry.fault)
+                self._heal_taken(fault_id, entry)
 
     def run_spec(self, spec: FaultSpec) -> None:
         """Start, hold for spec.duration, stop."""
@@ -237,7 +253,8 @@ class Nemesis:
     # ---- heal ----------------------------------------------------------------------------
     def heal_all(self) -> None:
         """Refuse new faults, stop every active fault (recorded), and tear each down
-        whatever happens."""
+        whatever happens; a heal another thread has under way (its window ended just before)
+        is waited for, so it is recorded before the history closes."""
         with self._lock:
             self._closed = True
             fault_ids = list(self._active)
@@ -246,6 +263,11 @@ class Nemesis:
                 self.stop(fault_id)
             except Exception as exc:
                 log.error(f"heal of {fault_id} failed: {exc}")
+        with self._lock:
+            under_way = list(self._stopping.items())
+        for fault_id, entry in under_way:     # healed by another thread: wait, so its fault-stop is recorded
+            if not entry.healed.wait(HEAL_WAIT_S):
+                log.error(f"heal of {fault_id} still under way after {HEAL_WAIT_S:g} s")
 
     @staticmethod
     def _teardown(fault: Fault) -> None:

@@ -77,13 +77,15 @@ class _X:
 
     def axis(self, y: float) -> list[str]:
         out = [f'<line class="axis" x1="{self.x0}" y1="{_f(y)}" x2="{self.x1}" y2="{_f(y)}"/>']
-        step = nice_step(self.span)
+        minutes = self.span > 1200          # a long run: ticks in whole minutes
+        step = nice_step(self.span / 60) * 60 if minutes else nice_step(self.span)
         t = 0.0
         while t <= self.span + 1e-9:
             x = self(t)
+            label = f"{_f(t / 60)}m" if minutes else f"{_f(t)}s"
             out.append(f'<line class="tick" x1="{_f(x)}" y1="{_f(y)}" x2="{_f(x)}" y2="{_f(y + 4)}"/>'
                        f'<text class="tick-label" x="{_f(x)}" y="{_f(y + 15)}" '
-                       f'text-anchor="middle">{_f(t)}s</text>')
+                       f'text-anchor="middle">{label}</text>')
             t += step
         return out
 
@@ -207,8 +209,9 @@ def _segments(vals: Sequence[float | None]) -> list[list[tuple[int, float]]]:
 
 def line_plot_svg(series: Series, lines: Sequence[tuple[str, Sequence[float | None], str]],
                   title: str, unit: str, width: int = WIDTH, height: int = 230,
-                  log: bool | None = None) -> str:
-    """Plot ``lines`` = ``[(label, per-second values, css class), ...]``.
+                  log: bool | None = None, step: int = 1) -> str:
+    """Plot ``lines`` = ``[(label, values, css class), ...]``, one value every ``step``
+    seconds (1: per second; more: buckets, :mod:`kfchaos.report.buckets`).
 
     ``log=None`` picks a log y axis when the positive values span more than
     two decades (latency spikes during faults would flatten everything else).
@@ -257,10 +260,11 @@ def line_plot_svg(series: Series, lines: Sequence[tuple[str, Sequence[float | No
         out.append(f'<text class="muted" x="{LEFT + 8}" y="{_f((top + bottom) / 2)}">no data</text>')
     for label, vs, cls in lines:
         for seg in _segments(vs):
-            pts = " ".join(f"{_f(X(i + 0.5))},{_f(Y(v))}" for i, v in seg)
+            pts = " ".join(f"{_f(X((i + 0.5) * step))},{_f(Y(v))}" for i, v in seg)
             if len(seg) == 1:
                 i, v = seg[0]
-                out.append(f'<circle class="line {_e(cls)}" cx="{_f(X(i + 0.5))}" cy="{_f(Y(v))}" r="1.5"/>')
+                out.append(f'<circle class="line {_e(cls)}" cx="{_f(X((i + 0.5) * step))}" cy="{_f(Y(v))}" '
+                           'r="1.5"/>')
             else:
                 out.append(f'<polyline class="line {_e(cls)}" points="{pts}"/>')
     lx = width - RIGHT

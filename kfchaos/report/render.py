@@ -41,10 +41,12 @@ from typing import Any
 from markupsafe import Markup
 
 from kfchaos.figures import FIGURES, fmt
+from kfchaos.history_rotation import is_chunk_dir
 from kfchaos.results import ContractResult, RunResult, ScenarioResult
 
 from .ramp_view import ramp_view
 
+from .buckets import bucket_size, bucketed
 from .plots import line_plot_svg, timeline_svg
 from .series import Series, series_from_path
 from .source import ReportError, confined, is_file, load_run, one_line, read_head
@@ -136,15 +138,20 @@ def _anomalies(c: ContractResult, t0: int | None) -> list[dict]:
 
 # -- scenario sections -------------------------------------------------------------
 def _plots(s: Series) -> Markup:
-    """The timeline, throughput and latency plots (SVG built and escaped in plots.py)."""
+    """The timeline, throughput and latency plots (SVG built and escaped in plots.py); a long
+    history is plotted in buckets of several seconds (:mod:`kfchaos.report.buckets`)."""
+    b = bucket_size(s.seconds)
+    per = f", {b} s buckets" if b > 1 else ""
     return Markup("\n".join([
         timeline_svg(s),
-        line_plot_svg(s, [("ok sends/s", s.sends_ok, "sends-ok"),
-                          ("polled records/s", s.polled, "polled"),
-                          ("failed+unknown sends/s", s.sends_err, "sends-err")],
-                      "Throughput", "per second", log=False),
-        line_plot_svg(s, [("p50", s.lat_p50, "p50"), ("p99", s.lat_p99, "p99")],
-                      "Send latency, invoke → ok (by invoke second)", "ms")]))
+        line_plot_svg(s, [("ok sends/s", bucketed(s.sends_ok, b, "mean"), "sends-ok"),
+                          ("polled records/s", bucketed(s.polled, b, "mean"), "polled"),
+                          ("failed+unknown sends/s", bucketed(s.sends_err, b, "mean"), "sends-err")],
+                      f"Throughput{' (mean a second' + per + ')' if per else ''}", "per second", log=False, step=b),
+        line_plot_svg(s, [("p50", bucketed(s.lat_p50, b, "median"), "p50"),
+                          ("p99", bucketed(s.lat_p99, b, "max"), "p99")],
+                      f"Send latency, invoke → ok (by invoke second{per}: median p50, worst p99)"
+                      if per else "Send latency, invoke → ok (by invoke second)", "ms", step=b)]))
 
 
 def _series_summary(s: Series) -> str:
@@ -165,7 +172,7 @@ def _history(run_dir: Path, sc: ScenarioResult, view: dict) -> Series | None:
         log.warning("%s: history %r is outside the run directory; ignored", sc.name, hist)
         view["notes"].append(f"History path {hist} is outside the run directory; ignored.")
         return None
-    if not is_file(path):
+    if not (is_file(path) or is_chunk_dir(path)):
         view["notes"].append("No history recorded" + (f": {hist} missing." if hist else "."))
         return None
     try:

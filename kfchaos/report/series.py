@@ -289,7 +289,8 @@ def iter_ops(path: str | os.PathLike, chunk: int = 4096) -> Iterator[dict]:
     time; like here, its ops are parsed but not validated (a malformed op is
     left out of the plots and counted)."""
     from kfchaos.history_chunks import is_chunk_file
-    if is_chunk_file(path):
+    from kfchaos.history_rotation import is_chunk_dir
+    if is_chunk_file(path) or is_chunk_dir(path):      # a chunk file, or a rotated history's directory
         from kfchaos.history import locate, parse_chunk, source_lines
         n = 0
         try:

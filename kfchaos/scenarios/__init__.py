@@ -28,7 +28,7 @@ MODULES = ("smoke", "kill_leader", "controller_failover", "isolated_leader", "zo
            "random_faults", "flink_taskmanager_kill", "object_storage_outage", "object_storage_slowness",
            "bad_deploy_rollback", "backfill_isolation", "broker_storage_outage", "zone_lost_with_disk", "disk_full",
            "jobmanager_failover", "rolling_upgrade", "load_ramp", "access_control", "flink_upgrade",
-           "upgrade_rollback", "scale_out_in")
+           "upgrade_rollback", "scale_out_in", "soak")
 
 #: the YAML twins of shipped scenarios (not part of a default certification)
 DATA_DIR = Path(__file__).resolve().parent / "data"

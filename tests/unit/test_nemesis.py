@@ -234,3 +234,17 @@ def test_a_later_fault_waits_for_an_earlier_heal_that_outlasts_its_window():
     second_start = next(t for e, who, t in events if e == "start" and who == "second")
     assert second_start >= first_stop
     n.close()
+
+
+def test_heal_all_waits_for_a_heal_under_way_so_its_stop_is_recorded(probe, nemesis, history):
+    stop = threading.Event()
+    worker = threading.Thread(target=nemesis.run_schedule, args=([spec("w", 0, 0.05, stop_s=0.6)],
+                                                                   time.monotonic(), stop))
+    worker.start()
+    time.sleep(0.3)                                      # its window is over, its stop is under way
+    assert nemesis.active == {}
+    nemesis.heal_all()                                   # as on SIGTERM: returns only once it has healed
+    assert [v for v, _, _ in Probe.calls] == ["start", "stop"]
+    assert [(op["f"], op["type"]) for op in history.ops if op["f"] == "fault-stop"] == [
+        ("fault-stop", "invoke"), ("fault-stop", "ok")]
+    worker.join()

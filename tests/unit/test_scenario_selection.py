@@ -19,7 +19,7 @@ def test_broker_storage_outage_is_left_out_of_broker_local_kafka_only():
 
 
 def test_every_scenario_declares_contracts_that_exist_and_a_title():
-    assert len(scenarios.REGISTRY) == 22
+    assert len(scenarios.REGISTRY) == 23
     for name, s in scenarios.REGISTRY.items():
         assert s.name == name and s.contracts and set(s.contracts) <= set(CONTRACTS), name
         assert s.title and s.title != name and "Contracts:" in s.doc, name
