@@ -200,3 +200,15 @@ def test_written_client_ops_load_back(tmp_path):
     ops = load(path)
     assert [(o["type"], o["f"]) for o in ops] == [("invoke", "send"), ("ok", "send"), ("ok", "poll")]
     assert [o["index"] for o in ops] == [0, 1, 2] and ops[2]["value"]["group"] is None
+
+
+def test_add_goes_through_a_subclass_append():
+    seen = []
+
+    class Watching(History):
+        def append(self, op):
+            seen.append(op["f"])
+            return super().append(op)
+    h = Watching()
+    h.add("producer-0", "invoke", "send", {"id": "p-0", "seq": 0})
+    assert seen == ["send"] and h.ops[0]["value"] == {"id": "p-0", "seq": 0}
