@@ -10,9 +10,11 @@ see :mod:`kfchaos.observe`.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
@@ -23,13 +25,45 @@ from kfchaos.platform.health import wait_healthy
 from kfchaos.platform.kafka_config import RDKAFKA_LOGGER, client_config
 
 
+#: the load parameters a profile's ``workload:`` section may set, with their built-in defaults
+#: (a scenario's own WorkloadSpec values win, then the profile's, then these)
+LOAD_DEFAULTS: dict[str, Any] = {"rate": 200.0, "producers": 2, "keys": 24, "consumers": 1, "record_bytes": 0}
+MAX_RATE = "max"                    # rate: as fast as the producers can send (also written 0)
+RECORD_BYTES_MIN = 128              # room for the harness's own fields ({"id", "key", "seq", "producer"})
+RECORD_BYTES_MAX = 900_000          # below the brokers' and clients' default message size limit (~1 MB)
+
+
+def rate_value(rate: Any) -> float:
+    """Sends per second as a number; 0.0 means unthrottled (``max``). ValueError with what to write."""
+    if isinstance(rate, str) and rate.strip().lower() == MAX_RATE:
+        return 0.0
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not math.isfinite(rate) or rate < 0:
+        raise ValueError(f"is {rate!r}; write sends per second (a number > 0) or `{MAX_RATE}` (or 0) "
+                         "for as fast as possible")
+    return float(rate)
+
+
+def record_bytes_problem(value: Any) -> str | None:
+    """Why ``value`` is not a usable record size (value bytes), or None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return f"is {value!r}; write a whole number of bytes"
+    if value != 0 and not RECORD_BYTES_MIN <= value <= RECORD_BYTES_MAX:
+        return (f"is {value}; use 0 (the harness's own value, about 60 bytes) or {RECORD_BYTES_MIN} to "
+                f"{RECORD_BYTES_MAX:,} bytes")
+    return None
+
+
 @dataclass
 class WorkloadSpec:
+    """A recorded workload. ``rate``, ``producers``, ``keys``, ``consumers`` and ``record_bytes``
+    left at None take the profile's ``workload:`` values, else :data:`LOAD_DEFAULTS`
+    (:meth:`resolved`); a scenario that sets one keeps it."""
     duration_s: float = 40.0        # producers run this long
-    rate: float = 200.0             # sends per second, all producers together
-    producers: int = 2
-    keys: int = 24
-    consumers: int = 1              # members of one consumer group reading live
+    rate: float | str | None = None  # sends per second, all producers together; "max" or 0: unthrottled
+    producers: int | None = None    # default 2
+    keys: int | None = None         # default 24
+    consumers: int | None = None    # members of one consumer group reading live; default 1
+    record_bytes: int | None = None  # produced value size (padded); 0: the harness's own (~60 bytes)
     commit_interval_s: float = 1.0
     quiet_s: float = 3.0            # after heal, before the final read
     proxied: bool = False           # host clients through the client-<zone> Toxiproxy
@@ -37,8 +71,22 @@ class WorkloadSpec:
     extra_producer_config: dict = field(default_factory=dict)
     during_timeout_s: float = 300.0  # how long the load waits for the ``during`` step to end
 
+    def resolved(self, profile_workload: dict | None = None) -> "WorkloadSpec":
+        """A copy with every load parameter set: this spec's, else the profile's, else the default;
+        ``rate`` as a number (0.0: unthrottled)."""
+        given = profile_workload or {}
+        values = {k: (getattr(self, k) if getattr(self, k) is not None else given.get(k, default))
+                  for k, default in LOAD_DEFAULTS.items()}
+        values["rate"] = rate_value(values["rate"])
+        return replace(self, **values)
+
+    @property
+    def unthrottled(self) -> bool:
+        return self.rate is not None and rate_value(self.rate) == 0.0
+
 
 log = logging.getLogger("chaos.workload")
+SERVE_EVERY = 32    # an unthrottled producer serves delivery reports after every 32nd send
 SETTLE_S = 5.0      # at least this long between the quiet period and the consumers' stop
 
 
@@ -47,7 +95,8 @@ class Workload:
                  encode=None):
         self.platform, self.profile, self.history = platform, profile, history
         self.encode = encode        # message values in a user job's input format (None: the harness's)
-        self.topic, self.spec, self.group = topic, spec, group
+        self.topic, self.group = topic, group
+        self.spec = spec.resolved(getattr(profile, "workload", None))
         self.bootstrap = platform.proxied_bootstrap_servers if spec.proxied else platform.bootstrap_servers
         self._stop = threading.Event()
         self._producers_done = threading.Event()
@@ -81,25 +130,40 @@ class Workload:
         acks = cfg.pop("acks")
         idem = str(cfg.pop("enable.idempotence")).lower() == "true"
         cfg.update({"logger": RDKAFKA_LOGGER, "log.connection.close": False})
-        more = {"encode": self.encode} if self.encode else {}
+        s = self.spec
+        more = {"encode": self.encode} if self.encode else {"record_bytes": s.record_bytes}
         p = RecordingProducer(self.bootstrap, self.topic, self.history, f"{self.prefix}producer-{i}", acks=acks,
-                              idempotence=idem, config=cfg, **more)
-        interval = self.spec.producers / self.spec.rate
-        n, t_next = 0, time.monotonic()
+                              idempotence=idem, config=cfg, serve_every=SERVE_EVERY if s.unthrottled else 1,
+                              **more)
+        keys = [f"k{(n * s.producers + i) % s.keys}" for n in range(s.keys)]
         try:
-            while not self._stop.is_set():
-                p.send(f"k{(n * self.spec.producers + i) % self.spec.keys}")
-                n += 1
-                t_next += interval
-                delay = t_next - time.monotonic()
-                if delay > 0:
-                    self._stop.wait(delay)
-                else:
-                    p.poll(0)
+            if s.unthrottled:
+                self._send_unthrottled(p, keys)
+            else:
+                self._send_at_rate(p, keys, s.producers / s.rate)
         except Exception as exc:
             self.errors.append(f"{self.prefix}producer-{i}: {exc}")
         finally:
             p.close(timeout=30)
+
+    def _send_at_rate(self, p: RecordingProducer, keys: list[str], interval: float) -> None:
+        n, t_next = 0, time.monotonic()
+        while not self._stop.is_set():
+            p.send(keys[n % len(keys)])
+            n += 1
+            t_next += interval
+            delay = t_next - time.monotonic()
+            if delay > 0:
+                self._stop.wait(delay)
+            else:
+                p.poll(0)
+
+    def _send_unthrottled(self, p: RecordingProducer, keys: list[str]) -> None:
+        """As fast as the client takes them (a full local queue makes ``send`` wait for reports)."""
+        n, stop = 0, self._stop.is_set
+        while not (n % 256 == 0 and stop()):
+            p.send(keys[n % len(keys)])
+            n += 1
 
     def _consumer(self, i: int) -> None:
         cfg = {**self.consumer_settings(), "logger": RDKAFKA_LOGGER, "log.connection.close": False}
@@ -131,8 +195,10 @@ class Workload:
         self._drained = threading.Event()
         self.record_settings()
         t0 = time.monotonic()
-        log.info(f"{s.producers} producers at {s.rate:.0f}/s and {s.consumers} consumers on {self.topic} for "
-             f"{s.duration_s:.0f}s, {len(schedule)} faults")
+        rate = "unthrottled" if s.unthrottled else f"{s.rate:.0f}/s"
+        size = f", {s.record_bytes}-byte values" if s.record_bytes else ""
+        log.info(f"{s.producers} producers at {rate}{size} and {s.consumers} consumers on {self.topic} for "
+                 f"{s.duration_s:.0f}s, {len(schedule)} faults")
         threads = [threading.Thread(target=self._producer, args=(i,), daemon=True) for i in range(s.producers)]
         consumers = [threading.Thread(target=self._consumer, args=(i,), daemon=True) for i in range(s.consumers)]
         side = []

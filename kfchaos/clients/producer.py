@@ -12,9 +12,13 @@ delivery report completes the op:
 * error: ``fail`` or ``info`` per :func:`kfchaos.clients.errors.classify_produce`
   with ``error`` added (message timeouts and retriable errors are ``info``).
 
+With ``record_bytes``, the value is padded to that many bytes
+(:func:`kfchaos.clients.codec.padded_encoder`; the recorded ops are unchanged).
+
 Id/seq assignment, the invoke and ``produce()`` happen under one lock, so
 per-key seq order equals produce order.  Delivery reports are served by
-``send`` (poll(0)), :meth:`poll` and :meth:`flush`.  :meth:`close` flushes,
+``send`` (poll(0), after every ``serve_every``-th send: 1 by default, more for
+an unthrottled workload), :meth:`poll` and :meth:`flush`.  :meth:`close` flushes,
 purges what is left (purge reports are ``info``) and records any invocation
 still without a report as ``info``, then ``ok client-bytes {"topic", "role":
 "produce", "bytes"}``: the keys and values of its acknowledged sends (the MB
@@ -27,11 +31,12 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 from typing import Any, Callable
 
 from confluent_kafka import KafkaException, Producer
 
-from .codec import encode_value, make_id
+from .codec import encode_value, padded_encoder
 from . import idempotence as idempotence_log
 from .errors import classify_produce, error_str
 
@@ -51,9 +56,12 @@ class RecordingProducer:
                  *, acks: str | int = "all", idempotence: bool = True,
                  config: dict | None = None, id_prefix: str | None = None,
                  message_timeout_ms: int = 30000, linger_ms: int = 5,
-                 encode: Callable[[str, str, int, str], bytes] = encode_value):
+                 encode: Callable[[str, str, int, str], bytes] | None = None,
+                 record_bytes: int | None = None, serve_every: int = 1):
         self.topic, self.history, self.process = topic, history, process
-        self.encode = encode        # (id, key, seq, producer) -> message value
+        # (id, key, seq, producer) -> message value; padding applies to the harness's own values
+        self.encode = encode if encode is not None else padded_encoder(record_bytes)
+        self.serve_every = max(1, int(serve_every))
         self.id_prefix = id_prefix or process
         conf = base_config(bootstrap, process, {
             "acks": acks, "enable.idempotence": idempotence,
@@ -78,23 +86,24 @@ class RecordingProducer:
         if self._closed:
             raise RuntimeError("producer is closed")
         with self._lock:
-            rid = make_id(self.id_prefix, self._n)
-            self._n += 1
+            n = self._n
+            rid = f"{self.id_prefix}-{n}"      # codec.make_id
+            self._n = n + 1
             seq = self._seq.get(key, 0)
             self._seq[key] = seq + 1
             value = {"topic": self.topic, "key": key, "id": rid, "seq": seq}
-            self.history.invoke(self.process, "send", value)
+            self._record("invoke", value)
             self._outstanding[rid] = value
             kw: dict[str, Any] = {} if partition is None else {"partition": partition}
-            deadline = time.monotonic() + queue_timeout
+            payload = self.encode(rid, key, seq, self.process)
+            deadline = None
             while True:
                 try:
-                    self._p.produce(self.topic, key=key.encode("utf-8"),
-                                    value=self.encode(rid, key, seq, self.process),
-                                    on_delivery=lambda err, msg, rid=rid:
-                                    self._on_delivery(rid, err, msg), **kw)
+                    self._p.produce(self.topic, payload, key.encode("utf-8"),
+                                    on_delivery=partial(self._on_delivery, rid), **kw)
                     break
                 except BufferError:            # local queue full: serve reports
+                    deadline = deadline or time.monotonic() + queue_timeout
                     if time.monotonic() >= deadline:
                         self._complete(rid, "fail", {"error": "local queue full"})
                         return rid
@@ -102,20 +111,34 @@ class RecordingProducer:
                 except KafkaException as e:    # rejected before enqueueing
                     self._complete(rid, classify_produce(e), {"error": error_str(e)})
                     return rid
-        self._p.poll(0)
+        if self.serve_every == 1 or n % self.serve_every == 0:
+            self._p.poll(0)
         return rid
+
+    def _record(self, type_: str, value: dict) -> None:
+        """One ``send`` op of this producer (the history's fast path when it has one)."""
+        add = getattr(self.history, "add", None)
+        if add is not None:
+            add(self.process, type_, "send", value)
+        else:
+            self.history.append({"process": self.process, "type": type_, "f": "send", "value": value})
 
     def _complete(self, rid: str, type_: str, extra: dict) -> None:
         value = self._outstanding.pop(rid, None)
         if value is None:
             return                              # already completed
-        self.history.append({"process": self.process, "type": type_, "f": "send",
-                             "value": {**value, **extra}})
+        self._record(type_, {**value, **extra})
 
     def _on_delivery(self, rid: str, err: Any, msg: Any) -> None:
         if err is None:
-            self.acked_bytes += len(msg.value() or b"") + len(msg.key() or b"")
-            self._complete(rid, "ok", {"partition": msg.partition(), "offset": msg.offset()})
+            value = self._outstanding.pop(rid, None)
+            if value is None:
+                return
+            self.acked_bytes += len(msg) + len(msg.key() or b"")
+            done = dict(value)
+            done["partition"] = msg.partition()
+            done["offset"] = msg.offset()
+            self._record("ok", done)
         else:
             self._complete(rid, classify_produce(err), {"error": error_str(err)})
 

@@ -40,6 +40,7 @@ class Profile:
     budgets: dict[str, float]
     quotas: dict[str, dict[str, int]] = field(default_factory=dict)
     job: Any = None                      # a team's own Flink job (kfchaos.flink.userjob.UserJob)
+    workload: dict[str, Any] = field(default_factory=dict)   # load defaults (kfchaos.workload.WorkloadSpec)
     source: Path | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
@@ -128,7 +129,7 @@ def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Pr
                    topic=dict(data.get("topic", {})), producer=dict(clients.get("producer", {})),
                    consumer=dict(clients.get("consumer", {})), budgets=budgets,
                    quotas={str(k): dict(v) for k, v in data.get("quotas", {}).items()}, job=job,
-                   source=path, raw=data)
+                   workload=dict(data.get("workload", {})), source=path, raw=data)
 
 
 def register_secrets(profile: Profile) -> None:

@@ -160,6 +160,25 @@ def check_budgets(budgets: dict, src: str) -> None:
     at_least(budgets, "max_redelivery", 0, "budgets", src, "give a count of 0 or more")
 
 
+def check_workload(workload: dict, src: str) -> None:
+    """``workload:``: the load parameters scenarios take when they do not set their own."""
+    from kfchaos.workload import rate_value, record_bytes_problem
+    if "rate" in workload:
+        try:
+            rate_value(workload["rate"])
+        except ValueError as exc:
+            what, _, fix = str(exc).partition("; ")
+            raise fail(src, "workload.rate", what, fix) from None
+    at_least(workload, "producers", 1, "workload", src, "the workload needs at least 1 producer")
+    at_least(workload, "keys", 1, "workload", src, "the producers need at least 1 key")
+    at_least(workload, "consumers", 0, "workload", src, "give 0 (no live consumers) or more")
+    if "record_bytes" in workload:
+        problem = record_bytes_problem(workload["record_bytes"])
+        if problem:
+            what, _, fix = problem.partition("; ")
+            raise fail(src, "workload.record_bytes", what, fix)
+
+
 def check_quotas(quotas: dict, src: str) -> None:
     for client_id, settings in quotas.items():
         path = f"quotas.{client_id}"
@@ -206,5 +225,6 @@ def check_all(data: dict[str, Any], kind: str, src: str) -> tuple[str, ...]:
     check_topic(data.get("topic", {}), zones, src)
     check_budgets(data.get("budgets", {}), src)
     check_quotas(data.get("quotas", {}), src)
+    check_workload(data.get("workload", {}), src)
     check_secrets_env(data.get("secrets_env", []), src)
     return zones

@@ -20,6 +20,7 @@ class ProfileError(ValueError):
 
 
 INT, NUMBER, TEXT, LINE, BOOL = "integer", "number", "text", "single-line text", "boolean"
+RATE = "rate"              # sends per second (a number >= 0) or `max`; 0 and max: unthrottled
 SETTINGS = "settings"      # mapping of config key -> scalar (str, number, bool)
 NAMES = "names"            # list of single-line strings
 MAPPING = "mapping"        # any mapping; its content is checked by rules
@@ -50,6 +51,8 @@ SCHEMA: dict[str, Any] = {
                 "ramp_p99_ms": NUMBER, "ramp_lag_p99_ms": NUMBER},
     "job": JOB,
     "elasticity": {"throttle_bytes_per_s": INT, "balance_timeout_s": NUMBER, "prefill_mb": INT},
+    # the recorded workload's defaults where a scenario does not set them (kfchaos.workload)
+    "workload": {"rate": RATE, "record_bytes": INT, "keys": INT, "producers": INT, "consumers": INT},
 }
 CONFIG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
@@ -68,6 +71,12 @@ def check_value(value: Any, expected: str, path: str, src: str) -> None:
             raise fail(src, path, f"must be an integer, got {value!r}", "write a whole number without quotes")
     elif expected == NUMBER:
         check_number(value, path, src)
+    elif expected == RATE:
+        if not (isinstance(value, str) and value.strip().lower() == "max"):
+            if isinstance(value, str) or isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise fail(src, path, f"must be a number or `max`, got {value!r}",
+                           "write sends per second, e.g. 200, or `max` for as fast as possible")
+            check_number(value, path, src)
     elif expected == BOOL:
         if not isinstance(value, bool):
             raise fail(src, path, f"must be true or false, got {value!r}", "write true or false without quotes")

@@ -17,7 +17,7 @@ from kfchaos.workload import WorkloadSpec
 
 def steps(run: ScenarioRun) -> None:
     topic = run.topic()
-    run.workload(topic, WorkloadSpec(duration_s=20, rate=100, producers=1))
+    run.workload(topic, WorkloadSpec(duration_s=20, rate=100, producers=1, consumers=1))
 
 
 SCENARIO = Scenario("smoke", __doc__, ("durability", "ordering", "offset-continuity"), steps)

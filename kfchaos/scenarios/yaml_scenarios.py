@@ -23,12 +23,13 @@ The format (every key but ``name``, ``doc`` and ``contracts`` is optional)::
       partitions: 6
       replication_factor: 3
       config: {min.insync.replicas: 2}
-    workload:                         # WorkloadSpec; defaults as there
+    workload:                         # WorkloadSpec; unset: the profile's workload:, else as there
       duration: 35                    # seconds the producers run
-      rate: 200                       # sends per second, all producers together
+      rate: 200                       # sends per second, all producers together (max: unthrottled)
       producers: 2
       consumers: 1                    # members of the consumer group reading live (0: none)
       keys: 24
+      record_bytes: 0                 # value size in bytes (0: the harness's own, about 60)
       commit_interval: 1.0
       quiet: 3.0                      # seconds after heal, before the final read
       proxied: false                  # clients through the client-<zone> Toxiproxy
@@ -62,7 +63,7 @@ from typing import Any, Callable
 
 from kfchaos.faults.base import FaultSpec
 from kfchaos.scenario import Scenario
-from kfchaos.workload import WorkloadSpec
+from kfchaos.workload import MAX_RATE, WorkloadSpec, record_bytes_problem
 from kfchaos.yamlfile import kind_of, read_yaml, walk_schema
 
 __all__ = ["ScenarioFileError", "load_file", "from_dict", "check_scenario", "PLACEHOLDERS"]
@@ -76,13 +77,14 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 INT, NUMBER, BOOL, TEXT, LINE, NAMES, SETTINGS, LIST = (
     "an integer", "a number", "true or false", "text", "single-line text", "a list of names",
     "a mapping of settings", "a list")
+RATE = "a number or `max`"
 
 SCHEMA: dict[str, Any] = {
     "name": LINE, "doc": TEXT, "contracts": NAMES, "requires": NAMES, "only_with": NAMES, "tags": NAMES,
     "topic": {"suffix": LINE, "partitions": INT, "replication_factor": INT, "config": SETTINGS},
-    "workload": {"duration": NUMBER, "rate": NUMBER, "producers": INT, "consumers": INT, "keys": INT,
-                 "commit_interval": NUMBER, "quiet": NUMBER, "proxied": BOOL, "isolation": LINE,
-                 "transactional": BOOL},
+    "workload": {"duration": NUMBER, "rate": RATE, "producers": INT, "consumers": INT, "keys": INT,
+                 "record_bytes": INT, "commit_interval": NUMBER, "quiet": NUMBER, "proxied": BOOL,
+                 "isolation": LINE, "transactional": BOOL},
     "faults": LIST,
     "flink": {"variant": LINE, "wait_checkpoints": INT, "drain_timeout": NUMBER, "job_recovery": BOOL,
               "checkpoint_figures": BOOL},
@@ -91,7 +93,8 @@ REQUIRED = ("name", "doc", "contracts")
 
 #: YAML workload key -> WorkloadSpec field
 WORKLOAD_FIELDS = {"duration": "duration_s", "rate": "rate", "producers": "producers", "consumers": "consumers",
-                   "keys": "keys", "commit_interval": "commit_interval_s", "quiet": "quiet_s",
+                   "keys": "keys", "record_bytes": "record_bytes", "commit_interval": "commit_interval_s",
+                   "quiet": "quiet_s",
                    "proxied": "proxied", "isolation": "isolation", "transactional": "transactional"}
 ISOLATIONS = ("read_committed", "read_uncommitted")
 FLINK_DEFAULTS = {"variant": "good", "wait_checkpoints": 0, "drain_timeout": 150.0, "job_recovery": True,
@@ -163,6 +166,10 @@ def _check_value(value: Any, expected: str, path: str, src: str) -> None:
     elif expected == NUMBER:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise bad("write a finite number such as 30 or 2.5")
+    elif expected == RATE:
+        if not (isinstance(value, str) and value.strip().lower() == MAX_RATE) and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)):
+            raise bad(f"write sends per second such as 200, or `{MAX_RATE}` for as fast as possible")
     elif expected == BOOL:
         if not isinstance(value, bool):
             raise bad("write true or false")
@@ -400,8 +407,12 @@ def _workload(w: dict, src: str) -> WorkloadSpec:
             raise ScenarioFileError(f"{src}: `workload.{key}` is not supported by this version's workload "
                                     f"(WorkloadSpec has no `{field}`); remove it or set it to false")
         kwargs[field] = value
-    for key in ("duration", "rate", "keys", "commit_interval"):
+    for key in ("duration", "keys", "commit_interval"):
         _positive(src, f"workload.{key}", w.get(key))
+    if isinstance(w.get("rate"), (int, float)):
+        _positive(src, "workload.rate", w["rate"], 0, strict=False)     # 0: unthrottled, as `max`
+    if w.get("record_bytes") is not None and record_bytes_problem(w["record_bytes"]):
+        raise ScenarioFileError(f"{src}: `workload.record_bytes` {record_bytes_problem(w['record_bytes'])}")
     for key in ("consumers", "quiet"):
         _positive(src, f"workload.{key}", w.get(key), 0, strict=False)
     _positive(src, "workload.producers", w.get("producers"), 1, strict=False)
