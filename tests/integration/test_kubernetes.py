@@ -316,6 +316,35 @@ def test_preflight_finds_the_strimzi_kafka_resource_or_fails_with_one_line(k8s, 
     out = harness_cli("target", "preflight", str(bad))
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
     assert "no Kafka resource 'other-cluster' in namespace kafka (kafka.strimzi.io/v1)" in out.stderr, out.stderr
+    from kubernetes import client
+    import yaml
+    ext = client.ApiextensionsV1Api(k8s.admin)
+    crd = yaml.safe_load((k8s.crd_dirs["strimzi"] / "kafkas.kafka.strimzi.io.yaml").read_text())
+    ext.delete_custom_resource_definition("kafkas.kafka.strimzi.io")      # its Kafka resources go with it
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            out = harness_cli("target", "preflight", str(k8s.write_target(tmp_path / "t.yaml")))
+            if "Strimzi is not installed" in out.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert "no CRD kafkas.kafka.strimzi.io" in out.stderr, out.stderr
+    finally:
+        while True:
+            try:
+                ext.create_custom_resource_definition(crd)
+                break
+            except client.exceptions.ApiException as exc:       # the old one is still being removed
+                assert exc.status == 409 and time.monotonic() < deadline + 60
+                time.sleep(0.5)
+        while True:
+            try:
+                create_strimzi(k8s.admin, testcluster.strimzi_resources()[-1])      # the Kafka went with its CRD
+                break
+            except client.exceptions.ApiException as exc:       # not served yet
+                assert exc.status == 404 and time.monotonic() < deadline + 90
+                time.sleep(0.5)
 
 
 def test_preflight_without_chaos_mesh_crds(k8s, tmp_path):  # noqa: F811
