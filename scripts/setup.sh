@@ -34,6 +34,6 @@ export TESTCONTAINERS_RYUK_DISABLED=true
 python3 -m kfchaos.platform.docker_engine >/dev/null
 
 # The Kubernetes tests' control plane: kube-apiserver, kwok, controller-gen (Go module proxy),
-# the Chaos Mesh and Flink operator CRDs; built once into the cache, nothing on later runs.
+# the Chaos Mesh, Flink operator and Strimzi CRDs; built once into the cache, nothing on later runs.
 python3 -m kfchaos.targets.kubernetes.artifacts \
   || echo "[setup] warning: the Kubernetes test artifacts were not built (above); tests/integration/test_kubernetes.py will fail" >&2

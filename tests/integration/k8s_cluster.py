@@ -1,7 +1,7 @@
 """A real Kubernetes control plane for the kubernetes actuator's tests (session-scoped):
-etcd + kube-apiserver v1.36 + kwok as processes on 127.0.0.1, the Chaos Mesh and Flink
-operator CRDs, three kwok nodes in zones a/b/c with Strimzi and Flink operator pods bound
-to them, and a token bound to exactly the RBAC that the README documents.
+etcd + kube-apiserver v1.36 + kwok as processes on 127.0.0.1, the Chaos Mesh, Flink
+operator and Strimzi CRDs, Strimzi's Kafka and KafkaNodePool resources for ``my-cluster``,
+three kwok nodes in zones a/b/c with Strimzi and Flink operator pods bound to them, and a token bound to exactly the RBAC that the README documents.
 
 Chaos Mesh itself cannot run here (no image can be pulled), so :class:`FakeChaosMesh`, a
 small controller in this test code, sets the status conditions Chaos Mesh would set
@@ -174,6 +174,15 @@ def apply(api, docs: list[dict]) -> None:
         utils.create_from_dict(api, d)
 
 
+def create_strimzi(api, resource: dict, dry_run: bool = False) -> dict:
+    """Create one Strimzi resource (server-side validation by its CRD's schema and CEL rules)."""
+    from kubernetes import client
+    group, version = resource["apiVersion"].split("/")
+    plural = resource["kind"].lower() + "s"
+    return client.CustomObjectsApi(api).create_namespaced_custom_object(
+        group, version, resource["metadata"]["namespace"], plural, resource, **({"dry_run": "All"} if dry_run else {}))
+
+
 def _install_crds(api, directory: Path, only: tuple[str, ...] = ()) -> list[str]:
     from kubernetes import client
     ext = client.ApiextensionsV1Api(api)
@@ -209,7 +218,9 @@ def start_cluster() -> Cluster:
         t1 = time.monotonic()
         _install_crds(admin, built.chaos_mesh_crds, tuple(chaos.KINDS.values()))    # the kinds the harness uses
         _install_crds(admin, built.flink_crds, ("flinkdeployments",))
-        print(f"[k8s] CRDs established in {time.monotonic() - t1:.1f}s")
+        t2 = time.monotonic()
+        _install_crds(admin, built.strimzi_crds)
+        print(f"[k8s] CRDs established in {time.monotonic() - t1:.1f}s (Strimzi: {time.monotonic() - t2:.1f}s)")
         core = client.CoreV1Api(admin)
         for ns in ("kafka", "flink"):
             core.create_namespace({"metadata": {"name": ns}})
@@ -219,6 +230,8 @@ def start_cluster() -> Cluster:
             core.create_node(testcluster.node_manifest(f"node-{zone}", zone))
         for pod in testcluster.platform_pods():
             core.create_namespaced_pod(pod["metadata"]["namespace"], pod)
+        for res in testcluster.strimzi_resources():
+            create_strimzi(admin, res)
         client.CustomObjectsApi(admin).create_namespaced_custom_object("flink.apache.org", "v1beta1", "flink",
                                                                        "flinkdeployments", FLINK_DEPLOYMENT)
         operator_sets(admin, "STABLE", "RUNNING")
@@ -246,7 +259,8 @@ def start_cluster() -> Cluster:
         controller = FakeChaosMesh(admin, "kafka")
         controller.start()
         return Cluster(plane, admin, harness_cfg, controller,
-                       {"chaos-mesh": built.chaos_mesh_crds, "flink": built.flink_crds})
+                       {"chaos-mesh": built.chaos_mesh_crds, "flink": built.flink_crds,
+                        "strimzi": built.strimzi_crds})
     except BaseException:
         plane.stop()
         raise

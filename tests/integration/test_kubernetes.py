@@ -21,7 +21,7 @@ from kfchaos.targets.kubernetes.client import api_client
 from kfchaos.targets.kubernetes.flinkop import FlinkOperator
 from kfchaos.targets.schema import from_dict, load_target
 
-from .k8s_cluster import DEAF, FLINK_DEPLOYMENT, STUCK, k8s, operator_sets  # noqa: F401  (k8s: the session fixture)
+from .k8s_cluster import DEAF, FLINK_DEPLOYMENT, STUCK, create_strimzi, k8s, operator_sets  # noqa: F401  (k8s: the session fixture)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -272,6 +272,79 @@ def test_preflight_passes_then_fails_with_one_line_and_exit_2(k8s, tmp_path):  #
         out = harness_cli("target", "preflight", str(f))
         assert out.returncode == 2 and message in out.stderr and len(out.stderr.strip().splitlines()) == 1, \
             (name, out.stderr)
+
+
+def test_strimzi_kafka_and_node_pools_pass_validation_and_bad_ones_are_rejected(k8s):  # noqa: F811
+    import copy
+    from kubernetes import client
+    from kfchaos.targets.kubernetes.client import reason
+    custom = client.CustomObjectsApi(k8s.admin)
+    kafka = custom.get_namespaced_custom_object("kafka.strimzi.io", "v1", "kafka", "kafkas", "my-cluster")
+    assert kafka["spec"]["kafka"]["rack"] == {"topologyKey": "topology.kubernetes.io/zone"}
+    pools = custom.list_namespaced_custom_object("kafka.strimzi.io", "v1", "kafka", "kafkanodepools")["items"]
+    assert sorted((p["metadata"]["name"], p["spec"]["replicas"], p["spec"]["roles"][0]) for p in pools) == [
+        ("broker", 3, "broker"), ("controller", 3, "controller")]
+    broker_pool, _, kafka_doc = testcluster.strimzi_resources()
+
+    def rejected(doc: dict) -> str:
+        with pytest.raises(client.exceptions.ApiException) as exc:
+            create_strimzi(k8s.admin, doc, dry_run=True)
+        assert exc.value.status == 422, reason(exc.value)
+        return reason(exc.value)
+
+    for bad, field, message in [("replicas", "spec.replicas", "must be of type integer"),
+                                ("storage", "spec.storage.type", "Unsupported value: \"tape\""),
+                                ("rack", "spec.kafka.rack", "topologyKey property is required")]:
+        doc = copy.deepcopy(kafka_doc if bad == "rack" else broker_pool)
+        doc["metadata"]["name"] = f"bad-{bad}"
+        if bad == "replicas":
+            doc["spec"]["replicas"] = "three"
+        elif bad == "storage":
+            doc["spec"]["storage"] = {"type": "tape"}
+        else:
+            doc["spec"]["kafka"]["rack"] = {"topologyKey": ""}
+        line = rejected(doc)
+        assert field in line and message in line and "\n" not in line, line
+
+
+def test_preflight_finds_the_strimzi_kafka_resource_or_fails_with_one_line(k8s, tmp_path):  # noqa: F811
+    ok = harness_cli("target", "preflight", str(k8s.write_target(tmp_path / "good.yaml")))
+    assert ok.returncode == 0 and "Strimzi Kafka kafka/my-cluster" in ok.stdout, ok.stderr
+    selectors = {"broker": "strimzi.io/cluster=my-cluster,strimzi.io/broker-role=true",
+                 "controller": "strimzi.io/cluster=my-cluster,strimzi.io/controller-role=true"}
+    bad = k8s.write_target(tmp_path / "bad.yaml", strimzi_cluster="other-cluster", selectors=selectors)
+    out = harness_cli("target", "preflight", str(bad))
+    assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+    assert "no Kafka resource 'other-cluster' in namespace kafka (kafka.strimzi.io/v1)" in out.stderr, out.stderr
+    from kubernetes import client
+    import yaml
+    ext = client.ApiextensionsV1Api(k8s.admin)
+    crd = yaml.safe_load((k8s.crd_dirs["strimzi"] / "kafkas.kafka.strimzi.io.yaml").read_text())
+    ext.delete_custom_resource_definition("kafkas.kafka.strimzi.io")      # its Kafka resources go with it
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            out = harness_cli("target", "preflight", str(k8s.write_target(tmp_path / "t.yaml")))
+            if "Strimzi is not installed" in out.stderr or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1, out.stderr
+        assert "no CRD kafkas.kafka.strimzi.io" in out.stderr, out.stderr
+    finally:
+        while True:
+            try:
+                ext.create_custom_resource_definition(crd)
+                break
+            except client.exceptions.ApiException as exc:       # the old one is still being removed
+                assert exc.status == 409 and time.monotonic() < deadline + 60
+                time.sleep(0.5)
+        while True:
+            try:
+                create_strimzi(k8s.admin, testcluster.strimzi_resources()[-1])      # the Kafka went with its CRD
+                break
+            except client.exceptions.ApiException as exc:       # not served yet
+                assert exc.status == 404 and time.monotonic() < deadline + 90
+                time.sleep(0.5)
 
 
 def test_preflight_without_chaos_mesh_crds(k8s, tmp_path):  # noqa: F811

@@ -1,5 +1,6 @@
 """Preflight of a Kubernetes target, before any fault: the context answers, the Chaos Mesh
-CRDs are installed, each selector matches the expected number of pods, in the target's
+CRDs are installed, with ``strimzi_cluster`` Strimzi's Kafka CRD is served and that Kafka
+resource exists in the target's namespace, each selector matches the expected number of pods, in the target's
 zones, and each node of the file is its pod in its zone. Otherwise one ``PreflightError``
 line (``kfchaos target preflight FILE`` exits 2 with it)."""
 from __future__ import annotations
@@ -37,6 +38,13 @@ def preflight(target, timeout: float = 10.0) -> list[str]:
     if missing:
         raise PreflightError(f"{src}: {missing}")
     found.append(f"Chaos Mesh CRDs served in {kube.chaos_namespace}")
+    if kube.strimzi_cluster:
+        from .strimzi import kafka_missing
+        ns = kube.namespace_of("broker")
+        missing = kafka_missing(api, ns, kube.strimzi_cluster)
+        if missing:
+            raise PreflightError(f"{src}: {missing}")
+        found.append(f"Strimzi Kafka {ns}/{kube.strimzi_cluster}")
     core = client.CoreV1Api(api)
     try:
         zones_of = node_zones(core, kube.zone_label)

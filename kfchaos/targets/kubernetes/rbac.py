@@ -10,6 +10,7 @@ RULES = [
     {"apiGroups": ["chaos-mesh.org"], "resources": ["podchaos", "networkchaos", "iochaos"],
      "verbs": ["get", "list", "watch", "create", "patch", "delete"]},
     {"apiGroups": ["flink.apache.org"], "resources": ["flinkdeployments"], "verbs": ["get", "list", "watch", "patch"]},
+    {"apiGroups": ["kafka.strimzi.io"], "resources": ["kafkas"], "verbs": ["get"]},     # preflight: the Kafka exists
 ]
 CLUSTER_RULES = [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["get", "list"]}]
 

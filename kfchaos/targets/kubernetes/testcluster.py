@@ -275,3 +275,25 @@ def platform_pods(kafka_ns: str = "kafka", flink_ns: str = "flink") -> list[dict
         pods.append(pod_manifest(f"{FLINK_DEPLOYMENT}-taskmanager-1-{i}", flink_ns, flink_labels("taskmanager"),
                                  f"node-{zone}", "flink-main-container"))
     return pods
+
+
+def strimzi_resources(namespace: str = "kafka", cluster: str = STRIMZI_CLUSTER) -> list[dict]:
+    """The Kafka (KRaft, rack awareness by zone) and its two KafkaNodePools (3 brokers, 3
+    controllers) that the Strimzi operator would have made the pods above from."""
+    meta = {"namespace": namespace, "labels": {"strimzi.io/cluster": cluster}}
+    pools = [{"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaNodePool",
+              "metadata": {"name": role, **meta},
+              "spec": {"replicas": 3, "roles": [role],
+                       "storage": {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": "10Gi",
+                                                                "kraftMetadata": "shared", "deleteClaim": False}]}}}
+             for role in ("broker", "controller")]
+    kafka = {"apiVersion": "kafka.strimzi.io/v1", "kind": "Kafka", "metadata": {"name": cluster, "namespace": namespace},
+             "spec": {"kafka": {"version": "4.1.1", "metadataVersion": "4.1-IV1",
+                                "rack": {"topologyKey": "topology.kubernetes.io/zone"},
+                                "listeners": [{"name": "plain", "port": 9092, "type": "internal", "tls": False}],
+                                "config": {"default.replication.factor": 3, "min.insync.replicas": 2,
+                                           "offsets.topic.replication.factor": 3,
+                                           "transaction.state.log.replication.factor": 3,
+                                           "transaction.state.log.min.isr": 2}},
+                      "entityOperator": {"topicOperator": {}}}}
+    return pools + [kafka]
