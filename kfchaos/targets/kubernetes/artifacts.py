@@ -211,10 +211,7 @@ def flink_operator_crds() -> Path:
     started = time.monotonic()
     fresh_dir(d)
     say(f"fetching {FLINK_OPERATOR_API}:{FLINK_OPERATOR_VERSION} from Maven Central ...")
-    run(["mvn", "-q", "-B", "dependency:copy", f"-Dartifact={FLINK_OPERATOR_API}:{FLINK_OPERATOR_VERSION}",
-         f"-DoutputDirectory={d}"], what=f"fetching {FLINK_OPERATOR_API}", log=d / "maven.log",
-        fix="check that Maven (mvn) is installed and Maven Central is reachable")
-    jar = next(d.glob("*.jar"))
+    jar = _maven_jar(f"{FLINK_OPERATOR_API}:{FLINK_OPERATOR_VERSION}", d)
     (d / "crds").mkdir()
     with zipfile.ZipFile(jar) as z:
         for name in z.namelist():
