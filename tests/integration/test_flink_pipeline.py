@@ -117,9 +117,10 @@ class OutputWatcher:
     time each output id was seen (wall clock) and how many copies."""
 
     def __init__(self, bootstrap: str, topic: str):
+        # earliest: a position reset (e.g. after a leader change) goes back, never past what it has not read
         self.c = Consumer(client_config(bootstrap, **{
             "group.id": f"watch-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
-            "isolation.level": "read_committed"}))
+            "isolation.level": "read_committed", "auto.offset.reset": "earliest"}))
         parts = self.c.list_topics(topic, timeout=10).topics[topic].partitions
         self.c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
         self.first_seen: dict[str, float] = {}
@@ -135,6 +136,7 @@ class OutputWatcher:
             try:
                 for m in self.c.consume(500, timeout=0.3):
                     if m.error():
+                        self.errors.append(f"{m.topic()}[{m.partition()}]: {m.error()}")
                         continue
                     rid = json.loads(m.value())["id"]
                     with self._lock:
@@ -167,7 +169,7 @@ def final_read(bootstrap: str, topic: str, history: History, isolation: str = "r
                timeout: float = 60.0) -> list[dict]:
     """Read ``topic`` from the beginning to its end (recorded as a ``final-read`` op)."""
     c = Consumer(client_config(bootstrap, **{
-        "group.id": f"final-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+        "group.id": f"final-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "isolation.level": isolation, "enable.partition.eof": True}))
     history.invoke("final-reader", "final-read", {"topic": topic, "isolation": isolation})
     try:
@@ -204,7 +206,7 @@ def final_read(bootstrap: str, topic: str, history: History, isolation: str = "r
 def count_records(bootstrap: str, topic: str, isolation: str, timeout: float = 20.0) -> int:
     """How many data records ``topic`` holds, read with ``isolation``."""
     c = Consumer(client_config(bootstrap, **{
-        "group.id": f"count-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
+        "group.id": f"count-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "isolation.level": isolation, "enable.partition.eof": True}))
     try:
         parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
@@ -226,17 +228,19 @@ def output_diagnosis(pl) -> str:
     transactions on each output partition (Kafka's transactions tool), the job's state."""
     bs, lines = pl.platform.bootstrap_servers, []
     lines.append(f"watcher alive={pl.watcher._thread.is_alive()} seen={len(pl.watcher.first_seen)} "
-                 f"errors={pl.watcher.errors[:3]}")
+                 f"errors ({len(pl.watcher.errors)}): {pl.watcher.errors[:5]}")
     for iso in ("read_uncommitted", "read_committed"):
         try:
             lines.append(f"{pl.output_topic} {iso}: {count_records(bs, pl.output_topic, iso)} records")
         except Exception as exc:
             lines.append(f"{pl.output_topic} {iso}: {exc!r}")
+    from kfchaos.platform.reassign import bootstrap as tool_bootstrap   # the REPLICATION listener
+    zone = pl.platform.zones[0]
     for part in range(3):
         try:
             rc, out = pl.platform.run_tool("transactions", [
-                "--bootstrap-server", pl.platform.internal_bootstrap_servers.split(",")[0],
-                "describe-producers", "--topic", pl.output_topic, "--partition", str(part)])
+                "--bootstrap-server", tool_bootstrap(pl.platform, zone),
+                "describe-producers", "--topic", pl.output_topic, "--partition", str(part)], zone=zone)
             lines.append(f"producers on {pl.output_topic}-{part} (rc {rc}):\n{out.strip()[-1500:]}")
         except Exception as exc:
             lines.append(f"producers on {pl.output_topic}-{part}: {exc!r}")
