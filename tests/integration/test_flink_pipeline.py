@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.platform, pytest.mark.flink]
 KEYS = tuple(f"k{i}" for i in range(8))
 CHECKPOINT_MS = 1000            # good jobs: output becomes visible at each checkpoint
 OUTPUT_TIMEOUT = 90.0           # waiting for expected output records
+STALL_S = 15.0                  # the output watcher silent this long: cross-check with a fresh read
 
 
 # --------------------------------------------------------------------------- kafka clients
@@ -117,6 +118,7 @@ class OutputWatcher:
     time each output id was seen (wall clock) and how many copies."""
 
     def __init__(self, bootstrap: str, topic: str):
+        self.bootstrap, self.topic = bootstrap, topic
         # earliest: a position reset (e.g. after a leader change) goes back, never past what it has not read
         self.c = Consumer(client_config(bootstrap, **{
             "group.id": f"watch-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False,
@@ -147,17 +149,38 @@ class OutputWatcher:
                 time.sleep(0.3)
 
     def wait_for(self, ids, timeout: float = OUTPUT_TIMEOUT) -> None:
+        """Until every id has a committed output. When the live consumer has seen nothing new
+        for STALL_S, a fresh read_committed read of the topic is taken as well: a long-lived
+        librdkafka consumer was seen to stay silent on committed output that any new reader
+        got (the stall is kept in ``errors``; the verdict always comes from the final read)."""
         want = set(ids)
         deadline = time.monotonic() + timeout
+        last_seen, since = -1, time.monotonic()
         while True:
             with self._lock:
                 missing = want - self.first_seen.keys()
+                seen = len(self.first_seen)
             if not missing:
                 return
+            if seen != last_seen:
+                last_seen, since = seen, time.monotonic()
+            elif time.monotonic() - since >= STALL_S:
+                self._fresh_read(missing)
+                since = time.monotonic()
             if time.monotonic() >= deadline:
                 raise AssertionError(f"{len(missing)} of {len(want)} inputs have no committed "
                                      f"output after {timeout:.0f}s, e.g. {sorted(missing)[:5]}")
             time.sleep(0.2)
+
+    def _fresh_read(self, missing: set) -> None:
+        found = set(read_ids(self.bootstrap, self.topic)) & missing
+        if found:
+            self.errors.append(f"live watcher stalled: a fresh read found {len(found)} committed outputs it had not seen")
+            now = time.time()
+            with self._lock:
+                for rid in found:
+                    self.copies[rid] += 1
+                    self.first_seen.setdefault(rid, now)
 
     def close(self) -> None:
         self._stop.set()
@@ -201,6 +224,26 @@ def final_read(bootstrap: str, topic: str, history: History, isolation: str = "r
         "topic": topic, "isolation": isolation, "records": records,
         "start_offsets": {p: 0 for p in parts}, "end_offsets": hi})
     return records
+
+
+def read_ids(bootstrap: str, topic: str, timeout: float = 20.0) -> list[str]:
+    """The output ids ``topic`` holds now, read_committed by a new consumer from the start."""
+    c = Consumer(client_config(bootstrap, **{
+        "group.id": f"ids-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "isolation.level": "read_committed", "enable.partition.eof": True}))
+    try:
+        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
+        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
+        ids, at_end, deadline = [], set(), time.monotonic() + timeout
+        while len(at_end) < len(parts) and time.monotonic() < deadline:
+            for m in c.consume(1000, timeout=0.5):
+                if m.error() is None:
+                    ids.append(json.loads(m.value())["id"])
+                elif m.error().code() == KafkaError._PARTITION_EOF:
+                    at_end.add(m.partition())
+        return ids
+    finally:
+        c.close()
 
 
 def count_records(bootstrap: str, topic: str, isolation: str, timeout: float = 20.0) -> int:
@@ -345,7 +388,8 @@ def pipeline(platform, new_topic, job_jar, run_dir, request):
                     pass
             print(f"\n[{name}] {time.monotonic() - t0:.1f}s; "
                   + ", ".join(f"{k} {v:.1f}s" for k, v in pl.timings.items())
-                  + f"; history {history.path}")
+                  + f"; history {history.path}"
+                  + (f"; watcher: {watcher.errors[:3]}" if watcher.errors else ""))
 
 
 @contextmanager
