@@ -173,7 +173,7 @@ class OutputWatcher:
             time.sleep(0.2)
 
     def _fresh_read(self, missing: set) -> None:
-        found = set(read_ids(self.bootstrap, self.topic)) & missing
+        found = {json.loads(v)["id"] for v in read_values(self.bootstrap, self.topic)} & missing
         if found:
             self.errors.append(f"live watcher stalled: a fresh read found {len(found)} committed outputs it had not seen")
             now = time.time()
@@ -226,42 +226,22 @@ def final_read(bootstrap: str, topic: str, history: History, isolation: str = "r
     return records
 
 
-def read_ids(bootstrap: str, topic: str, timeout: float = 20.0) -> list[str]:
-    """The output ids ``topic`` holds now, read_committed by a new consumer from the start."""
+def read_values(bootstrap: str, topic: str, isolation: str = "read_committed", timeout: float = 20.0) -> list[bytes]:
+    """The values ``topic`` holds now, read with ``isolation`` by a new consumer from the start."""
     c = Consumer(client_config(bootstrap, **{
-        "group.id": f"ids-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "isolation.level": "read_committed", "enable.partition.eof": True}))
-    try:
-        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
-        c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-        ids, at_end, deadline = [], set(), time.monotonic() + timeout
-        while len(at_end) < len(parts) and time.monotonic() < deadline:
-            for m in c.consume(1000, timeout=0.5):
-                if m.error() is None:
-                    ids.append(json.loads(m.value())["id"])
-                elif m.error().code() == KafkaError._PARTITION_EOF:
-                    at_end.add(m.partition())
-        return ids
-    finally:
-        c.close()
-
-
-def count_records(bootstrap: str, topic: str, isolation: str, timeout: float = 20.0) -> int:
-    """How many data records ``topic`` holds, read with ``isolation``."""
-    c = Consumer(client_config(bootstrap, **{
-        "group.id": f"count-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
+        "group.id": f"read-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
         "isolation.level": isolation, "enable.partition.eof": True}))
     try:
         parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in parts])
-        n, at_end, deadline = 0, set(), time.monotonic() + timeout
+        values, at_end, deadline = [], set(), time.monotonic() + timeout
         while len(at_end) < len(parts) and time.monotonic() < deadline:
             for m in c.consume(1000, timeout=0.5):
                 if m.error() is None:
-                    n += 1
+                    values.append(m.value())
                 elif m.error().code() == KafkaError._PARTITION_EOF:
                     at_end.add(m.partition())
-        return n
+        return values
     finally:
         c.close()
 
@@ -274,7 +254,7 @@ def output_diagnosis(pl) -> str:
                  f"errors ({len(pl.watcher.errors)}): {pl.watcher.errors[:5]}")
     for iso in ("read_uncommitted", "read_committed"):
         try:
-            lines.append(f"{pl.output_topic} {iso}: {count_records(bs, pl.output_topic, iso)} records")
+            lines.append(f"{pl.output_topic} {iso}: {len(read_values(bs, pl.output_topic, iso))} records")
         except Exception as exc:
             lines.append(f"{pl.output_topic} {iso}: {exc!r}")
     from kfchaos.platform.reassign import bootstrap as tool_bootstrap   # the REPLICATION listener
