@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import versions as v
 from .base import build_base
-from .cache import (IMAGE_REPO, LABEL, BuildError, cache_dir, fingerprint, fresh_dir, image_exists,
+from .cache import (IMAGE_REPO, LABEL, BuildError, cache_dir, exclusive, fingerprint, fresh_dir, image_exists,
                     progress, run)
 
 ASSETS = Path(__file__).parent / "assets"
@@ -285,6 +285,13 @@ def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy"),
     the Kafka and Flink releases (``versions.platform_versions``; default: the pinned ones)."""
     started = time.monotonic()
     ver = v.platform_versions(versions)
+    with exclusive("images"):
+        tags = _build_roles(only, ver)
+    progress(f"all images ready in {time.monotonic() - started:.1f}s")
+    return tags
+
+
+def _build_roles(only: tuple[str, ...], ver: dict[str, str]) -> dict[str, str]:
     base = build_base()
     tags = {"base": base}
     builders = {
@@ -302,7 +309,6 @@ def build_all(only: tuple[str, ...] = ("kafka", "flink", "minio", "toxiproxy"),
         t0 = time.monotonic()
         tags[role] = builders[role]()
         progress(f"{role}: {tags[role]} ({time.monotonic() - t0:.1f}s)")
-    progress(f"all images ready in {time.monotonic() - started:.1f}s")
     return tags
 
 

@@ -7,6 +7,8 @@ therefore mean nothing is downloaded or built twice.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import logging
 import os
@@ -29,6 +31,19 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("CHAOS_CACHE_DIR", Path.home() / ".cache" / "kafka-chaos"))
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+@contextlib.contextmanager
+def exclusive(name: str):
+    """Hold the machine-wide lock ``name`` in the cache directory while building: two
+    processes (two test workers, two certifications) that need the same image or artifact
+    build it once, the second finds it cached."""
+    with open(cache_dir() / f".{name}.lock", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def fingerprint(*parts: object, files: Iterable[Path] = ()) -> str:

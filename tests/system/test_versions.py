@@ -10,12 +10,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import docker
 import pytest
 import yaml
 
+from kfchaos.platform.owners import LABEL_PID
 from tests.system.test_certification import chaos
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
@@ -71,9 +75,14 @@ def test_versions_as_parameters_roll_kafka_39_to_41_and_move_the_job_to_the_next
 
 
 def test_a_release_that_does_not_exist_is_one_line_before_any_container(tmp_path):
-    client = docker.from_env()
-    before = {c.id for c in client.containers.list(all=True)}
-    proc = chaos("certify", "--kafka", "4.9.9", "--scenario", "smoke", "--reports", str(tmp_path), timeout=600)
-    lines = proc.stderr.strip().splitlines()
+    """No container event of that command at all (other tests may start containers meanwhile)."""
+    since = time.time()
+    proc = subprocess.Popen([sys.executable, "-m", "kfchaos.cli", "certify", "--kafka", "4.9.9", "--scenario", "smoke",
+                             "--reports", str(tmp_path)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    _, err = proc.communicate(timeout=600)
+    lines = err.strip().splitlines()
     assert proc.returncode == 2 and lines[-1].startswith("error: ") and "4.9.9 is not in the repository" in lines[-1]
-    assert {c.id for c in client.containers.list(all=True)} <= before
+    events = docker.from_env().events(since=since, until=time.time() + 1, decode=True,
+                                      filters={"type": "container", "label": f"{LABEL_PID}={proc.pid}"})
+    assert [(e.get("Action"), e.get("Actor", {}).get("Attributes", {}).get("name")) for e in events] == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -225,7 +224,8 @@ def test_series_fifo_for_same_key():
 
 
 def test_series_one_million_ops_single_pass():
-    """1,000,000 ops: one pass, a few seconds at most (the bound is generous for CI)."""
+    """1,000,000 ops in one pass: every op counted, sends and polls balance (its speed is a
+    figure of ``benchmarks/bench_checkers.py``, not an assertion)."""
     def gen():
         t, i = 0, 0
         while i < 1_000_000:
@@ -240,13 +240,10 @@ def test_series_one_million_ops_single_pass():
             yield {"index": i, "process": "c0", "type": "ok", "f": "poll",
                    "value": {"records": [0] * 200}, "time": t, "wall": 0.0}
             i += 1
-    t0 = time.perf_counter()
     s = compute_series(gen())
-    took = time.perf_counter() - t0
     assert s.ops >= 1_000_000
     assert sum(s.sends_ok) == sum(s.polled)
     assert s.lat_p99[5] == pytest.approx(3.0)
-    assert took < 20, f"compute_series took {took:.1f}s for 1M ops"
 
 
 def test_iter_ops_chunks_and_truncation(tmp_path):

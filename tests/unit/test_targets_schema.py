@@ -117,7 +117,7 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("path,value,words", BAD, ids=[f"{p}={v!r}"[:60] for p, v, _ in BAD])
+@pytest.mark.parametrize("path,value,words", BAD, ids=[f"{p}={'<deleted>' if v is DELETE else repr(v)}"[:60] for p, v, _ in BAD])
 def test_bad_target_is_one_clear_line(key_file, path, value, words):
     with pytest.raises(TargetError) as info:
         from_dict(_set(good(key_file), path, value), "t.yaml")
