@@ -5,9 +5,15 @@ Contract: ``index`` is 0..n-1 in file order; ``time`` (``time.monotonic_ns()``) 
 with ``index``. Lines are buffered and flushed after every ``flush_every`` ops, at least
 every ``flush_interval`` seconds (a background thread), at once after every nemesis
 ``fault-*`` op, and on close. The line format is :mod:`kfchaos.history_codec`'s.
+
+A write after :meth:`History.close` (a client thread still closing when a Ctrl-C or
+SIGTERM closed the run) records nothing and raises nothing: it is counted
+(:attr:`History.late_writes`) and the first one is logged at debug level with the
+process and f that wrote it.
 """
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -17,6 +23,7 @@ from kfchaos import history_chunks as _chunks
 from kfchaos.history_codec import line_of
 
 TYPES = ("invoke", "ok", "fail", "info")
+log = logging.getLogger("chaos.history")
 FAULT_FS = ("fault-start", "fault-stop")
 CLIENT_EVENT_F = "client-event"   # a client library's own event (see kfchaos.clients.idempotence)
 
@@ -63,6 +70,7 @@ class History:
         self._flush_interval = float(flush_interval)
         self._last_flush = time.monotonic()
         self._closed = False
+        self._late_writes = 0
         self._stop = threading.Event()
         self._flusher = None
         if self._file is not None and self._flush_interval > 0:
@@ -92,7 +100,7 @@ class History:
         """Record one op whose type, f and process are known to be well formed."""
         with self._lock:
             if self._closed:
-                raise RuntimeError("history is closed")
+                return self._late(process, type_, f, value)
             now, now_wall = self._clock()
             op = {"index": self._n, "process": process, "type": type_, "f": f, "value": value,
                   "time": now if mono is _UNSET else mono, "wall": now_wall if wall is _UNSET else wall}
@@ -105,6 +113,20 @@ class History:
                         or time.monotonic() - self._last_flush >= self._flush_interval):
                     self._flush_locked()
         return op
+
+    def _late(self, process: str, type_: str, f: str, value: Any) -> dict:
+        """A write after close (called under the lock): counted, not recorded; the op
+        comes back without an index."""
+        self._late_writes += 1
+        if self._late_writes == 1:
+            log.debug("history %s is closed: a %s %s op from %s was not recorded (writes after close "
+                      "are counted in late_writes)", self.path or "(in memory)", type_, f, process)
+        return {"index": None, "process": process, "type": type_, "f": f, "value": value}
+
+    @property
+    def late_writes(self) -> int:
+        """How many writes came after :meth:`close` (none of them recorded)."""
+        return self._late_writes
 
     def add(self, process: str, type_: str, f: str, value: Any) -> dict:
         """``append`` of an op the caller built from constants (a recording client): its
