@@ -17,6 +17,15 @@ have JSON values ``{"id": input id, "key", "count": running per-key count from
 * ``count-gap`` / ``count-repeat``: per key, the sorted output counts must be
   exactly 1, 2, ..., n -- a missing number is a gap, a repeated one a repeat.
 
+An ``open-transactions`` op of the output topic (recorded after the drain,
+:mod:`kfchaos.platform.producer_state`) explains, never decides: each
+``missing-output`` example then cites up to three transactions it saw open
+(``open_transactions``: partition, producer id, first offset, op index), since
+an open transaction keeps a ``read_committed`` reader of its partition from
+everything at and after its first offset; the output partition of a missing
+record is not known, so all of the topic's are cited. The stat
+``open-transactions`` is their count, or why they are unknown.
+
 A user's job (option ``output_contract``) is checked by
 :mod:`.output_contract` instead, under the same checker name.
 
@@ -72,7 +81,7 @@ def check(history: Any, *, input_topic: str | None = None,
                     "output-isolation": out.isolation,
                     "required": len(out.ids) - len(extra) + len(missing),
                     "output-records": out.n_records, "output-ids": len(out.ids)})
-    _missing_output(idx, v, missing, input_topic)
+    _missing_output(idx, v, missing, input_topic, output_topic)
     _duplicate_output(idx, v, out, output_topic)
     _unexpected_output(idx, v, out, output_topic, extra)
     _counts(idx, v, out, output_topic)
@@ -122,10 +131,38 @@ def _not_required(idx: Any, inputs: list, outd: dict, reqs: list[dict]) -> set:
     return set(rest)
 
 
-def _missing_output(idx: Any, v: Verdict, missing: set, input_topic: Any) -> None:
+def open_transactions(idx: Any, topic: Any) -> tuple[list[dict], str | None]:
+    """(transactions open on ``topic``, why they are unknown) from its last ``open-transactions``
+    op: each ``{"partition", "producer_id", "txn_start_offset", "index"}``; ([], None) without one."""
+    last = None
+    for op in idx.get("open-transactions"):
+        val = op.get("value")
+        if isinstance(val, dict) and val.get("topic") == topic:
+            last = op
+    if last is None:
+        return [], None
+    val = last["value"]
+    if val.get("unavailable"):
+        return [], str(val["unavailable"])
+    found, failed = [], []
+    for part in val.get("partitions") or ():
+        if part.get("producers") is None:
+            failed.append(f"partition {part.get('partition')}: {part.get('error')}")
+        for p in part.get("producers") or ():
+            if p.get("txn_start_offset") is not None:
+                found.append({"partition": part.get("partition"), "producer_id": p.get("producer_id"),
+                              "txn_start_offset": p["txn_start_offset"], "index": last.get("index")})
+    return found, ("; ".join(failed) or None)
+
+
+def _missing_output(idx: Any, v: Verdict, missing: set, input_topic: Any, output_topic: Any = None) -> None:
     v.stats["missing-output"] = len(missing)
+    txns, unknown = open_transactions(idx, output_topic) if output_topic is not None else ([], None)
+    if txns or unknown:
+        v.stats["open-transactions"] = len(txns) if unknown is None else f"{len(txns)}; unknown for {unknown}"
+    cite = {"open_transactions": txns[:3]} if txns else {}
     for rid in sorted(missing, key=str)[:MAX_EXAMPLES]:
-        v.add("missing-output", idx.write_example(rid, topic=input_topic))
+        v.add("missing-output", idx.write_example(rid, topic=input_topic, **cite))
     if len(missing) > MAX_EXAMPLES:
         v.add("missing-output", n=len(missing) - MAX_EXAMPLES)
 
