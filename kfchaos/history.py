@@ -16,7 +16,9 @@ frame per flush) -- is one operation::
 * ``info`` means "outcome unknown"; it is never a failure.
 * ``fail`` means the operation definitely did not take effect.
 
-The writer is thread safe.  A line is what ``json.dumps(op, separators=(",",
+The writer is thread safe.  A write after close records nothing and raises
+nothing: it is counted (``History.late_writes``) and the first is logged at
+debug level (a client thread still closing after a Ctrl-C).  A line is what ``json.dumps(op, separators=(",",
 ":"))`` writes; the clients' own ops (:data:`FAST_FS`) are serialised by
 orjson when its line is ASCII and has no ``null`` (where its output could
 mean something else: NaN and Infinity, or be spelt differently: non-ASCII
