@@ -8,6 +8,7 @@ import pytest
 from kfchaos.analyze import analyze_scenario
 from kfchaos.checkers import exactly_once
 from kfchaos.checkers.inject import final_read_op
+from kfchaos.checkers.partitioner import murmur2, partition_for_key
 from kfchaos.checkers.synth import generate
 from kfchaos.history import History, HistoryError, load
 from kfchaos.platform.producer_state import parse_describe_producers, record_open_transactions
@@ -77,23 +78,60 @@ def _missing_one(seed: int):
     return sim.ops, gone
 
 
-def test_a_missing_output_example_cites_the_open_transaction_and_the_verdict_stays():
-    ops, gone = _missing_one(11)
-    plain = exactly_once.check(ops)
+def test_kafkas_default_partitioner_is_reproduced():
+    # the reference values of Kafka's own murmur2 tests
+    for text, want in (("21", -973932308), ("foobar", -790332482), ("a-little-bit-long-string", -985981536),
+                       ("a-little-bit-longer-string", -1486304829), ("abc", 479470107),
+                       ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971)):
+        assert murmur2(text.encode()) == want, text
+    assert all(0 <= partition_for_key(f"k{i}", 3) < 3 for i in range(50))
+    assert {partition_for_key(f"k{i}", 3) for i in range(50)} == {0, 1, 2}
+
+
+def _open_on(partitions: int, where: dict) -> list[dict]:
+    """Producer states of ``partitions`` partitions; ``where``: partition -> producer id with a
+    transaction open from offset 57."""
+    return [{"partition": p, "producers": [{"producer_id": where[p], "epoch": 3, "txn_start_offset": 57}]
+             if p in where else [{"producer_id": 900 + p, "txn_start_offset": None}]} for p in range(partitions)]
+
+
+def _with(ops, *more):
     h = History()
     for op in ops:
         h.append({k: v for k, v in op.items() if k != "index"})
-    _op(h, OPEN)
-    _op(h, [{"partition": 0, "producers": [{"producer_id": 9, "txn_start_offset": 3}]}], topic="t")
+    for args in more:
+        _op(h, *args)
+    return h
+
+
+def test_a_missing_output_example_cites_the_transaction_open_on_its_partition_and_the_verdict_stays():
+    ops, gone = _missing_one(11)
+    key = next(o["value"]["key"] for o in ops if o["f"] == "send" and o["value"]["id"] == gone)
+    p, other = partition_for_key(key, 2), 1 - partition_for_key(key, 2)
+    plain = exactly_once.check(ops)
+    h = _with(ops, (_open_on(2, {p: 1000, other: 1001}),),
+              ([{"partition": 0, "producers": [{"producer_id": 9, "txn_start_offset": 3}]}], None, "t"))
     cited = exactly_once.check(h.ops)
-    assert plain.valid == cited.valid == "invalid"
-    assert plain.counts() == cited.counts()
+    assert plain.valid == cited.valid == "invalid" and plain.counts() == cited.counts()
     (ex,) = [e for e in cited.anomalies["missing-output"].examples if e.get("id") == gone]
-    assert ex["open_transactions"] == [{"partition": 1, "producer_id": 1000, "txn_start_offset": 57,
-                                        "index": h.ops[-2]["index"]}]              # the output topic's only
-    assert cited.stats["open-transactions"] == 1
-    assert all("open_transactions" not in e for e in plain.anomalies["missing-output"].examples)
+    assert ex["output_partition"] == p
+    assert ex["open_transactions"] == [{"partition": p, "producer_id": 1000, "txn_start_offset": 57,
+                                        "index": h.ops[-2]["index"]}]      # not the other partition's
+    assert cited.stats["open-transactions"] == 2
+    assert all("open_transactions" not in e and "output_partition" not in e
+               for e in plain.anomalies["missing-output"].examples)
     assert "open-transactions" not in plain.stats
+    h = _with(ops, (_open_on(2, {other: 1001}),))                           # open elsewhere only
+    (ex,) = [e for e in exactly_once.check(h.ops).anomalies["missing-output"].examples if e.get("id") == gone]
+    assert ex["output_partition"] == p and "open_transactions" not in ex
+
+
+def test_without_a_known_key_every_partitions_open_transaction_is_cited():
+    txns = exactly_once.OpenTransactions([{"partition": 1, "producer_id": 5, "txn_start_offset": 2, "index": 9}],
+                                         None, 3)
+    assert exactly_once._citation(txns, "k1", keyed=False) == {"open_transactions": txns.found}
+    assert exactly_once._citation(txns, None, keyed=True) == {"open_transactions": txns.found}
+    assert exactly_once._citation(exactly_once.OpenTransactions([], None, 3), None, keyed=False) == {}
 
 
 def test_no_open_transaction_or_an_unknown_one_cites_nothing():
@@ -112,7 +150,9 @@ def test_no_open_transaction_or_an_unknown_one_cites_nothing():
 
 def test_analyze_gives_the_citation_from_the_stored_history(tmp_path):
     ops, gone = _missing_one(13)
-    d = write_scenario(tmp_path, "tm-kill", ops, contracts=("exactly-once",), extra=[lambda h: _op(h, OPEN)])
+    key = next(o["value"]["key"] for o in ops if o["f"] == "send" and o["value"]["id"] == gone)
+    opened = _open_on(2, {partition_for_key(key, 2): 1000})
+    d = write_scenario(tmp_path, "tm-kill", ops, contracts=("exactly-once",), extra=[lambda h: _op(h, opened)])
     result, verdicts = analyze_scenario(d)
     stored = verdicts["exactly-once"].to_dict()
     memory = exactly_once.check(load(d / "history.jsonl")).to_dict()
