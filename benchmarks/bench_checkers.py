@@ -119,7 +119,7 @@ def run_checks(path: str, use_tracemalloc: bool) -> dict:
         tracemalloc.stop()
     out["suite"] = {"per": per, "valid": str(compose([v["valid"] for v in per.values()]))}
     out["rss_after_checks_mib"] = _rss_mib()
-    from kfchaos import history
+    from kfchaos import history_codec as history
     out["parser"] = (f"orjson {history._orjson.__version__} (standard library for what it "
                      "would read differently, and for huge lines)"
                      if history._orjson is not None else "json (standard library)")

@@ -58,6 +58,11 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     intrude          required action (str); optional principal, code (str?)
     deploy, restore  |null; optional input_topic, output_topic (str?)
     end-offsets      |null; optional topic (str?)
+    open-transactions required topic (str); optional partitions (list of
+                     {partition int, producers: list of {producer_id int,
+                     txn_start_offset, epoch, last_sequence, last_timestamp,
+                     coordinator_epoch int?} or null, error str?}),
+                     unavailable (str?) (kfchaos.platform.producer_state)
     poll, final-read, assign, revoke (not ok); upgrade, rollback, cancel,
     savepoint, checkpoint, stop, check-options, scenario-end: |null, free fields
     scenario, note, not-applicable, measure, cluster-health, job-recovery,
@@ -296,6 +301,22 @@ def _send_lists(lists: list) -> bool:
 SENDS = _k((list,), 'a list of {"id", "seq", "topic"[, "key", "partition", "offset"]} '
            "objects", bulk=_send_lists)
 
+# open-transactions (kfchaos.platform.producer_state): each partition's producers
+_PRODUCER = (req("producer_id", INT), opt("epoch", INT_N), opt("last_sequence", INT_N),
+             opt("last_timestamp", INT_N), opt("coordinator_epoch", INT_N), opt("txn_start_offset", INT_N))
+
+
+def _dict_lists(fields: tuple[Field, ...], lists: list) -> bool:
+    objs = list(chain.from_iterable(lists))
+    return set(map(type, objs)) <= {dict} and fields_ok(fields, objs)
+
+
+PRODUCERS = _k((list, _NONE), 'a list of {"producer_id": int[, "txn_start_offset": int|null, ...]} '
+               "objects, or null", bulk=lambda lists: _dict_lists(_PRODUCER, lists))
+_PRODUCER_STATE = (req("partition", _PART), opt("producers", PRODUCERS), opt("error", STR_N))
+PRODUCER_STATES = _k((list,), 'a list of {"partition": int, "producers": [...]|null[, "error": str]} '
+                     "objects", bulk=lambda lists: _dict_lists(_PRODUCER_STATE, lists))
+
 
 class Rule(NamedTuple):
     """How the value of one op kind is checked."""
@@ -364,6 +385,8 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "scenario-end": {"*": _LOOSE},
     "traffic": {"*": Rule((opt("phase", STR), opt("unavailable", STR_N)))},
     "client-bytes": {"*": Rule((opt("role", STR), opt("bytes", INT)))},
+    "open-transactions": {"*": Rule((req("topic", STR), opt("partitions", PRODUCER_STATES),
+                                     opt("unavailable", STR_N)), False)},
 }
 _RULES = {(f, t): by.get(t, by["*"]) for f, by in SCHEMA.items() for t in TYPES}
 
@@ -505,7 +528,8 @@ def _inner_problem(kind: Kind, x: Any) -> str | None:
     if x.__class__ is not list:
         return None
     inner = {id(RECORDS): _RECORD, id(OUTPUT_RECORDS): _OUTPUT_RECORD,
-             id(SENDS): _TXN_SEND}.get(id(kind))
+             id(SENDS): _TXN_SEND, id(PRODUCER_STATES): _PRODUCER_STATE,
+             id(PRODUCERS): _PRODUCER}.get(id(kind))
     for i, e in enumerate(x):
         if inner is None:
             if not kind_ok(kind, [[e]]):

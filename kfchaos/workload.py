@@ -6,6 +6,10 @@ Every client operation and every fault goes into one History, so checkers can li
 anomalies up with fault windows; so do the harness's own waits (``cluster-health`` after
 heal, the consumers' ``drain``) and any workload thread that failed (``harness-error``),
 see :mod:`kfchaos.observe`.
+
+An interrupted run (Ctrl-C, SIGTERM, a harness error) stops its client threads and waits for
+them (at most ``STOP_CLIENTS_S``) before the exception leaves :meth:`Workload.run`: the
+scenario heals and closes the history after the clients' last ops, never under them.
 """
 from __future__ import annotations
 
@@ -88,6 +92,9 @@ class WorkloadSpec:
 log = logging.getLogger("chaos.workload")
 SERVE_EVERY = 32    # an unthrottled producer serves delivery reports after every 32nd send
 SETTLE_S = 5.0      # at least this long between the quiet period and the consumers' stop
+CLOSE_S = 30.0      # a producer waits this long for its last delivery reports when it closes
+INTERRUPT_CLOSE_S = 2.0   # ... when the run was interrupted (its unreported sends are recorded as info)
+STOP_CLIENTS_S = 20.0     # an interrupted run waits this long for its client threads to close
 
 
 class Workload:
@@ -102,6 +109,7 @@ class Workload:
         self._producers_done = threading.Event()
         self.errors: list[str] = []
         self.prefix = prefix  # distinguishes the processes (and so the record ids) of successive workloads
+        self._close_timeout = CLOSE_S    # a producer's wait for its last delivery reports
 
     # ---- client settings -----------------------------------------------------------------
     def producer_settings(self) -> dict:
@@ -144,7 +152,7 @@ class Workload:
         except Exception as exc:
             self.errors.append(f"{self.prefix}producer-{i}: {exc}")
         finally:
-            p.close(timeout=30)
+            p.close(timeout=self._close_timeout)
 
     def _send_at_rate(self, p: RecordingProducer, keys: list[str], interval: float) -> None:
         n, t_next = 0, time.monotonic()
@@ -208,6 +216,28 @@ class Workload:
             side.append(threading.Thread(target=during, daemon=True))
         for t in [*consumers, *threads, *side]:
             t.start()
+        try:
+            return self._run_started(nemesis, schedule, t0, threads, consumers, side)
+        except BaseException:          # Ctrl-C, SIGTERM, a harness error: the clients stop first
+            self._stop_clients([*threads, *consumers, *side])
+            raise
+
+    def _stop_clients(self, threads: list[threading.Thread]) -> None:
+        """Stop every client thread and wait (at most ``STOP_CLIENTS_S``) until it has closed
+        its client and recorded its last op: the caller closes the history after this."""
+        self._close_timeout = INTERRUPT_CLOSE_S
+        for ev in (self._stop, self._producers_done, self._drained):
+            ev.set()
+        deadline = time.monotonic() + STOP_CLIENTS_S
+        for t in threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
+        alive = [t.name for t in threads if t.is_alive()]
+        if alive:
+            log.info(f"client threads still closing after {STOP_CLIENTS_S:.0f} s: {alive}")
+
+    def _run_started(self, nemesis, schedule: list[FaultSpec], t0: float, threads: list, consumers: list,
+                     side: list) -> dict:
+        s = self.spec
         end = t0 + max(s.duration_s, max((f.start + f.duration for f in schedule), default=0) + 5)
         while time.monotonic() < end and not self._stop.is_set():
             time.sleep(0.2)

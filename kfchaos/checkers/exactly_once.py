@@ -17,6 +17,17 @@ have JSON values ``{"id": input id, "key", "count": running per-key count from
 * ``count-gap`` / ``count-repeat``: per key, the sorted output counts must be
   exactly 1, 2, ..., n -- a missing number is a gap, a repeated one a repeat.
 
+An ``open-transactions`` op of the output topic (recorded after the drain,
+:mod:`kfchaos.platform.producer_state`) explains, never decides: a
+``missing-output`` example then cites up to three transactions it saw open
+(``open_transactions``: partition, producer id, first offset, op index), since
+an open transaction keeps a ``read_committed`` reader of its partition from
+everything at and after its first offset. The reference job keys its output by
+the input's key, so the example names that ``output_partition``
+(:mod:`.partitioner`) and cites only the transactions open there; a user's job
+(or a write whose key is unknown) cites those of every output partition. The
+stat ``open-transactions`` is their count, or why they are unknown.
+
 A user's job (option ``output_contract``) is checked by
 :mod:`.output_contract` instead, under the same checker name.
 
@@ -28,10 +39,11 @@ harness-written topic other than the output is an input.
 from __future__ import annotations
 
 from itertools import filterfalse
-from typing import Any
+from typing import Any, NamedTuple
 
 from .digests import unpos
 from .index import as_index
+from .partitioner import partition_for_key
 from .verdict import MAX_EXAMPLES, Verdict
 
 NAME = "exactly-once"
@@ -72,7 +84,7 @@ def check(history: Any, *, input_topic: str | None = None,
                     "output-isolation": out.isolation,
                     "required": len(out.ids) - len(extra) + len(missing),
                     "output-records": out.n_records, "output-ids": len(out.ids)})
-    _missing_output(idx, v, missing, input_topic)
+    _missing_output(idx, v, missing, input_topic, output_topic, keyed=True)
     _duplicate_output(idx, v, out, output_topic)
     _unexpected_output(idx, v, out, output_topic, extra)
     _counts(idx, v, out, output_topic)
@@ -122,10 +134,60 @@ def _not_required(idx: Any, inputs: list, outd: dict, reqs: list[dict]) -> set:
     return set(rest)
 
 
-def _missing_output(idx: Any, v: Verdict, missing: set, input_topic: Any) -> None:
+class OpenTransactions(NamedTuple):
+    """What the last ``open-transactions`` op of a topic says."""
+    found: list[dict]              # {"partition", "producer_id", "txn_start_offset", "index"}
+    unknown: str | None            # why some or all partitions are unknown
+    partitions: int | None         # how many partitions the topic had (None: not described)
+
+
+def open_transactions(idx: Any, topic: Any) -> OpenTransactions:
+    """The transactions open on ``topic`` by its last ``open-transactions`` op (none without one)."""
+    last = None
+    for op in idx.get("open-transactions"):
+        val = op.get("value")
+        if isinstance(val, dict) and val.get("topic") == topic:
+            last = op
+    if last is None:
+        return OpenTransactions([], None, None)
+    val = last["value"]
+    if val.get("unavailable"):
+        return OpenTransactions([], str(val["unavailable"]), None)
+    found, failed = [], []
+    for part in val.get("partitions") or ():
+        if part.get("producers") is None:
+            failed.append(f"partition {part.get('partition')}: {part.get('error')}")
+        for p in part.get("producers") or ():
+            if p.get("txn_start_offset") is not None:
+                found.append({"partition": part.get("partition"), "producer_id": p.get("producer_id"),
+                              "txn_start_offset": p["txn_start_offset"], "index": last.get("index")})
+    parts = [p.get("partition") for p in val.get("partitions") or ()]
+    n = len(parts) if parts and sorted(parts) == list(range(len(parts))) else None
+    return OpenTransactions(found, "; ".join(failed) or None, n)
+
+
+def _citation(txns: OpenTransactions, key: Any, keyed: bool) -> dict:
+    """The explanation fields of one missing-output example."""
+    if keyed and isinstance(key, str) and txns.partitions:
+        p = partition_for_key(key, txns.partitions)
+        here = [t for t in txns.found if t["partition"] == p]
+        return {"output_partition": p, **({"open_transactions": here[:3]} if here else {})}
+    return {"open_transactions": txns.found[:3]} if txns.found else {}
+
+
+def _missing_output(idx: Any, v: Verdict, missing: set, input_topic: Any, output_topic: Any = None,
+                    keyed: bool = False) -> None:
+    """``keyed``: the output record has the input's key (the reference job)."""
     v.stats["missing-output"] = len(missing)
+    txns = open_transactions(idx, output_topic) if output_topic is not None else OpenTransactions([], None, None)
+    if txns.found or txns.unknown:
+        v.stats["open-transactions"] = (len(txns.found) if txns.unknown is None
+                                        else f"{len(txns.found)}; unknown for {txns.unknown}")
     for rid in sorted(missing, key=str)[:MAX_EXAMPLES]:
-        v.add("missing-output", idx.write_example(rid, topic=input_topic))
+        ex = idx.write_example(rid, topic=input_topic)
+        if txns.found or txns.partitions:
+            ex.update(_citation(txns, ex.get("key"), keyed))
+        v.add("missing-output", ex)
     if len(missing) > MAX_EXAMPLES:
         v.add("missing-output", n=len(missing) - MAX_EXAMPLES)
 

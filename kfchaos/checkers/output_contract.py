@@ -154,7 +154,7 @@ def _by_id(idx: Any, v: Verdict, op: dict, records: list[dict], inputs: list,
     v.stats.update({"input-topics": inputs, "output-ids": len(out.ids),
                     "required": len(out.ids) - len(extra) + len(missing)})
     topic = op["value"].get("topic")
-    _missing_output(idx, v, missing, inputs[0] if len(inputs) == 1 else None)
+    _missing_output(idx, v, missing, inputs[0] if len(inputs) == 1 else None, topic)
     _duplicate_output(idx, v, out, topic)
     _unexpected_output(idx, v, out, topic, extra)
 

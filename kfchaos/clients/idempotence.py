@@ -128,10 +128,8 @@ class IdempotenceLog:
         fac, text = (str(args[0]), str(args[2])) if len(args) >= 3 else ("", fmt % args)
         ev = parse_line(fac, _strip_thread(text))
         if ev is not None:
-            try:
-                self.history.info(self.process, EVENT_F, ev)
+            op = self.history.info(self.process, EVENT_F, ev)
+            if op.get("index") is not None:      # None: the history was closed (a late write)
                 self.events += 1
-            except RuntimeError:       # history closed: the producer is being torn down
-                pass
         if level >= self.threshold and (level > logging.DEBUG or self.user_debug):
             self.logger.log(level, fmt, *args)

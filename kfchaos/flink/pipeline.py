@@ -1,6 +1,8 @@
 """The Flink pipeline a scenario runs: input and output topics, the job deployed through the
-recorded lifecycle, a drain that waits for the output to catch up, and the final read of the
-output with isolation.level=read_committed that the exactly-once checker needs.
+recorded lifecycle, a drain that waits for the output to catch up (then records the producers
+and open transactions of every output partition, an ``open-transactions`` op:
+:mod:`kfchaos.platform.producer_state`), and the final read of the output with
+isolation.level=read_committed that the exactly-once checker needs.
 
 The job is the reference job, or the team's own job when the profile names one (``job:``,
 see :mod:`kfchaos.flink.userjob`): then the workload writes input in the job's format, its
@@ -19,6 +21,7 @@ from confluent_kafka import Consumer
 
 from kfchaos import observe
 from kfchaos.clients import final_read
+from kfchaos.platform.producer_state import record_open_transactions
 from kfchaos.platform.kafka_config import client_config
 
 from .jobjar import build_job_jar
@@ -84,6 +87,7 @@ class FlinkPipeline:
                 for m in c.consume(1000, timeout=1.0):
                     if m.error() is None and m.value():
                         seen.add(self._output_id(m))
+            partitions, why = _partitions(c, self.output_topic)
         finally:
             c.close()
         waited = time.monotonic() - t0
@@ -93,6 +97,7 @@ class FlinkPipeline:
                  "detail": f"{len(seen)} of {wanted} inputs in the committed output"}
         (self.scenario.history.ok if done else self.scenario.history.fail)(observe.PROCESS, "drain", value)
         self.scenario.measure("output_drain_s", round(waited, 2))
+        record_open_transactions(self.scenario.history, self.platform, self.output_topic, partitions, why)
         return waited
 
     def _output_id(self, m) -> str | None:
@@ -193,3 +198,11 @@ class FlinkPipeline:
                 self.lifecycle.cancel()
         except Exception as exc:
             log.info(f"cancel failed: {exc}")
+
+
+def _partitions(consumer, topic: str) -> tuple[list[int] | None, str | None]:
+    """(the partitions of ``topic``, None), or (None, why they could not be listed)."""
+    try:
+        return sorted(consumer.list_topics(topic, timeout=10).topics[topic].partitions), None
+    except Exception as exc:       # brokers not answering: the open transactions are unknown
+        return None, f"the partitions of {topic} could not be listed: {type(exc).__name__}: {exc}"

@@ -33,6 +33,7 @@ from kfchaos.flink import (TERMINAL_STATES, FlinkRest, FlinkRestError, JobLifecy
                            build_job_jar)
 from kfchaos.history import History, load
 from kfchaos.platform.kafka_config import client_config
+from kfchaos.platform.producer_state import record_open_transactions
 
 pytestmark = [pytest.mark.platform, pytest.mark.flink]
 
@@ -464,6 +465,25 @@ def test_good_job_exactly_once_with_s3_checkpoints(pipeline, platform):
     per_key = Counter(r["value"]["key"] for r in out)
     assert all(max(r["value"]["count"] for r in out if r["value"]["key"] == k) == n
                for k, n in per_key.items())
+
+    # the producers and open transactions of every output partition, as Kafka's tool reports them
+    c = Consumer(client_config(platform.bootstrap_servers, **{"group.id": f"parts-{uuid.uuid4().hex[:6]}"}))
+    try:
+        parts = sorted(c.list_topics(pl.output_topic, timeout=10).topics[pl.output_topic].partitions)
+    finally:
+        c.close()
+    op = record_open_transactions(pl.history, platform, pl.output_topic, parts)
+    assert op["type"] == "ok", op["value"]
+    assert [s["partition"] for s in op["value"]["partitions"]] == parts
+    for state in op["value"]["partitions"]:
+        assert isinstance(state["producers"], list), state
+        for prod in state["producers"]:
+            assert isinstance(prod["producer_id"], int) and prod["producer_id"] >= 0, prod
+            assert prod["txn_start_offset"] is None or isinstance(prod["txn_start_offset"], int), prod
+    assert any(state["producers"] for state in op["value"]["partitions"]), op["value"]   # the sink wrote
+    pl.history.flush()
+    assert exactly_once.check(load(pl.history.path), input_topic=pl.input_topic,
+                              output_topic=pl.output_topic).valid == VALID
 
 
 def test_upgrade_with_savepoint_keeps_output_exact(pipeline):

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from kfchaos import history
+from kfchaos import history_codec, history_reader
 from kfchaos.checkers import check_all, consumers, digests, duplicate, index, inject
 from kfchaos.checkers.synth import Builder, generate
 from kfchaos.history import line_chunks, loads
@@ -184,7 +184,7 @@ def test_shortcut_fallbacks_on_odd_final_reads():
 
 
 def test_from_path_chunks_and_huge_lines_equal_in_memory(tmp_path, monkeypatch):
-    monkeypatch.setattr(history, "HUGE_LINE", 2000)
+    monkeypatch.setattr(history_codec, "HUGE_LINE", 2000)
     from kfchaos.checkers import stream
     monkeypatch.setattr(stream, "HUGE_LINE", 2000)
     monkeypatch.setattr(stream, "PARSE_CHARS", 700)
@@ -222,7 +222,7 @@ def _reference_chunks(fh, chunk):
 def test_line_chunks_equal_the_line_loop(monkeypatch):
     rng = random.Random(3)
     for _ in range(500):
-        monkeypatch.setattr(history, "_BLOCK", rng.choice([1, 3, 16, 1000]))
+        monkeypatch.setattr(history_reader, "_BLOCK", rng.choice([1, 3, 16, 1000]))
         parts = [rng.choice(["", " ", "  ", "x", "ab", "abc", "{}", "a" * rng.randint(1, 40)])
                  for _ in range(rng.randint(0, 30))]
         text = "\n".join(parts) + rng.choice(["", "\n", "xy"])

@@ -137,18 +137,25 @@ def test_heal_all_during_a_start_waits_for_it_then_heals(probe, nemesis):
     assert nemesis.active == {}
 
 
-def test_a_fault_is_healed_even_when_its_stop_cannot_be_recorded(probe, nemesis, history):
+def _break(history, monkeypatch) -> None:
+    """Every later write raises, as on a full disk (a closed history no longer raises)."""
+    def full(*a, **k):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(history, "_add", full)
+
+
+def test_a_fault_is_healed_even_when_its_stop_cannot_be_recorded(probe, nemesis, history, monkeypatch):
     fault_id = nemesis.start(spec("d", 0, 1))
-    history.close()                                      # every later write raises, as on a full disk
+    _break(history, monkeypatch)
     with pytest.raises(FaultError, match="healed, but its fault-stop could not be recorded"):
         nemesis.stop(fault_id)
     assert times("stop", "d") and nemesis.active == {}
 
 
-def test_heal_all_heals_everything_when_the_history_is_broken(probe, nemesis, history):
+def test_heal_all_heals_everything_when_the_history_is_broken(probe, nemesis, history, monkeypatch):
     for t in ("a", "b", "c"):
         nemesis.start(spec(t, 0, 1))
-    history.close()
+    _break(history, monkeypatch)
     nemesis.heal_all()
     assert {tg for v, tg, _ in Probe.calls if v == "stop"} == {"a", "b", "c"}
     assert nemesis.active == {}
