@@ -6,6 +6,10 @@ record with a key and no explicit partition -- the 32-bit murmur2 hash of the ke
 partitions. The reference Flink job writes its output with the input's key and no
 partitioner of its own, so this names the output partition a missing record would be on.
 The unit tests check the hash against the reference values Kafka's own tests use.
+
+Written here rather than imported: the project's client (confluent-kafka) hashes inside
+librdkafka and exposes no function for it, and the one maintained Python implementation
+sits inside kafka-python, a second whole Kafka client, for twenty lines.
 """
 from __future__ import annotations
 
