@@ -1,7 +1,7 @@
 """``rehearse(profile_a, profile_b)``: a migration rehearsal from one platform to another.
 
 Both platforms run at once on this machine, each sized down (:func:`sized`: smaller broker
-heaps, no Flink cluster) so two fit in 2 cores and 24 GiB next to other work;
+heaps, one JobManager and one TaskManager) so two fit in 2 cores and 24 GiB next to other work;
 they are started one after the other, each on its own Docker network and run id, and removed at the
 end, after an exception, Ctrl-C or SIGTERM (MirrorMaker's container too). The rehearsal is
 one scenario, ``migration`` (:mod:`kfchaos.migrate.steps`), whose history holds both
@@ -50,12 +50,13 @@ def check_pair(a, b, fault: str = steps.DEFAULT_FAULT) -> None:
 
 def sized(profile):
     """A copy of ``profile`` whose platform fits twice on a 2-core, 24 GiB machine: broker heaps
-    of 512 MiB and no Flink cluster (the rehearsal moves no Flink job yet; two JobManagers and
-    two TaskManagers starting beside six brokers on 2 cores timed out here)."""
+    of 512 MiB and the smallest Flink cluster the moved job needs, one JobManager and one
+    TaskManager with one slot, without HA (the job moves by savepoint)."""
     p = copy.deepcopy(profile)
     p.platform.kafka_heap = BROKER_HEAP
     p.platform.flink.ha = "none"
-    p.platform.flink.taskmanagers = 0
+    p.platform.flink.taskmanagers = 1
+    p.platform.flink.slots = 1
     return p
 
 

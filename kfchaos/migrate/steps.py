@@ -29,7 +29,10 @@ from kfchaos.platform import topics
 from kfchaos.platform.health import wait_healthy
 from kfchaos.workload import Workload, WorkloadSpec, high_watermarks
 
+from kfchaos.flink.pipeline import FlinkPipeline
+
 from .cutover import GroupMove
+from .jobmove import JobMove
 from .mirror import MirrorMaker, mirrored
 
 log = logging.getLogger("chaos.migrate")
@@ -37,7 +40,8 @@ LOAD_S, RATE = 40.0, 200.0
 FAULT_AT_S, FAULT_S = 8.0, 10.0
 MOVE_AT_S = 14.0
 CATCH_UP_TIMEOUT_S = 120.0
-CONTRACTS = ("mirroring", "group-cutover", "durability", "ordering", "offset-continuity")
+CONTRACTS = ("mirroring", "group-cutover", "job-move", "durability", "ordering", "offset-continuity")
+AFTER_MOVE_S, AFTER_MOVE_RATE = 10.0, 100.0
 #: the fault of a rehearsal, "<fault>:<side>": SIGKILL (then restart) or SIGSTOP (then SIGCONT)
 #: of one side's broker of zone b
 FAULTS = tuple(f"{f}:{side}" for f in ("kill", "pause") for side in ("target", "source"))
@@ -93,20 +97,27 @@ def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFA
     """The scenario steps, bound to the target platform (the scenario's platform is A)."""
     def steps(run) -> None:
         source = run.platform
-        topic = run.topic("in")
+        flink = FlinkPipeline(run)           # the reference job reads the workload's topic on A
+        topic = flink.input_topic
         topics.create_topic(target, mirrored(topic), target_profile.partitions, target_profile.replication_factor,
                             target_profile.topic_config)
         run.check_options(mirror_topics={topic: mirrored(topic)})
-        mm = MirrorMaker(source, target, [topic], [run.group], mirror_image)
+        mm = MirrorMaker(source, target, [topic], [run.group, flink.lifecycle.job_args["group"]], mirror_image)
         name, side = fault.split(":")
         nemesis = Nemesis(target if side == "target" else source, run.history, seed=run.seed)
+        job = None
         try:
+            flink.deploy("good")
+            job = JobMove(run, flink, target, target_profile)
             waited = mm.start()
             log.info("MirrorMaker 2 mirrors %s to the target as %s (ready in %.1fs)", topic, mirrored(topic), waited)
             run.measure("mirror_config", mm.config)
             _rehearse(run, source, target, topic, nemesis, FaultSpec(name, target="zone:b", start=FAULT_AT_S,
-                                                                    duration=FAULT_S, params={}), cutover)
+                                                                    duration=FAULT_S, params={}), cutover, job)
         finally:
+            if job is not None:
+                job.close()
+            flink.close()
             nemesis.close()
             mm.save_logs(run.dir.parent / "logs", run.platform.redact)
             mm.stop()
@@ -114,7 +125,7 @@ def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFA
 
 
 def _rehearse(run, source, target, topic: str, nemesis: Nemesis, fault: FaultSpec,
-              cutover: str = "translated") -> None:
+              cutover: str = "translated", job: JobMove | None = None) -> None:
     schedule = run.set_schedule([fault])
     move = GroupMove(source, target, run.history, run.group, topic, mirrored(topic), MOVE_AT_S,
                      run.profile.consumer, mode=cutover)
@@ -128,12 +139,27 @@ def _rehearse(run, source, target, topic: str, nemesis: Nemesis, fault: FaultSpe
         _target_health(run, target)
         caught = lag.wait_caught_up(CATCH_UP_TIMEOUT_S)
         log.info("MirrorMaker %s", "caught up" if caught else f"still {lag.last_lag} records behind")
+        if job is not None:
+            _move_job(run, source, topic, job, lag)
         move.finish()
     move.record()
     from kfchaos.clients import final_read
     read = final_read(target.bootstrap_servers, mirrored(topic), run.history, isolation="read_uncommitted",
                       timeout=120)
     log.info("final read of the target: %d records", len(read.get("value", {}).get("records", [])))
+
+
+def _move_job(run, source, topic: str, job: JobMove, lag: LagSampler) -> None:
+    """The drained cut-over of the Flink job, then more input on A that only the moved job reads."""
+    try:
+        job.move()
+    except Exception as exc:        # recorded: the checker decides from both outputs
+        log.warning("the job move failed: %s", exc)
+        observe.harness_error(run.history, f"job move: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}")
+    spec = WorkloadSpec(duration_s=AFTER_MOVE_S, rate=AFTER_MOVE_RATE, consumers=0, quiet_s=1.0)
+    Workload(source, run.profile, run.history, topic, spec, group=run.group, prefix="w2-").run()
+    lag.wait_caught_up(CATCH_UP_TIMEOUT_S)
+    job.finish()
 
 
 def _target_health(run, target) -> None:
