@@ -206,6 +206,21 @@ class JobMove:
                 log.info("cancel of the moved job failed: %s", exc)
 
 
+def wait_last_mirrored(source, target, topic: str, timeout: float) -> bool:
+    """Wait until the last record of every partition of ``topic`` on the source is in its
+    mirror on the target (by id; per-partition order makes the rest follow)."""
+    deadline = time.monotonic() + timeout
+    ends = high_watermarks(source.bootstrap_servers, topic)
+    last = {p: _id_at(source.bootstrap_servers, topic, p, o - 1) for p, o in ends.items() if o > 0}
+    while time.monotonic() < deadline:
+        if all(_last_offset_of(target.bootstrap_servers, mirrored(topic), p, rid) is not None
+               for p, rid in last.items()):
+            return True
+        time.sleep(1.0)
+    log.warning("the last records of %s did not reach its mirror in %.0fs", topic, timeout)
+    return False
+
+
 def _stage(stages: dict, name: str, t0: float) -> float:
     now = time.monotonic()
     stages[name] = round(now - t0, 2)

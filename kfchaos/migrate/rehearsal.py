@@ -61,13 +61,15 @@ def sized(profile):
 
 
 def scenario(target, target_profile, mirror_image: str, fault: str = steps.DEFAULT_FAULT,
-             cutover: str = "translated") -> Scenario:
+             cutover: str = "translated", mirror: str = "at-least-once") -> Scenario:
     return Scenario(NAME, steps.__doc__, steps.CONTRACTS,
-                    steps.migration_steps(target, target_profile, mirror_image, fault, cutover), tags=("migration",))
+                    steps.migration_steps(target, target_profile, mirror_image, fault, cutover, mirror),
+                    tags=("migration",))
 
 
 def rehearse(profile_a, profile_b, seed: int | None = None, *, fault: str = steps.DEFAULT_FAULT,
-             reports: Path = Path("reports"), run_dir: Path | None = None, cutover: str = "translated") -> RunResult:
+             reports: Path = Path("reports"), run_dir: Path | None = None, cutover: str = "translated",
+             mirror: str = "at-least-once") -> RunResult:
     """Start both platforms, run the migration scenario, remove everything; the RunResult
     (also in ``<run_dir>/results.json`` with report.html)."""
     from kfchaos.certify import Certification
@@ -83,14 +85,15 @@ def rehearse(profile_a, profile_b, seed: int | None = None, *, fault: str = step
     source = Platform(a.platform, log_dir=run_dir / "logs")
     target = Platform(b.platform, log_dir=run_dir / "logs" / "target")
     command = f"kfchaos migrate --from {a.name} --to {b.name} --fault {fault} --seed {seed}" + (
-        f" --cutover {cutover}" if cutover != "translated" else "")
+        f" --cutover {cutover}" if cutover != "translated" else "") + (
+        f" --mirror {mirror}" if mirror != "at-least-once" else "")
     unregister = cleanup.register(lambda: _stop_both(source, target))   # from the main thread: signals too
     try:
         _start_both(source, target)
         session = Certification(a, source, run_dir, seed, [NAME], command=command)
         session.result.platform["target"] = {"profile": b.name, "kind": b.kind, "run_id": target.run_id,
-                                             "images": target.images, "mirror_image": image}
-        result = run_scenario(scenario(target, b, image, fault, cutover), source, a, run_dir, seed)
+                                             "images": target.images, "mirror_image": image, "mirror": mirror}
+        result = run_scenario(scenario(target, b, image, fault, cutover, mirror), source, a, run_dir, seed)
         session.result.scenarios = [result]
     except KeyboardInterrupt as exc:
         if "session" not in locals():
