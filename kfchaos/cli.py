@@ -2,7 +2,7 @@
 
     kfchaos certify --profile kafka-3az [--scenario kill-leader ...] [--seed N] [--scenarios DIR]
     kfchaos certify --soak 1h [--soak-period 60s] [--soak-chunk 10m]   a soak run (see README "Soak runs")
-    kfchaos migrate --from A --to B [--fault kill:target] [--seed N]   rehearse a migration from profile A to profile B
+    kfchaos migrate --from A --to B [--fault kill:target] [--seed N] [--mirror exactly-once]   rehearse a migration from profile A to profile B
     kfchaos analyze RUN_DIR        recompute every verdict from the stored histories, no cluster
     kfchaos report RUN_DIR         (re)render RUN_DIR/report.html
     kfchaos compare RUN_DIR ...    side-by-side table (compare.html, compare.md)
@@ -212,7 +212,8 @@ def cmd_migrate(args) -> int:
     except MigrationInputError as exc:
         raise UsageError(str(exc)) from None
     ensure_docker()
-    result = rehearse(a, b, args.seed, fault=args.fault, reports=Path(args.reports), cutover=args.cutover)
+    result = rehearse(a, b, args.seed, fault=args.fault, reports=Path(args.reports), cutover=args.cutover,
+                      mirror=args.mirror)
     print(result.summary_table())
     print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
     if not result.complete:
@@ -365,6 +366,9 @@ def parser() -> argparse.ArgumentParser:
     mg.add_argument("--cutover", choices=("translated", "latest"), default="translated",
                     help="move the group on MirrorMaker's translated offsets (default), or as a new group at the "
                          "target's end (the weakened move of the detection matrix)")
+    mg.add_argument("--mirror", choices=("at-least-once", "exactly-once"), default="at-least-once",
+                    help="MirrorMaker 2's delivery: Connect's default, or in transactions on the target "
+                         "(exactly.once.source.support; the target is then read read_committed)")
     mg.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     mg.set_defaults(fn=cmd_migrate)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")

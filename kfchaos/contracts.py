@@ -22,6 +22,7 @@ CONTRACTS: dict[str, tuple[str, ...]] = {
     "access-control": ("access-control",),
     "mirroring": ("mirror",),
     "group-cutover": ("cutover",),
+    "job-move": ("job-move",),
 }
 
 
@@ -101,6 +102,11 @@ def _migration_figures(verdicts: dict[str, Verdict]) -> dict[str, Any]:
         f["cutover_s"] = c.stats.get("cutover_s")
         f["cutover_redelivered"] = c.stats.get("redelivered")
         f["cutover_skipped"] = c.stats.get("skipped")
+    j = verdicts.get("job-move")
+    if j is not None and j.stats:
+        f["job_move_downtime_s"] = j.stats.get("downtime_s")
+        f["job_move_savepoint_bytes"] = j.stats.get("savepoint_bytes")
+        f["job_move_output"] = f"{j.stats.get('output_before')} + {j.stats.get('output_after')}"
     return f
 
 

@@ -69,6 +69,10 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("cutover_redelivered", "redelivered after cut-over", "int", "verdict",
            "records the group read on the target that it had committed on the source"),
     Figure("cutover_skipped", "skipped after cut-over", "int", "verdict"),
+    Figure("job_move_downtime_s", "Flink job move downtime", "s", "verdict",
+           "from the stop-with-savepoint on the source to the first committed output on the target"),
+    Figure("job_move_savepoint_bytes", "savepoint moved", "bytes", "verdict", "bytes copied between object stores"),
+    Figure("job_move_output", "job output before + after the move", "str", "verdict", "committed records on each side"),
     Figure("cluster_healthy_after_heal_s", "cluster healthy after heal", "s", "verdict"),
     Figure("flink_time_to_running_s", "Flink job running again after", "s", "verdict"),
     # measured by the harness and recorded as `measure` operations

@@ -52,6 +52,11 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     cutover          required group, source_topic, target_topic, process
                      (str), stopped_at (int); optional source_committed,
                      translated (offset maps)
+    job-move         required input_topic, target_input_topic (str),
+                     output_topics (list); optional stopped_at,
+                     first_output_at (int?), savepoint_bytes (int?),
+                     source_positions, target_positions (offset maps)
+    savepoint-copy   required path (str); ok: objects, bytes (int)
     reassign         required move (str), start (int); scale: action (str);
                      throttle: free (kfchaos.elasticity)
     client-event     required event (str)
@@ -355,6 +360,11 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "cutover": {"*": Rule((req("group", STR), req("source_topic", STR), req("target_topic", STR),
                            req("process", STR), req("stopped_at", INT), opt("source_committed", OFFSETS),
                            opt("translated", OFFSETS)), False)},
+    "job-move": {"*": Rule((req("input_topic", STR), req("target_input_topic", STR), req("output_topics", STRINGS),
+                            opt("stopped_at", INT_N), opt("first_output_at", INT_N), opt("savepoint_bytes", INT_N),
+                            opt("source_positions", OFFSETS), opt("target_positions", OFFSETS)), False)},
+    "savepoint-copy": {"*": Rule((req("path", STR),), False),
+                       "ok": Rule((req("path", STR), req("objects", INT), req("bytes", INT)), False)},
     # scale-out / scale-in (kfchaos.elasticity)
     "reassign": {"*": Rule((req("move", STR), req("start", INT)))},
     "scale": {"*": Rule((req("action", STR),))},

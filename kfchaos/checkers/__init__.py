@@ -24,6 +24,8 @@ mirror         source's acked writes on the target exactly once, in order;
                replication lag (a migration rehearsal, ``OPTIONAL``)
 cutover        a group moved to the target: no skipped record, bounded
                redelivery, cut-over time (``OPTIONAL``)
+job-move       a Flink job moved to the target through a savepoint: both
+               sides' output holds every input once (``OPTIONAL``)
 =============  ==============================================================
 
 The run's overall validity is :func:`compose` (invalid > unknown > valid).
@@ -48,8 +50,8 @@ import logging
 import traceback
 from typing import Any, Callable, Iterable
 
-from . import (access, cutover, duplicate, exactly_once, group, isolation, lost, mirror, offsets, ordering, recovery,
-               windows)
+from . import (access, cutover, duplicate, exactly_once, group, isolation, job_move, lost, mirror, offsets, ordering,
+               recovery, windows)
 from .faults import FaultWindow, fault_windows, overlapping
 from .index import HistoryIndex, as_index
 from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
@@ -73,11 +75,12 @@ CHECKERS: dict[str, Callable[..., Verdict]] = {
     access.NAME: access.check,
     mirror.NAME: mirror.check,
     cutover.NAME: cutover.check,
+    job_move.NAME: job_move.check,
 }
 log = logging.getLogger("chaos.history")
 
 #: run only when asked for by name (a contract needs them)
-OPTIONAL = frozenset({isolation.NAME, access.NAME, mirror.NAME, cutover.NAME})
+OPTIONAL = frozenset({isolation.NAME, access.NAME, mirror.NAME, cutover.NAME, job_move.NAME})
 
 
 def check_all(history: Any, *, checkers: Iterable[str] | None = None,

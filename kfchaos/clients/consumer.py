@@ -129,6 +129,14 @@ class RecordingConsumer:
                                                      "error": "; ".join(errors[:5])})
         return records
 
+    def positions(self) -> dict[int, int]:
+        """Partition -> the client's fetch position (past control records, unlike
+        :meth:`next_offsets`), of every assigned partition that has one."""
+        try:
+            return {tp.partition: tp.offset for tp in self._c.position(self._c.assignment()) if tp.offset >= 0}
+        except Exception:       # not assigned yet, or closed: no position
+            return {}
+
     def next_offsets(self) -> dict[int, int]:
         """Partition -> next offset to read, of every partition polled since assignment."""
         return dict(self._next)

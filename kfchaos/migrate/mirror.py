@@ -14,7 +14,11 @@ The container runs the image ``mirror`` (the kafka image of the same release plu
 network namespace: both platforms name their brokers ``kafka-<zone>`` on their own Docker
 networks, so MirrorMaker reaches each through its host listeners on 127.0.0.1, as the
 harness's own clients do. It listens on no port (dedicated mode without the internal REST
-server). It carries the run labels of the source platform, so its ``stop()`` and
+server). With ``exactly_once`` (:data:`DELIVERY`), the source connector writes each batch and
+its source offsets in one transaction on the target (``exactly.once.source.support``, which
+dedicated mode supports since Kafka 3.5, with the internal REST server on a free 127.0.0.1
+port) and reads the source ``read_committed``: a re-sent batch is aborted, so a
+``read_committed`` reader of the target sees each record once. It carries the run labels of the source platform, so its ``stop()`` and
 ``kfchaos clean`` remove it too; ``stop()`` here removes it at once (idempotent) and is
 registered for Ctrl-C/SIGTERM.
 """
@@ -34,6 +38,9 @@ from kfchaos.platform.waits import Wait
 SOURCE, TARGET = "source", "target"
 CONFIG_PATH = "/etc/kafka/mm2.properties"
 HEAP = "-Xms128m -Xmx384m"
+#: how MirrorMaker delivers: Connect's default (a restarted task re-sends what its last offset
+#: commit did not cover), or in transactions on the target
+DELIVERY = ("at-least-once", "exactly-once")
 CHECKPOINTS = f"{SOURCE}.checkpoints.internal"     # on the target, MirrorCheckpointConnector's topic
 log = logging.getLogger("chaos.migrate")
 
@@ -44,8 +51,9 @@ def mirrored(topic: str) -> str:
 
 
 def render_config(source_bootstrap: str, target_bootstrap: str, topics: list[str], groups: list[str],
-                  replication_factor: int = 3) -> str:
-    """mm2.properties: one flow source->target, checkpoints and offset sync every second."""
+                  replication_factor: int = 3, rest_port: int | None = None) -> str:
+    """mm2.properties: one flow source->target, checkpoints and offset sync every second;
+    with ``rest_port``, exactly-once delivery to the target (its internal REST server there)."""
     flow = f"{SOURCE}->{TARGET}"
     rf = str(replication_factor)
     props = {
@@ -69,17 +77,32 @@ def render_config(source_bootstrap: str, target_bootstrap: str, topics: list[str
         **{f"{t}.replication.factor": rf for t in ("checkpoints.topic", "heartbeats.topic", "offset-syncs.topic",
                                                    "offset.storage", "status.storage", "config.storage")},
     }
+    if rest_port is not None:
+        props.update({f"{TARGET}.exactly.once.source.support": "enabled",
+                      f"{SOURCE}.consumer.isolation.level": "read_committed",
+                      "dedicated.mode.enable.internal.rest": "true",
+                      "listeners": f"http://127.0.0.1:{rest_port}"})
     return "".join(f"{k} = {v}\n" for k, v in props.items())
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 now (for MirrorMaker's internal REST server)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class MirrorMaker:
     """One dedicated MirrorMaker 2 process (source -> target) in a container."""
 
-    def __init__(self, source, target, topics: list[str], groups: list[str], image: str):
+    def __init__(self, source, target, topics: list[str], groups: list[str], image: str,
+                 delivery: str = DELIVERY[0]):
         self.source, self.target = source, target
         self.topics, self.groups, self.image = list(topics), list(groups), image
+        self.exactly_once = delivery == "exactly-once"
         self.config = render_config(source.bootstrap_servers, target.bootstrap_servers, self.topics, self.groups,
-                                    min(3, len(target.zones)))
+                                    min(3, len(target.zones)), free_port() if self.exactly_once else None)
         self.node: Node | None = None
         self._unregister = None
 

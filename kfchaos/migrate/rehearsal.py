@@ -1,7 +1,7 @@
 """``rehearse(profile_a, profile_b)``: a migration rehearsal from one platform to another.
 
 Both platforms run at once on this machine, each sized down (:func:`sized`: smaller broker
-heaps, no Flink cluster) so two fit in 2 cores and 24 GiB next to other work;
+heaps, one JobManager and one TaskManager) so two fit in 2 cores and 24 GiB next to other work;
 they are started one after the other, each on its own Docker network and run id, and removed at the
 end, after an exception, Ctrl-C or SIGTERM (MirrorMaker's container too). The rehearsal is
 one scenario, ``migration`` (:mod:`kfchaos.migrate.steps`), whose history holds both
@@ -50,23 +50,26 @@ def check_pair(a, b, fault: str = steps.DEFAULT_FAULT) -> None:
 
 def sized(profile):
     """A copy of ``profile`` whose platform fits twice on a 2-core, 24 GiB machine: broker heaps
-    of 512 MiB and no Flink cluster (the rehearsal moves no Flink job yet; two JobManagers and
-    two TaskManagers starting beside six brokers on 2 cores timed out here)."""
+    of 512 MiB and the smallest Flink cluster the moved job needs, one JobManager and one
+    TaskManager with one slot, without HA (the job moves by savepoint)."""
     p = copy.deepcopy(profile)
     p.platform.kafka_heap = BROKER_HEAP
     p.platform.flink.ha = "none"
-    p.platform.flink.taskmanagers = 0
+    p.platform.flink.taskmanagers = 1
+    p.platform.flink.slots = 1
     return p
 
 
 def scenario(target, target_profile, mirror_image: str, fault: str = steps.DEFAULT_FAULT,
-             cutover: str = "translated") -> Scenario:
+             cutover: str = "translated", mirror: str = "at-least-once") -> Scenario:
     return Scenario(NAME, steps.__doc__, steps.CONTRACTS,
-                    steps.migration_steps(target, target_profile, mirror_image, fault, cutover), tags=("migration",))
+                    steps.migration_steps(target, target_profile, mirror_image, fault, cutover, mirror),
+                    tags=("migration",))
 
 
 def rehearse(profile_a, profile_b, seed: int | None = None, *, fault: str = steps.DEFAULT_FAULT,
-             reports: Path = Path("reports"), run_dir: Path | None = None, cutover: str = "translated") -> RunResult:
+             reports: Path = Path("reports"), run_dir: Path | None = None, cutover: str = "translated",
+             mirror: str = "at-least-once") -> RunResult:
     """Start both platforms, run the migration scenario, remove everything; the RunResult
     (also in ``<run_dir>/results.json`` with report.html)."""
     from kfchaos.certify import Certification
@@ -82,14 +85,15 @@ def rehearse(profile_a, profile_b, seed: int | None = None, *, fault: str = step
     source = Platform(a.platform, log_dir=run_dir / "logs")
     target = Platform(b.platform, log_dir=run_dir / "logs" / "target")
     command = f"kfchaos migrate --from {a.name} --to {b.name} --fault {fault} --seed {seed}" + (
-        f" --cutover {cutover}" if cutover != "translated" else "")
+        f" --cutover {cutover}" if cutover != "translated" else "") + (
+        f" --mirror {mirror}" if mirror != "at-least-once" else "")
     unregister = cleanup.register(lambda: _stop_both(source, target))   # from the main thread: signals too
     try:
         _start_both(source, target)
         session = Certification(a, source, run_dir, seed, [NAME], command=command)
         session.result.platform["target"] = {"profile": b.name, "kind": b.kind, "run_id": target.run_id,
-                                             "images": target.images, "mirror_image": image}
-        result = run_scenario(scenario(target, b, image, fault, cutover), source, a, run_dir, seed)
+                                             "images": target.images, "mirror_image": image, "mirror": mirror}
+        result = run_scenario(scenario(target, b, image, fault, cutover, mirror), source, a, run_dir, seed)
         session.result.scenarios = [result]
     except KeyboardInterrupt as exc:
         if "session" not in locals():

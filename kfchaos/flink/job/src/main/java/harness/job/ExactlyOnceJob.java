@@ -1,6 +1,8 @@
 package harness.job;
 
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -19,6 +21,7 @@ import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.common.TopicPartition;
 
 /**
  * Reference job for the chaos harness: Kafka (read_committed) -> keyBy(key) -> per-key counter
@@ -29,9 +32,11 @@ import org.apache.kafka.clients.consumer.OffsetResetStrategy;
  *   [--variant good|crash|incompatible-state|at-least-once|slow]
  *   [--checkpoint-interval-ms 2000] [--checkpoint-dir URI] [--poison-key poison] [--slow-ms 50]
  *   [--restart-attempts N (crash: 3, others: cluster's)] [--restart-delay-ms 1000] [--transaction-timeout-ms 60000] [--job-name N]
+ *   [--source-uid kafka-source] [--start-offsets 0:120,1:98]
  * </pre>
  *
- * Operator uids: "kafka-source", "per-key-counter" (incompatible-state: "per-key-counter-v2"),
+ * Operator uids: "kafka-source" (or --source-uid: a job moved to another topic restores with a
+ * new one and allowNonRestoredState, and reads from --start-offsets), "per-key-counter" (incompatible-state: "per-key-counter-v2"),
  * "kafka-sink".
  */
 public final class ExactlyOnceJob {
@@ -74,6 +79,16 @@ public final class ExactlyOnceJob {
         return conf;
     }
 
+    /** --start-offsets if given (partitions not named start at the earliest), else committed/earliest. */
+    static OffsetsInitializer startingOffsets(JobArgs args) {
+        if (args.startOffsets.isEmpty()) {
+            return OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+        }
+        Map<TopicPartition, Long> at = new HashMap<>();
+        args.startOffsets.forEach((p, o) -> at.put(new TopicPartition(args.inputTopic, p), o));
+        return OffsetsInitializer.offsets(at, OffsetResetStrategy.EARLIEST);
+    }
+
     static void build(StreamExecutionEnvironment env, JobArgs args) {
         KafkaSource<InputEvent> source = KafkaSource.<InputEvent>builder()
                 .setBootstrapServers(args.bootstrap)
@@ -81,7 +96,7 @@ public final class ExactlyOnceJob {
                 .setGroupId(args.group)
                 // committed group offsets if any, else from the beginning; a restore from a
                 // checkpoint/savepoint uses the offsets in the state instead
-                .setStartingOffsets(OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST))
+                .setStartingOffsets(startingOffsets(args))
                 .setDeserializer(new InputDeserializer())
                 .setProperty("isolation.level", "read_committed")
                 .setProperty("client.id.prefix", args.group + "-src")
@@ -90,7 +105,7 @@ public final class ExactlyOnceJob {
 
         DataStream<InputEvent> input = env
                 .fromSource(source, WatermarkStrategy.noWatermarks(), "kafka-source")
-                .uid(SOURCE_UID);
+                .uid(args.sourceUid);
 
         KeyedStream<InputEvent, String> byKey = input.keyBy(e -> e.key, TypeInformation.of(String.class));
 

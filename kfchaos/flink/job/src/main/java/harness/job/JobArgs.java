@@ -38,7 +38,8 @@ public final class JobArgs implements Serializable {
     private static final Set<String> KNOWN = Set.of(
             "bootstrap", "input-topic", "output-topic", "group", "txn-prefix", "variant",
             "checkpoint-interval-ms", "checkpoint-dir", "poison-key", "slow-ms",
-            "restart-attempts", "restart-delay-ms", "transaction-timeout-ms", "job-name");
+            "restart-attempts", "restart-delay-ms", "transaction-timeout-ms", "job-name",
+            "source-uid", "start-offsets");
 
     public final String bootstrap;
     public final String inputTopic;
@@ -60,6 +61,13 @@ public final class JobArgs implements Serializable {
     public final long restartDelayMs;
     public final long transactionTimeoutMs;
     public final String jobName;
+    /** uid of the Kafka source operator; a new one drops the old source's state on restore. */
+    public final String sourceUid;
+    /**
+     * Partition -> first offset to read, from {@code --start-offsets 0:120,1:98}; empty: the
+     * group's committed offsets, else the earliest (a restore uses the source's own state).
+     */
+    public final Map<Integer, Long> startOffsets;
 
     private JobArgs(Map<String, String> m) {
         bootstrap = required(m, "bootstrap");
@@ -77,6 +85,29 @@ public final class JobArgs implements Serializable {
         restartDelayMs = nonNegativeLong(m, "restart-delay-ms", 1000L);
         transactionTimeoutMs = positiveLong(m, "transaction-timeout-ms", 60000L);
         jobName = m.getOrDefault("job-name", "chaos-" + variant.cliName());
+        sourceUid = m.getOrDefault("source-uid", "kafka-source");
+        startOffsets = offsets(m.getOrDefault("start-offsets", ""));
+    }
+
+    private static Map<Integer, Long> offsets(String raw) {
+        Map<Integer, Long> out = new HashMap<>();
+        for (String part : raw.split(",")) {
+            if (part.isBlank()) {
+                continue;
+            }
+            String[] po = part.trim().split(":");
+            try {
+                long offset = Long.parseLong(po[1]);
+                if (po.length != 2 || offset < 0) {
+                    throw new NumberFormatException(part);
+                }
+                out.put(Integer.parseInt(po[0]), offset);
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException(
+                        "--start-offsets takes partition:offset pairs like 0:120,1:98, got '" + raw + "'");
+            }
+        }
+        return out;
     }
 
     public static JobArgs parse(String[] args) {
@@ -146,6 +177,7 @@ public final class JobArgs implements Serializable {
                 + ", checkpointDir=" + checkpointDir + ", poisonKey=" + poisonKey
                 + ", slowMs=" + slowMs
                 + ", restart=" + (restartAttempts < 0 ? "cluster" : restartAttempts + "x" + restartDelayMs + "ms")
-                + ", txnTimeoutMs=" + transactionTimeoutMs + "}";
+                + ", txnTimeoutMs=" + transactionTimeoutMs + ", sourceUid=" + sourceUid
+                + ", startOffsets=" + startOffsets + "}";
     }
 }
