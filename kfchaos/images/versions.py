@@ -1,4 +1,7 @@
-"""Pinned versions of everything the harness builds. Changing one changes the image tags."""
+"""Pinned versions of everything the harness builds, and the other Kafka and Flink releases
+it can run (``platform_versions``): per Flink minor release, its Kafka connector, how that
+connector reaches the cluster (flavour ``sql`` or ``plain``) and its S3 plugin. Changing one
+changes the image tags."""
 
 KAFKA_VERSION = "4.1.1"
 SCALA_BINARY = "2.13"
