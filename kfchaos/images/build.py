@@ -236,16 +236,25 @@ def _flink_extras_pom(flavour: str) -> Path:
     return ASSETS / "flink" / ("pom.xml" if flavour == "sql" else "pom-plain-connector.xml")
 
 
+def flink_image_tag(base: str, version: str | None = None) -> str:
+    """The tag of the flink image of ``version`` (built or not)."""
+    version = version or v.FLINK_VERSION
+    ver = v.platform_versions({"flink": version})
+    flavour = ver["flink_connector_flavour"]
+    parts = ("flink", base, version, ver["flink_kafka_connector"])
+    # the SQL flavour's fingerprint is what it always was (its images stay cached)
+    fp = fingerprint(*parts, files=[_flink_extras_pom(flavour)]) if flavour == "sql" else \
+        fingerprint(*parts, flavour, files=[_flink_extras_pom(flavour)])
+    return f"{IMAGE_REPO}/flink:{fp}"
+
+
 def build_flink(base: str, version: str | None = None) -> str:
     version = version or v.FLINK_VERSION
     ver = v.platform_versions({"flink": version})
     connector, s3_plugin = ver["flink_kafka_connector"], ver["flink_s3_plugin"]
     flavour = ver["flink_connector_flavour"]
-    pom = _flink_extras_pom(flavour)
-    # the SQL flavour's fingerprint is what it always was (its images stay cached)
-    fp = fingerprint("flink", base, version, connector, files=[pom]) if flavour == "sql" else \
-        fingerprint("flink", base, version, connector, flavour, files=[pom])
-    tag = f"{IMAGE_REPO}/flink:{fp}"
+    tag = flink_image_tag(base, version)
+    fp = tag.rsplit(":", 1)[1]
     if image_exists(tag):
         return tag
     home = _flink_home(cache_dir() / "flink" / fp / "home", version, connector, s3_plugin, flavour)

@@ -80,3 +80,16 @@ def test_live_history_format(monkeypatch):
     monkeypatch.setenv("CHAOS_HISTORY_FORMAT", "xml")
     with pytest.raises(ValueError, match="use jsonl or kfh"):
         live_history_name()
+
+
+def test_the_flink_image_of_a_sql_release_keeps_its_tag_and_1_20_gets_the_plain_connector():
+    from kfchaos.images import build
+    from kfchaos.images.cache import fingerprint
+    sql_pom = build.ASSETS / "flink" / "pom.xml"
+    for flink, connector in (("2.2.0", "5.0.0-2.2"), ("2.0.2", "4.0.1-2.0")):     # the tags from before flavours
+        assert build.flink_image_tag("base:x", flink) == \
+            f"chaos-harness/flink:{fingerprint('flink', 'base:x', flink, connector, files=[sql_pom])}"
+    plain = build._flink_extras_pom("plain")
+    assert plain != sql_pom and build.flink_image_tag("base:x", "1.20.3") != build.flink_image_tag("base:x", "1.20.2")
+    text = plain.read_text()
+    assert "<artifactId>flink-connector-kafka</artifactId>" in text and "flink-sql-connector-kafka" not in text
