@@ -7,6 +7,15 @@ data, so an installed wheel can build it on first use as a source checkout does.
 package``, default local repository ``~/.m2``) runs only when no jar exists for the current
 hash, in a scratch copy of the sources under the cache (``<hash>/build/``): the package
 directory may be read-only (site-packages) and is never written to.
+
+Two jar flavours match the two ways a Flink image carries the Kafka connector
+(``versions.FLINK_CONNECTOR_FLAVOUR``). ``sql``: the cluster's lib/ holds
+``flink-sql-connector-kafka``, whose kafka-clients is relocated, so the jar is the shade
+plugin's output with our references rewritten to the relocated package (the pinned release
+and every release whose SQL connector Maven Central serves). ``plain``: lib/ holds
+``flink-connector-kafka`` and an unrelocated kafka-clients (Flink 1.20), so the jar is the
+same build's unshaded jar (``target/original-chaos-flink-job.jar``, the classes as compiled).
+One ``mvn package`` makes both; the flavour is part of the cache key of a non-pinned release.
 """
 from __future__ import annotations
 
@@ -22,12 +31,14 @@ import time
 from pathlib import Path
 
 __all__ = [
-    "ENTRY_CLASS", "JobJarBuildError", "job_project_dir", "source_hash", "cached_jar_path",
+    "ENTRY_CLASS", "JobJarBuildError", "job_project_dir", "source_hash", "jar_digest", "cached_jar_path",
     "build_job_jar",
 ]
 
 ENTRY_CLASS = "harness.job.ExactlyOnceJob"
 _BUILT_JAR = Path("target") / "chaos-flink-job.jar"
+#: the jar the shade plugin leaves unrelocated: the ``plain`` flavour
+_UNSHADED_JAR = Path("target") / "original-chaos-flink-job.jar"
 
 
 class JobJarBuildError(RuntimeError):
@@ -96,9 +107,8 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
     """
     project = Path(project) if project else job_project_dir()
     props = _version_properties(flink_version)
-    digest = source_hash(project)
-    if props:
-        digest = hashlib.sha256((digest + repr(sorted(props.items()))).encode()).hexdigest()
+    flavour = props.pop("flavour", "sql")
+    digest = jar_digest(source_hash(project), props, flavour)
     target = cached_jar_path(digest)
 
     def say(msg: str) -> None:
@@ -114,16 +124,29 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
         if target.is_file() and not force:
             say(f"using cached jar {target} (built by another process)")
             return target
-        return _build(project, digest, target, say, mvn, timeout, props)
+        return _build(project, digest, target, say, mvn, timeout, props,
+                      _UNSHADED_JAR if flavour == "plain" else _BUILT_JAR)
+
+
+def jar_digest(sources: str, props: dict[str, str], flavour: str = "sql") -> str:
+    """The cache key of a jar: the sources' hash for the pinned release; with its Maven
+    properties for another, and its connector flavour unless ``sql`` (so the jars cached
+    before flavours existed keep their paths)."""
+    if not props:
+        return sources
+    key = repr(sorted(props.items())) + ("" if flavour == "sql" else f" flavour={flavour}")
+    return hashlib.sha256((sources + key).encode()).hexdigest()
 
 
 def _version_properties(flink_version: str | None) -> dict[str, str]:
-    """Maven properties for a Flink release other than the pinned one (none for the pinned)."""
+    """Maven properties for a Flink release other than the pinned one (none for the pinned),
+    plus ``flavour``: which jar of the build matches the release's connector."""
     from kfchaos.images import versions
     if not flink_version or flink_version == versions.FLINK_VERSION:
         return {}
     v = versions.platform_versions({"flink": flink_version})
-    return {"flink.version": v["flink"], "flink.kafka.connector.version": v["flink_kafka_connector"]}
+    return {"flink.version": v["flink"], "flink.kafka.connector.version": v["flink_kafka_connector"],
+            "flavour": v["flink_connector_flavour"]}
 
 
 @contextlib.contextmanager
@@ -137,7 +160,7 @@ def _locked(path: Path):
 
 
 def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeout: float,
-           props: dict[str, str] | None = None) -> Path:
+           props: dict[str, str] | None = None, artifact: Path = _BUILT_JAR) -> Path:
     mvn = mvn or shutil.which("mvn")
     if not mvn:
         raise JobJarBuildError(
@@ -159,7 +182,7 @@ def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeo
         raise JobJarBuildError(
             f"Flink job build failed (mvn exit {proc.returncode}): {_last_error_line(output)} "
             f"-- run `mvn -B package` in {work} for the full log and fix the sources/pom in {project}")
-    built = work / _BUILT_JAR
+    built = work / artifact
     if not built.is_file():
         raise JobJarBuildError(
             f"Flink job build succeeded but {built} is missing; check <finalName> in "

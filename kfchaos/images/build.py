@@ -174,13 +174,15 @@ def build_tansu(base: str) -> str:
                          f"USER {RUN_UID}\nWORKDIR /data\n", "tansu")
 
 
-def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str) -> Path:
-    """Assemble FLINK_HOME (bin, conf, lib, plugins) from the PyPI wheels and Maven jars."""
+def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str, flavour: str = "sql") -> Path:
+    """Assemble FLINK_HOME (bin, conf, lib, plugins) from the PyPI wheels and Maven jars; the
+    Kafka connector in lib/ is the SQL uber-jar or, for ``flavour="plain"``, the plain
+    connector with its runtime dependencies (``versions.FLINK_CONNECTOR_FLAVOUR``)."""
     if dest.joinpath(".complete").exists():
         return dest
     fresh_dir(dest)
     wheels = cache_dir() / "flink" / f"wheels-{version}"
-    if not any(wheels.glob("apache_flink_libraries-*")) or not any(wheels.glob("apache_flink-*.whl")):
+    if not any(wheels.glob("apache[-_]flink[-_]libraries-*")) or not any(wheels.glob("apache_flink-*.whl")):
         wheels.mkdir(parents=True, exist_ok=True)
         progress(f"downloading apache-flink {version} wheels (300 MB) ...")
         run(["python3", "-m", "pip", "download", "-q", "--no-deps", "-d", str(wheels),
@@ -196,14 +198,15 @@ def _flink_home(dest: Path, version: str, connector: str, s3_plugin: str) -> Pat
                     target = dest / name[len("pyflink/"):]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(z.read(name))
-    for sdist in wheels.glob("apache_flink_libraries-*.tar.gz"):    # some releases ship no wheel
+    # some releases ship no wheel of the libraries, and their source archive is named with hyphens
+    for sdist in wheels.glob("apache[-_]flink[-_]libraries-*.tar.gz"):
         _flink_sdist_jars(sdist, dest, drop)
     for script in (dest / "bin").iterdir():
         script.chmod(0o755)
-    pom = ASSETS / "flink" / "pom.xml"
+    pom = _flink_extras_pom(flavour)
     props = {"flink.version": s3_plugin, "connector.version": connector}     # the pom's flink.version: the plugin
     key = fingerprint(pom.read_text()) if version == v.FLINK_VERSION else fingerprint(pom.read_text(), props)
-    extras = _maven_copy(pom, cache_dir() / "flink" / f"extras-{key}", props, transitive=False)
+    extras = _maven_copy(pom, cache_dir() / "flink" / f"extras-{key}", props, transitive=flavour == "plain")
     for jar in extras.glob("*.jar"):
         if "s3-fs-presto" in jar.name:
             (dest / "plugins" / "s3-fs-presto").mkdir(parents=True, exist_ok=True)
@@ -228,16 +231,33 @@ def _flink_sdist_jars(sdist: Path, dest: Path, drop: tuple[str, ...]) -> None:
                 target.write_bytes(t.extractfile(m).read())
 
 
+def _flink_extras_pom(flavour: str) -> Path:
+    """The pom of the jars the wheels lack: the SQL connector's, or the plain connector's."""
+    return ASSETS / "flink" / ("pom.xml" if flavour == "sql" else "pom-plain-connector.xml")
+
+
+def flink_image_tag(base: str, version: str | None = None) -> str:
+    """The tag of the flink image of ``version`` (built or not)."""
+    version = version or v.FLINK_VERSION
+    ver = v.platform_versions({"flink": version})
+    flavour = ver["flink_connector_flavour"]
+    parts = ("flink", base, version, ver["flink_kafka_connector"])
+    # the SQL flavour's fingerprint is what it always was (its images stay cached)
+    fp = fingerprint(*parts, files=[_flink_extras_pom(flavour)]) if flavour == "sql" else \
+        fingerprint(*parts, flavour, files=[_flink_extras_pom(flavour)])
+    return f"{IMAGE_REPO}/flink:{fp}"
+
+
 def build_flink(base: str, version: str | None = None) -> str:
-    pom = ASSETS / "flink" / "pom.xml"
     version = version or v.FLINK_VERSION
     ver = v.platform_versions({"flink": version})
     connector, s3_plugin = ver["flink_kafka_connector"], ver["flink_s3_plugin"]
-    fp = fingerprint("flink", base, version, connector, files=[pom])
-    tag = f"{IMAGE_REPO}/flink:{fp}"
+    flavour = ver["flink_connector_flavour"]
+    tag = flink_image_tag(base, version)
+    fp = tag.rsplit(":", 1)[1]
     if image_exists(tag):
         return tag
-    home = _flink_home(cache_dir() / "flink" / fp / "home", version, connector, s3_plugin)
+    home = _flink_home(cache_dir() / "flink" / fp / "home", version, connector, s3_plugin, flavour)
     ctx = fresh_dir(cache_dir() / "flink" / fp / "context")
     shutil.copytree(home, ctx / "flink", ignore=shutil.ignore_patterns(".complete"))
     return _docker_build(tag, ctx, f"FROM {base}\n{_user_layer()}"

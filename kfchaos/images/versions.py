@@ -1,4 +1,7 @@
-"""Pinned versions of everything the harness builds. Changing one changes the image tags."""
+"""Pinned versions of everything the harness builds, and the other Kafka and Flink releases
+it can run (``platform_versions``): per Flink minor release, its Kafka connector, how that
+connector reaches the cluster (flavour ``sql`` or ``plain``) and its S3 plugin. Changing one
+changes the image tags."""
 
 KAFKA_VERSION = "4.1.1"
 SCALA_BINARY = "2.13"
@@ -28,12 +31,21 @@ PUBLIC_DEFAULTS = {
     "automq": AUTOMQ_IMAGE,
 }
 
-#: Flink minor release -> the Kafka SQL connector built for it, as served here by Maven Central
-#: (its metadata lists no SQL connector for 1.20 or 2.1 on 2026-11-28)
-FLINK_KAFKA_CONNECTORS = {"2.2": "5.0.0-2.2", "2.0": "4.0.1-2.0", "1.19": "3.2.0-1.19"}
+#: Flink minor release -> the Kafka connector built for it, as served here by Maven Central.
+#: Where the SQL uber-jar ``flink-sql-connector-kafka`` is served, the image carries it (it
+#: bundles kafka-clients, relocated to ``org.apache.flink.kafka.shaded``); its metadata lists
+#: none for 1.20 or 2.1 on 2026-11-28, and for 1.20 the image carries the plain
+#: ``flink-connector-kafka`` 3.4.0-1.20 with its own ``kafka-clients`` (3.4.0, unrelocated)
+#: instead. Nothing is served for 2.1 at all, so 2.1 is refused.
+FLINK_KAFKA_CONNECTORS = {"2.2": "5.0.0-2.2", "2.0": "4.0.1-2.0", "1.20": "3.4.0-1.20", "1.19": "3.2.0-1.19"}
+#: how the connector reaches the cluster's lib/: ``sql`` (the uber-jar, kafka-clients relocated;
+#: the reference job is shaded to match) or ``plain`` (the connector jar and its runtime
+#: dependencies, kafka-clients unrelocated; the reference job is built without relocation)
+CONNECTOR_FLAVOURS = ("sql", "plain")
+FLINK_CONNECTOR_FLAVOUR = {"2.2": "sql", "2.0": "sql", "1.20": "plain", "1.19": "sql"}
 #: its Presto S3 filesystem plugin: Maven Central serves one patch release per minor here, and
 #: a plugin of the same minor release loads in any patch release (plugins are isolated)
-FLINK_S3_PLUGINS = {"2.2": "2.2.0", "2.0": "2.0.0", "1.19": "1.19.0"}
+FLINK_S3_PLUGINS = {"2.2": "2.2.0", "2.0": "2.0.0", "1.20": "1.20.0", "1.19": "1.19.0"}
 KAFKA_OLDEST = (3, 7)             # KRaft with a static controller quorum, as the platform runs it
 _RELEASE = __import__("re").compile(r"(\d+)\.(\d+)\.(\d+)")
 
@@ -43,7 +55,8 @@ class VersionError(ValueError):
 
 
 def platform_versions(requested: dict | None = None) -> dict[str, str]:
-    """``{"kafka", "flink", "flink_kafka_connector"}`` for a profile's ``platform.versions``
+    """``{"kafka", "flink", "flink_kafka_connector", "flink_connector_flavour", "flink_s3_plugin"}``
+    for a profile's ``platform.versions``
     (missing keys: today's pinned versions); VersionError for a release the harness cannot run.
     Whether Maven Central or PyPI has it is found out when its image is built."""
     req = dict(requested or {})
@@ -60,4 +73,4 @@ def platform_versions(requested: dict | None = None) -> dict[str, str]:
         raise VersionError(f"flink {flink} has no Kafka connector the harness knows; use a release of "
                            f"{', '.join(sorted(FLINK_KAFKA_CONNECTORS))}")
     return {"kafka": kafka, "flink": flink, "flink_kafka_connector": connector,
-            "flink_s3_plugin": FLINK_S3_PLUGINS[minor]}
+            "flink_connector_flavour": FLINK_CONNECTOR_FLAVOUR[minor], "flink_s3_plugin": FLINK_S3_PLUGINS[minor]}

@@ -116,3 +116,32 @@ def test_real_build_links_against_the_sql_connector_relocation():
     assert b"org/apache/flink/kafka/shaded/org/apache/kafka/clients/consumer/ConsumerRecord" in deser
     assert b"Lorg/apache/kafka/" not in deser
     assert "Main-Class: " + jobjar.ENTRY_CLASS in manifest
+
+
+def test_real_build_for_the_plain_connector_keeps_kafka_clients_unrelocated():
+    """Flink 1.20's image carries flink-connector-kafka with kafka-clients unrelocated: its
+    jar is the same build's unshaded jar, cached apart from the pinned release's."""
+    jar = jobjar.build_job_jar(quiet=True, flink_version="1.20.3")
+    assert jar != jobjar.cached_jar_path() and jar.parent.name != jobjar.source_hash()
+    with zipfile.ZipFile(jar) as z:
+        names = set(z.namelist())
+        deser = z.read("harness/job/InputDeserializer.class")
+    assert "harness/job/ExactlyOnceJob.class" in names
+    assert not any(n.startswith(("org/apache/kafka/", "org/apache/flink/connector/")) for n in names)
+    assert b"org/apache/kafka/clients/consumer/ConsumerRecord" in deser
+    assert b"org/apache/flink/kafka/shaded" not in deser
+    assert jobjar.build_job_jar(quiet=True, flink_version="1.20.3") == jar     # cached
+
+
+def test_the_cache_key_of_a_sql_connector_release_is_what_it_was():
+    """Adding the flavour must not move the jars already cached for the SQL releases."""
+    import hashlib
+    src = jobjar.source_hash()
+    props = {"flink.version": "2.0.2", "flink.kafka.connector.version": "4.0.1-2.0"}
+    before = hashlib.sha256((src + repr(sorted(props.items()))).encode()).hexdigest()
+    assert jobjar.jar_digest(src, props, "sql") == before
+    assert jobjar.jar_digest(src, {}, "sql") == src                  # the pinned release
+    assert jobjar.jar_digest(src, props, "plain") not in (before, src)
+    assert jobjar._version_properties(None) == {} and jobjar._version_properties("2.2.0") == {}
+    assert jobjar._version_properties("2.0.2") == {**props, "flavour": "sql"}
+    assert jobjar._version_properties("1.20.3")["flavour"] == "plain"
