@@ -19,8 +19,6 @@ One ``mvn package`` makes both; the flavour is part of the cache key of a non-pi
 """
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import hashlib
 import logging
 import os
@@ -29,6 +27,8 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from kfchaos.images.cache import exclusive
 
 __all__ = [
     "ENTRY_CLASS", "JobJarBuildError", "job_project_dir", "source_hash", "jar_digest", "cached_jar_path",
@@ -120,7 +120,7 @@ def build_job_jar(*, force: bool = False, project: Path | None = None, mvn: str 
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
     # one Maven build at a time per machine (they share ~/.m2 and the scratch copy)
-    with _locked(target.parent.parent / ".build.lock"):
+    with exclusive("flink-job-build"):
         if target.is_file() and not force:
             say(f"using cached jar {target} (built by another process)")
             return target
@@ -147,16 +147,6 @@ def _version_properties(flink_version: str | None) -> dict[str, str]:
     v = versions.platform_versions({"flink": flink_version})
     return {"flink.version": v["flink"], "flink.kafka.connector.version": v["flink_kafka_connector"],
             "flavour": v["flink_connector_flavour"]}
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    with open(path, "a+") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _build(project: Path, digest: str, target: Path, say, mvn: str | None, timeout: float,
