@@ -9,6 +9,6 @@ export TESTCONTAINERS_RYUK_DISABLED=true
 cmd="${1:-certify}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
-  test) exec python3 -m pytest tests -n "${CHAOS_TEST_WORKERS:-2}" --dist loadgroup --no-loadscope-reorder "$@" ;;
+  test) exec python3 -m pytest tests -n "${CHAOS_TEST_WORKERS:-2}" --dist loadscope --no-loadscope-reorder "$@" ;;
   *) exec python3 -m kfchaos.cli "$cmd" "$@" ;;
 esac
