@@ -106,12 +106,12 @@ def cmd_target_clean(args) -> int:
 
 def cmd_target_preflight(args) -> int:
     """Kubernetes targets: context, Chaos Mesh CRDs, selectors and zones; exit 2 with one line if not."""
+    from .kubernetes.preflight import PreflightError, preflight
     from .schema import TargetError, load_target
     try:
         target = load_target(args.target, require_env=False)
         if target.kubernetes is None:
             return _err(f"{args.target}: has no kubernetes section; preflight checks Kubernetes targets")
-        from .kubernetes.preflight import PreflightError, preflight
         print("\n".join(preflight(target)))
     except (TargetError, PreflightError) as exc:
         return _err(exc)

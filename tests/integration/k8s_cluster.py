@@ -2,6 +2,8 @@
 etcd + kube-apiserver v1.36 + kwok as processes on 127.0.0.1, the Chaos Mesh, Flink
 operator and Strimzi CRDs, Strimzi's Kafka and KafkaNodePool resources for ``my-cluster``,
 three kwok nodes in zones a/b/c with Strimzi and Flink operator pods bound to them, and a token bound to exactly the RBAC that the README documents.
+``k8s_v1beta2`` (module-scoped) is a second, short-lived control plane of the same shape whose
+Kafka CRD is Strimzi 0.45.0's (``kafka.strimzi.io/v1beta2`` only, as older operators serve it).
 
 Chaos Mesh itself cannot run here (no image can be pulled), so :class:`FakeChaosMesh`, a
 small controller in this test code, sets the status conditions Chaos Mesh would set
@@ -14,6 +16,8 @@ progress lines); later runs reuse them.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -123,7 +127,7 @@ class Cluster:
     plane: testcluster.ControlPlane
     admin: object                              # kubernetes ApiClient with system:masters
     harness_kubeconfig: Path
-    controller: FakeChaosMesh
+    controller: FakeChaosMesh | None
     crd_dirs: dict[str, Path] = field(default_factory=dict)
 
     def target_doc(self, **kube) -> dict:
@@ -168,6 +172,12 @@ class Cluster:
         raise AssertionError(f"pod {ns}/{name} not Running after {timeout}s")
 
 
+def harness_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m kfchaos.cli ARGS`` from the project root, output captured."""
+    return subprocess.run([sys.executable, "-m", "kfchaos.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=ROOT)
+
+
 def apply(api, docs: list[dict]) -> None:
     from kubernetes import utils
     for d in docs:
@@ -205,6 +215,29 @@ def _install_crds(api, directory: Path, only: tuple[str, ...] = ()) -> list[str]
     return names
 
 
+def _namespaces_nodes_pods(core) -> None:
+    """Namespaces kafka and flink, three kwok nodes in zones a/b/c and the platform's pods bound to them."""
+    for ns in ("kafka", "flink"):
+        core.create_namespace({"metadata": {"name": ns}})
+    for ns in ("default", "kafka", "flink"):    # no controller-manager makes them
+        core.create_namespaced_service_account(ns, {"metadata": {"name": "default"}})
+    for zone in testcluster.ZONES:
+        core.create_node(testcluster.node_manifest(f"node-{zone}", zone))
+    for pod in testcluster.platform_pods():
+        core.create_namespaced_pod(pod["metadata"]["namespace"], pod)
+
+
+def _bind_readme_rbac(plane, admin) -> Path:
+    """The README's RBAC bound to the harness user; its kubeconfig."""
+    subject = {"kind": "User", "name": HARNESS_USER, "apiGroup": "rbac.authorization.k8s.io"}
+    docs = readme_rbac()
+    for d in docs:
+        if d["kind"].endswith("Binding"):
+            d["subjects"] = [subject]
+    apply(admin, docs)
+    return plane.write_kubeconfig(HARNESS_USER, plane.directory / "harness.kubeconfig")
+
+
 def start_cluster() -> Cluster:
     from kubernetes import client, config
     t0 = time.monotonic()
@@ -222,26 +255,13 @@ def start_cluster() -> Cluster:
         _install_crds(admin, built.strimzi_crds)
         print(f"[k8s] CRDs established in {time.monotonic() - t1:.1f}s (Strimzi: {time.monotonic() - t2:.1f}s)")
         core = client.CoreV1Api(admin)
-        for ns in ("kafka", "flink"):
-            core.create_namespace({"metadata": {"name": ns}})
-        for ns in ("default", "kafka", "flink"):    # no controller-manager makes them
-            core.create_namespaced_service_account(ns, {"metadata": {"name": "default"}})
-        for zone in testcluster.ZONES:
-            core.create_node(testcluster.node_manifest(f"node-{zone}", zone))
-        for pod in testcluster.platform_pods():
-            core.create_namespaced_pod(pod["metadata"]["namespace"], pod)
+        _namespaces_nodes_pods(core)
         for res in testcluster.strimzi_resources():
             create_strimzi(admin, res)
         client.CustomObjectsApi(admin).create_namespaced_custom_object("flink.apache.org", "v1beta1", "flink",
                                                                        "flinkdeployments", FLINK_DEPLOYMENT)
         operator_sets(admin, "STABLE", "RUNNING")
-        subject = {"kind": "User", "name": HARNESS_USER, "apiGroup": "rbac.authorization.k8s.io"}
-        docs = readme_rbac()
-        for d in docs:
-            if d["kind"].endswith("Binding"):
-                d["subjects"] = [subject]
-        apply(admin, docs)
-        harness_cfg = plane.write_kubeconfig(HARNESS_USER, plane.directory / "harness.kubeconfig")
+        harness_cfg = _bind_readme_rbac(plane, admin)
         t1 = time.monotonic()
         deadline = time.monotonic() + 120
         while True:
@@ -276,4 +296,37 @@ def k8s():
     finally:
         cluster.controller.halt.set()
         cluster.controller.join(timeout=5)
+        cluster.plane.stop()
+
+
+def start_v1beta2_cluster() -> Cluster:
+    """A second control plane where Strimzi's Kafka CRD is the 0.45.0 one (served and stored as
+    ``v1beta2``, no ``v1``), with the Chaos Mesh CRDs, the nodes and pods of the session cluster,
+    a ``v1beta2`` Kafka ``my-cluster`` and the README's RBAC. No FlinkDeployment, no chaos controller."""
+    from kubernetes import client, config
+    built = artifacts.build_all()
+    plane = testcluster.ControlPlane(built)
+    plane.add_token(HARNESS_USER, ("chaos-harness-group",))
+    plane.start()
+    try:
+        admin = config.new_client_from_config(config_file=str(plane.kubeconfig))
+        _install_crds(admin, built.chaos_mesh_crds, tuple(chaos.KINDS.values()))
+        _install_crds(admin, built.strimzi_v1beta2_crds)
+        _namespaces_nodes_pods(client.CoreV1Api(admin))
+        create_strimzi(admin, testcluster.kafka_v1beta2())
+        harness_cfg = _bind_readme_rbac(plane, admin)
+        return Cluster(plane, admin, harness_cfg, None, {"strimzi": built.strimzi_v1beta2_crds})
+    except BaseException:
+        plane.stop()
+        raise
+
+
+@pytest.fixture(scope="module")
+def k8s_v1beta2():
+    started = time.monotonic()
+    cluster = start_v1beta2_cluster()
+    print(f"\n[k8s] v1beta2 control plane ready in {time.monotonic() - started:.1f}s ({cluster.plane.timings})")
+    try:
+        yield cluster
+    finally:
         cluster.plane.stop()

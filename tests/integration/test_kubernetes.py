@@ -21,7 +21,8 @@ from kfchaos.targets.kubernetes.client import api_client
 from kfchaos.targets.kubernetes.flinkop import FlinkOperator
 from kfchaos.targets.schema import from_dict, load_target
 
-from .k8s_cluster import DEAF, FLINK_DEPLOYMENT, STUCK, create_strimzi, k8s, operator_sets  # noqa: F401  (k8s: the session fixture)
+from .k8s_cluster import (DEAF, FLINK_DEPLOYMENT, STUCK, create_strimzi, harness_cli, k8s,  # noqa: F401  (k8s: fixture)
+                          operator_sets)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -37,11 +38,6 @@ def mesh(target, request):
                         f"t-{request.node.name[:20]}-{os.getpid()}", poll=0.1)
     yield m
     assert m.heal_all() == []
-
-
-def harness_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "kfchaos.cli", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=ROOT)
 
 
 def leftovers(k8s, run: str | None = None) -> list[str]:  # noqa: F811

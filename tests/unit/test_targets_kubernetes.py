@@ -127,3 +127,17 @@ def test_the_dry_run_shows_the_chaos_mesh_resources_of_a_network_fault(tmp_path)
     assert "experiment.chaos-mesh.org/pause=true; wait for AllRecovered" in text
     assert "kubectl --context prod -n kafka delete pod my-cluster-broker-0 --grace-period=0 --force" in text
     assert "iptables" not in text
+
+
+def test_preflight_of_a_bad_target_file_is_one_line_and_exit_2(tmp_path, capsys):
+    import yaml
+
+    from kfchaos.cli import main
+    doc = good()
+    doc["kubernetes"]["flink_deployment"] = None
+    f = tmp_path / "t.yaml"
+    f.write_text(yaml.safe_dump(doc))
+    assert main(["target", "preflight", str(f)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "kubernetes.flink_deployment` must be non-empty text" in err, err
+    assert len(err.splitlines()) == 1

@@ -39,12 +39,12 @@ def preflight(target, timeout: float = 10.0) -> list[str]:
         raise PreflightError(f"{src}: {missing}")
     found.append(f"Chaos Mesh CRDs served in {kube.chaos_namespace}")
     if kube.strimzi_cluster:
-        from .strimzi import kafka_missing
+        from .strimzi import GROUP, find_kafka
         ns = kube.namespace_of("broker")
-        missing = kafka_missing(api, ns, kube.strimzi_cluster)
-        if missing:
-            raise PreflightError(f"{src}: {missing}")
-        found.append(f"Strimzi Kafka {ns}/{kube.strimzi_cluster}")
+        kafka = find_kafka(api, ns, kube.strimzi_cluster)
+        if kafka.problem:
+            raise PreflightError(f"{src}: {kafka.problem}")
+        found.append(f"Strimzi Kafka {ns}/{kube.strimzi_cluster} ({GROUP}/{kafka.version})")
     core = client.CoreV1Api(api)
     try:
         zones_of = node_zones(core, kube.zone_label)

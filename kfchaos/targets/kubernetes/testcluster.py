@@ -297,3 +297,13 @@ def strimzi_resources(namespace: str = "kafka", cluster: str = STRIMZI_CLUSTER) 
                                            "transaction.state.log.min.isr": 2}},
                       "entityOperator": {"topicOperator": {}}}}
     return pools + [kafka]
+
+
+def kafka_v1beta2(namespace: str = "kafka", cluster: str = STRIMZI_CLUSTER) -> dict:
+    """The same Kafka as an older operator (Strimzi 0.4x, API version ``v1beta2``) takes it: there
+    KRaft and node pools are switched on by annotations, and its newest Kafka is 3.9."""
+    kafka = strimzi_resources(namespace, cluster)[-1]
+    kafka["apiVersion"] = "kafka.strimzi.io/v1beta2"
+    kafka["metadata"]["annotations"] = {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"}
+    kafka["spec"]["kafka"].update(version="3.9.0", metadataVersion="3.9-IV0")
+    return kafka
