@@ -29,9 +29,9 @@ from kfchaos.migrate.rehearsal import rehearse     # noqa: E402
 MIGRATION_FAULT = "pause:source"
 
 
-def migrate(e, target: str, cutover: str, seed: int, reports: Path):
+def migrate(e, target: str, cutover: str, seed: int, reports: Path, job_start: str = "positions"):
     return rehearse(profiles.load(e.source), profiles.load(target), seed, fault=MIGRATION_FAULT,
-                    reports=reports, cutover=cutover)
+                    reports=reports, cutover=cutover, job_start=job_start)
 
 
 def main(argv: list[str]) -> int:
@@ -54,7 +54,7 @@ def main(argv: list[str]) -> int:
     for e in entries:
         t0 = time.monotonic()
         if e.is_migration:
-            weak = migrate(e, e.weak, e.cutover, a.seed, Path(a.reports))
+            weak = migrate(e, e.weak, e.cutover, a.seed, Path(a.reports), e.job_start)
         else:
             weak = certify(profiles.load(e.weak), [e.scenario], a.seed, reports=Path(a.reports))
         caught = e.fires(weak)

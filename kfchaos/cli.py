@@ -213,7 +213,7 @@ def cmd_migrate(args) -> int:
         raise UsageError(str(exc)) from None
     ensure_docker()
     result = rehearse(a, b, args.seed, fault=args.fault, reports=Path(args.reports), cutover=args.cutover,
-                      mirror=args.mirror)
+                      mirror=args.mirror, job_start=args.job_start)
     print(result.summary_table())
     print(f"report: {Path(args.reports) / 'latest' / 'report.html'}\nre-run: {result.command}")
     if not result.complete:
@@ -369,6 +369,10 @@ def parser() -> argparse.ArgumentParser:
     mg.add_argument("--mirror", choices=("at-least-once", "exactly-once"), default="at-least-once",
                     help="MirrorMaker 2's delivery: Connect's default, or in transactions on the target "
                          "(exactly.once.source.support; the target is then read read_committed)")
+    mg.add_argument("--job-start", choices=("positions", "earliest"), default="positions",
+                    help="where the moved Flink job starts on the target: after the mirrored copy of the last "
+                         "record it read (default), or at the mirrored topic's start (the weakened move of the "
+                         "detection matrix)")
     mg.add_argument("--reports", default=os.environ.get("CHAOS_REPORTS_DIR", "reports"), help="reports root")
     mg.set_defaults(fn=cmd_migrate)
     a = sub.add_parser("analyze", help="recompute every verdict of a stored run from its histories")

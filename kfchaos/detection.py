@@ -27,6 +27,7 @@ class Entry:
     source: str = ""       # a migration entry (scenario "migration"): the profile migrated from;
     #                        weak and safe are then the profiles migrated to (kfchaos migrate)
     cutover: str = "translated"     # a migration entry's weakened group move (`migrate --cutover`)
+    job_start: str = "positions"    # a migration entry's weakened job move (`migrate --job-start`)
 
     @property
     def is_migration(self) -> bool:
@@ -63,6 +64,9 @@ MATRIX: tuple[Entry, ...] = (
     Entry("group moved without offset translation, at the target's end", "group-cutover", "migration",
           "kafka-3az-tiered", safe="kafka-3az-tiered", source="kafka-3az", cutover="latest",
           why="a new group on the target starts at its end: what was mirrored while consumers moved is skipped"),
+    Entry("Flink job redeployed from scratch on the new platform", "job-move", "migration", "kafka-3az-tiered",
+          safe="kafka-3az-tiered", source="kafka-3az", job_start="earliest",
+          why="the moved job reads the mirrored topic from its start: every input before the move is output twice"),
 )
 
 

@@ -50,10 +50,19 @@ DRAIN_TIMEOUT_S = 150.0
 COMMIT_WAIT_S = 10.0
 
 
+#: where the moved job starts on the target: after the last mirrored copy of what it read on the
+#: source (the sound move), or at the mirrored topic's start (the detection matrix's weakened move:
+#: a job redeployed from scratch on the new platform, so every input before the move is read twice)
+START_MODES = ("positions", "earliest")
+
+
 class JobMove:
     """The reference job of ``pipeline`` (a :class:`FlinkPipeline` on the source) moved to ``target``."""
 
-    def __init__(self, run, pipeline, target, target_profile):
+    def __init__(self, run, pipeline, target, target_profile, start: str = START_MODES[0]):
+        if start not in START_MODES:
+            raise ValueError(f"job start {start!r}: use one of {', '.join(START_MODES)}")
+        self.start = start
         self.run, self.pipeline, self.source, self.target = run, pipeline, run.platform, target
         self.input_topic, self.output_topic = pipeline.input_topic, pipeline.output_topic
         self.target_input = mirrored(self.input_topic)
@@ -83,9 +92,12 @@ class JobMove:
         t = _stage(stages, "copy", t)
         src_pos, dst_pos = self._positions()
         t = _stage(stages, "positions", t)
+        method = "last mirrored copy of the last record read, by id"
+        if self.start == "earliest":
+            dst_pos, method = {p: 0 for p in dst_pos}, "earliest: the mirrored topic from its start"
         self.value.update(source_positions=_json(src_pos), target_positions=_json(dst_pos),
                           mm2_translated=_json(_translated(self.target, self.target_input, self.job_group)),
-                          method="last mirrored copy of the last record read, by id")
+                          method=method)
         self._watcher = threading.Thread(target=self._watch_first_output, name="job-move-first", daemon=True)
         self._watcher.start()
         tag = uuid.uuid4().hex[:6]

@@ -61,15 +61,15 @@ def sized(profile):
 
 
 def scenario(target, target_profile, mirror_image: str, fault: str = steps.DEFAULT_FAULT,
-             cutover: str = "translated", mirror: str = "at-least-once") -> Scenario:
+             cutover: str = "translated", mirror: str = "at-least-once", job_start: str = "positions") -> Scenario:
     return Scenario(NAME, steps.__doc__, steps.CONTRACTS,
-                    steps.migration_steps(target, target_profile, mirror_image, fault, cutover, mirror),
+                    steps.migration_steps(target, target_profile, mirror_image, fault, cutover, mirror, job_start),
                     tags=("migration",))
 
 
 def rehearse(profile_a, profile_b, seed: int | None = None, *, fault: str = steps.DEFAULT_FAULT,
              reports: Path = Path("reports"), run_dir: Path | None = None, cutover: str = "translated",
-             mirror: str = "at-least-once") -> RunResult:
+             mirror: str = "at-least-once", job_start: str = "positions") -> RunResult:
     """Start both platforms, run the migration scenario, remove everything; the RunResult
     (also in ``<run_dir>/results.json`` with report.html)."""
     from kfchaos.certify import Certification
@@ -86,14 +86,16 @@ def rehearse(profile_a, profile_b, seed: int | None = None, *, fault: str = step
     target = Platform(b.platform, log_dir=run_dir / "logs" / "target")
     command = f"kfchaos migrate --from {a.name} --to {b.name} --fault {fault} --seed {seed}" + (
         f" --cutover {cutover}" if cutover != "translated" else "") + (
-        f" --mirror {mirror}" if mirror != "at-least-once" else "")
+        f" --mirror {mirror}" if mirror != "at-least-once" else "") + (
+        f" --job-start {job_start}" if job_start != "positions" else "")
     unregister = cleanup.register(lambda: _stop_both(source, target))   # from the main thread: signals too
     try:
         _start_both(source, target)
         session = Certification(a, source, run_dir, seed, [NAME], command=command)
         session.result.platform["target"] = {"profile": b.name, "kind": b.kind, "run_id": target.run_id,
                                              "images": target.images, "mirror_image": image, "mirror": mirror}
-        result = run_scenario(scenario(target, b, image, fault, cutover, mirror), source, a, run_dir, seed)
+        result = run_scenario(scenario(target, b, image, fault, cutover, mirror, job_start), source, a, run_dir,
+                              seed)
         session.result.scenarios = [result]
     except KeyboardInterrupt as exc:
         if "session" not in locals():

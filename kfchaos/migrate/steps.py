@@ -98,7 +98,7 @@ class LagSampler:
 
 
 def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFAULT_FAULT,
-                    cutover: str = "translated", delivery: str = DELIVERY[0]):
+                    cutover: str = "translated", delivery: str = DELIVERY[0], job_start: str = "positions"):
     """The scenario steps, bound to the target platform (the scenario's platform is A)."""
     def steps(run) -> None:
         source = run.platform
@@ -114,7 +114,7 @@ def migration_steps(target, target_profile, mirror_image: str, fault: str = DEFA
         job = None
         try:
             flink.deploy("good")
-            job = JobMove(run, flink, target, target_profile)
+            job = JobMove(run, flink, target, target_profile, start=job_start)
             waited = mm.start()
             log.info("MirrorMaker 2 mirrors %s to the target as %s (ready in %.1fs)", topic, mirrored(topic), waited)
             run.measure("mirror_config", mm.config)

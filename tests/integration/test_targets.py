@@ -262,10 +262,20 @@ def test_discovery_health_kill_and_zone_cut(builtin, tmp_path):
 
 
 def _commit(bootstrap: str, topic: str, group: str) -> None:
-    from confluent_kafka import Consumer, TopicPartition
+    """Commit offset 0 for ``group``; a retriable answer (the coordinator still loading its
+    partition after the zone cut healed: COORDINATOR_LOAD_IN_PROGRESS) is retried for 30 s."""
+    from confluent_kafka import Consumer, KafkaError, KafkaException, TopicPartition
+    from tenacity import retry, retry_if_exception, stop_after_delay, wait_fixed
+    coordinator_moving = {KafkaError.COORDINATOR_LOAD_IN_PROGRESS, KafkaError.COORDINATOR_NOT_AVAILABLE,
+                          KafkaError.NOT_COORDINATOR, KafkaError._TIMED_OUT}
+
+    def retriable(exc: BaseException) -> bool:
+        return isinstance(exc, KafkaException) and (exc.args[0].retriable() or exc.args[0].code() in coordinator_moving)
+
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
-        c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False)
+        retry(retry=retry_if_exception(retriable), stop=stop_after_delay(30), wait=wait_fixed(1), reraise=True)(
+            lambda: c.commit(offsets=[TopicPartition(topic, 0, 0)], asynchronous=False))()
     finally:
         c.close()
 

@@ -49,11 +49,12 @@ def test_matrix_has_an_entry_per_contract():
     from kfchaos.scenarios import get
     assert {e.contract for e in MATRIX} == set(CONTRACTS)
     from kfchaos.migrate.cutover import MODES
+    from kfchaos.migrate.jobmove import START_MODES
     from kfchaos.migrate.rehearsal import NAME, check_pair
     for e in MATRIX:
         assert load(e.safe) and load(e.weak)
         if e.is_migration:             # a weakened rehearsal: kfchaos migrate --from source --to weak
-            assert e.scenario == NAME and e.cutover in MODES
+            assert e.scenario == NAME and e.cutover in MODES and e.job_start in START_MODES
             check_pair(load(e.source), load(e.weak))
         else:
             assert get(e.scenario)
