@@ -92,9 +92,8 @@ class JobMove:
         t = _stage(stages, "copy", t)
         src_pos, dst_pos = self._positions()
         t = _stage(stages, "positions", t)
-        method = "last mirrored copy of the last record read, by id"
-        if self.start == "earliest":
-            dst_pos, method = {p: 0 for p in dst_pos}, "earliest: the mirrored topic from its start"
+        method = ("earliest: the mirrored topic from its start" if self.start == "earliest"
+                  else "last mirrored copy of the last record read, by id")
         self.value.update(source_positions=_json(src_pos), target_positions=_json(dst_pos),
                           mm2_translated=_json(_translated(self.target, self.target_input, self.job_group)),
                           method=method)
@@ -143,6 +142,8 @@ class JobMove:
         self.value["source_committed"] = _json(got)
         src = {p: (got[p] if got.get(p, -1) >= 0 else ends[p]) for p in ends}
         self.value["source_ends"] = _json(ends)
+        if self.start == "earliest":          # no lookup: the weakened move ignores what was read
+            return src, {p: 0 for p in src}
         dst = {}
         for p, o in src.items():
             dst[p] = 0 if o == 0 else self._after_last_copy(p, _id_at(self.source.bootstrap_servers,
