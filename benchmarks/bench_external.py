@@ -5,7 +5,12 @@ target file, side by side in one run.
 
 Prints, per path, the wall time of the certification and the sum of the scenarios' own
 durations (which leaves out the built-in path's bring-up and the external path's discovery
-and health gate), and the ratio external / built-in of the latter.
+and health gate), and the ratio external / built-in of the latter; then every contract's
+verdict on both paths and "K of M verdicts the same". The suite's external-path test runs
+three scenarios; the wider comparison is this script:
+
+    python benchmarks/bench_external.py --scenario smoke --scenario kill-leader \
+        --scenario zone-isolation --scenario flink-taskmanager-kill --scenario object-storage-outage
 """
 from __future__ import annotations
 
@@ -59,7 +64,22 @@ def main(argv: list[str]) -> int:
         sums.append(s)
         print(f"{name:10s} {wall:8.1f} {s:12.1f}  {run.overall}")
     print(f"\nexternal / built-in, scenario time: {sums[1] / sums[0]:.2f}" if sums[0] else "")
-    return 0
+    return print_verdicts(builtin[1], external[1])
+
+
+def print_verdicts(builtin: RunResult, external: RunResult) -> int:
+    """Every (scenario, contract) verdict on both paths; 0 when all are the same."""
+    def table(run: RunResult) -> dict[tuple[str, str], str]:
+        return {(s.name, c.contract): c.verdict for s in run.scenarios for c in s.contracts}
+    b, e = table(builtin), table(external)
+    keys = sorted(set(b) | set(e))
+    print(f"\n{'scenario':26s} {'contract':20s} {'built-in':10s} external")
+    for k in keys:
+        mark = "" if b.get(k) == e.get(k) else "  DIFFERS"
+        print(f"{k[0]:26s} {k[1]:20s} {b.get(k, '-'):10s} {e.get(k, '-')}{mark}")
+    same = sum(b.get(k) == e.get(k) for k in keys)
+    print(f"\n{same} of {len(keys)} verdicts the same on both paths")
+    return 0 if same == len(keys) else 1
 
 
 if __name__ == "__main__":
