@@ -31,7 +31,7 @@ import org.apache.kafka.common.TopicPartition;
  *   --bootstrap H:P --input-topic IN --output-topic OUT --group G --txn-prefix P
  *   [--variant good|crash|incompatible-state|at-least-once|slow]
  *   [--checkpoint-interval-ms 2000] [--checkpoint-dir URI] [--poison-key poison] [--slow-ms 50]
- *   [--restart-attempts N (crash: 3, others: cluster's)] [--restart-delay-ms 1000] [--transaction-timeout-ms 60000] [--job-name N]
+ *   [--restart-attempts N (crash: 3, others: cluster's)] [--restart-delay-ms 1000] [--transaction-timeout-ms 900000] [--job-name N]
  *   [--source-uid kafka-source] [--start-offsets 0:120,1:98]
  * </pre>
  *

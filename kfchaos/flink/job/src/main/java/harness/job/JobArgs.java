@@ -83,7 +83,9 @@ public final class JobArgs implements Serializable {
         restartAttempts = (int) nonNegativeLong(
                 m, "restart-attempts", variant == Variant.CRASH ? 3L : -1L);
         restartDelayMs = nonNegativeLong(m, "restart-delay-ms", 1000L);
-        transactionTimeoutMs = positiveLong(m, "transaction-timeout-ms", 60000L);
+        // the broker's transaction.max.timeout.ms default (15 min): a transaction pre-committed for a
+        // checkpoint must outlive the job's downtime, or the broker aborts it and its output is lost
+        transactionTimeoutMs = positiveLong(m, "transaction-timeout-ms", 900000L);
         jobName = m.getOrDefault("job-name", "chaos-" + variant.cliName());
         sourceUid = m.getOrDefault("source-uid", "kafka-source");
         startOffsets = offsets(m.getOrDefault("start-offsets", ""));
