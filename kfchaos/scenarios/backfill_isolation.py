@@ -11,13 +11,16 @@ reader re-reads the topic from offset 0 at full speed, pass after pass, for 20 s
 (client.id `backfill`; the profile's `quotas` apply, as a production platform would cap
 replay clients). The link: for the whole measured load, baseline and backfill alike, every
 broker's egress is bounded to `replay.link_rate` (default 40mbit; `none` for no bound) by
-the `broker-bandwidth` fault (tc tbf, recorded with its proof and its removal), as a
-production broker's NIC bounds what a replay can take. Without that bound the brokers'
-network here is a local bridge and the preload is served from the page cache: a replay
-without a quota is limited by the reader's CPU, not by the link, and live traffic does not
-slow measurably. The 1 MiB/s quota of the safe profile is a fifth of 40mbit per broker; an
-unthrottled replay fills it. On an external target the bound is not applied (its own
-network is the bound; a note says so).
+the `broker-bandwidth` fault (tc tbf with a `replay.link_burst_mb` bucket, default 15 MB;
+recorded with its proof and its removal), as a production broker's NIC bounds what a
+replay can take. Without that bound the brokers' network here is a local bridge and the
+preload is served from the page cache: a replay without a quota is limited by the reader's
+CPU, not by the link, and live traffic does not slow measurably. The 1 MiB/s quota of the
+safe profile is a fifth of 40mbit per broker, and the bucket holds the 10 MB bursts in which
+Kafka enforces it; an unthrottled replay empties the bucket and fills the link, queueing
+ahead of live produce and replication (the brokers keep the OS's send buffers, see
+kfchaos.platform.config, so it can). On an external target the bound is not applied (its
+own network is the bound; a note says so).
 The replay window is the backfill fault's window in the history and the baseline the 11 s
 before it, after a 3 s warm-up (see kfchaos.checkers.isolation). Reported: the link rate,
 live p99 and end-to-end lag for baseline and backfill, the backfill's read rate (records
