@@ -128,6 +128,8 @@ def _latency_figures(verdicts: dict[str, Verdict]) -> dict[str, Any]:
         f["live_p99_ms_during_fault"] = (ri.stats.get("window") or {}).get("latency_ms", {}).get("p99")
         f["baseline_p99_ms"] = (ri.stats.get("baseline") or {}).get("latency_ms", {}).get("p99")
         f["replay_records_per_s"] = (ri.stats.get("replay_read") or {}).get("records_per_s")
+        mb = (ri.stats.get("replay_read") or {}).get("mb_per_s")
+        f["replay_bytes_per_s"] = round(mb * 1e6) if isinstance(mb, (int, float)) else None
         f["baseline_lag_p99_ms"] = (ri.stats.get("baseline_lag_ms") or {}).get("p99")
         f["replay_lag_p99_ms"] = (ri.stats.get("window_lag_ms") or {}).get("p99")
     return f

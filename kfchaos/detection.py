@@ -51,7 +51,7 @@ MATRIX: tuple[Entry, ...] = (
     Entry("Flink sink at-least-once", "exactly-once", "flink-taskmanager-kill", "weak-at-least-once",
           why="without Kafka transactions a failover re-emits the output since the last checkpoint"),
     Entry("no quota for replay clients", "replay-isolation", "backfill-isolation", "weak-no-quota",
-          why="a backfill at full speed competes with live produce for the brokers"),
+          why="a backfill at full speed fills the brokers' links ahead of live produce and replication"),
     Entry("Flink restart strategy none", "recovery", "flink-taskmanager-kill", "weak-flink-no-restart",
           why="after a TaskManager loss the job fails for good"),
     Entry("Flink JobManager without high availability", "recovery", "jobmanager-failover", "weak-flink-no-ha",

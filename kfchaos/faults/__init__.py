@@ -2,7 +2,7 @@
 
 Layout: ``base`` (the Fault verbs and FaultSpec), one module per fault family declaring
 its classes and their ``PACKAGES`` (``process``, ``replace``, ``disk``, ``partition``,
-``degrade``, ``toxics``, ``load``), ``package`` (the FaultPackage record and target
+``degrade``, ``egress``, ``toxics``, ``load``), ``package`` (the FaultPackage record and target
 forms), ``registry`` (every package by name: ``create``, ``package``, ``requirements``,
 ``colour``), ``schedule``/``validation`` (seeded schedules, schedule files and their
 checks), ``targets`` (target roles to brokers) and ``nemesis`` (runs faults, alone or

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from . import degrade, disk, load, partition, process, replace, toxics, upgrade
+from . import degrade, disk, egress, load, partition, process, replace, toxics, upgrade
 from .base import Fault, FaultError, FaultSpec
 from .package import DEFAULT_COLOUR, FaultPackage
 
-_MODULES = (process, replace, disk, partition, degrade, load, toxics, upgrade)
+_MODULES = (process, replace, disk, partition, degrade, egress, load, toxics, upgrade)
 
 PACKAGES: dict[str, FaultPackage] = {}
 for _module in _MODULES:

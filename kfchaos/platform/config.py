@@ -44,6 +44,10 @@ DEFAULT_BROKER_CONFIG: dict[str, Any] = {
     "log.segment.bytes": 16 * 1024 * 1024,
     "num.network.threads": 2,
     "num.io.threads": 4,
+    # the OS's autotuned socket send buffers (tcp_wmem), as brokers serving clients across zones
+    # are tuned: Kafka's 100 KB default caps what one connection keeps in flight, so a replay
+    # filling a bounded link could not queue ahead of live traffic (backfill-isolation)
+    "socket.send.buffer.bytes": -1,
 }
 
 

@@ -212,6 +212,14 @@ def check_versions(versions: dict, src: str, where: str = "platform.versions") -
             raise fail(src, f"{where}.{key}", what.split(" ", 1)[1], fix) from None
 
 
+def check_replay(section: Any, src: str) -> None:
+    """The ``replay:`` section of backfill-isolation (link rate, preload size, record size)."""
+    from kfchaos.scenarios.replay_load import section_problem
+    problem = section_problem(section)
+    if problem:
+        raise ProfileError(f"{src}: {problem}")
+
+
 def check_all(data: dict[str, Any], kind: str, src: str) -> tuple[str, ...]:
     """Every value rule; returns the zones."""
     if "name" not in data:
@@ -226,5 +234,6 @@ def check_all(data: dict[str, Any], kind: str, src: str) -> tuple[str, ...]:
     check_budgets(data.get("budgets", {}), src)
     check_quotas(data.get("quotas", {}), src)
     check_workload(data.get("workload", {}), src)
+    check_replay(data.get("replay", {}), src)
     check_secrets_env(data.get("secrets_env", []), src)
     return zones

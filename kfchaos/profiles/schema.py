@@ -51,6 +51,8 @@ SCHEMA: dict[str, Any] = {
                 "ramp_p99_ms": NUMBER, "ramp_lag_p99_ms": NUMBER},
     "job": JOB,
     "elasticity": {"throttle_bytes_per_s": INT, "balance_timeout_s": NUMBER, "prefill_mb": INT},
+    # backfill-isolation's replay load (kfchaos.scenarios.replay_load)
+    "replay": {"link_rate": LINE, "preload_mb": INT, "record_bytes": INT, "link_burst_mb": INT},
     # the recorded workload's defaults where a scenario does not set them (kfchaos.workload)
     "workload": {"rate": RATE, "record_bytes": INT, "keys": INT, "producers": INT, "consumers": INT},
 }

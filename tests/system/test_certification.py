@@ -56,8 +56,15 @@ def test_safe_profile_holds_every_contract(safe_run):
     assert proc.returncode == 0 and results["overall"] == "held", (proc.stdout[-3000:], not_held)
     assert [s["name"] for s in results["scenarios"]] == list(REPRESENTATIVE)
     backfill = next(s for s in results["scenarios"] if s["name"] == "backfill-isolation")
-    assert backfill["figures"]["saturated_first"].startswith(("cpu of", "memory of", "none (highest"))
+    assert backfill["figures"]["saturated_first"].startswith(
+        ("cpu of", "memory of", "network of kafka-", "none (highest"))
     assert (run / "backfill-isolation" / "resources.json").exists()
+    assert backfill["figures"]["replay_link_rate"] == "40mbit" and backfill["figures"]["replay_bytes_per_s"] > 0
+    bound = [json.loads(line) for line in (run / "backfill-isolation" / "history.jsonl").read_text().splitlines()
+             if '"broker-bandwidth"' in line and '"ok"' in line]
+    start, stop = (next(op["value"] for op in bound if op["f"] == f) for f in ("fault-start", "fault-stop"))
+    assert sorted(start["proof"]["rate_bits_per_s"].values()) == [40e6] * 3, start    # every broker bounded
+    assert stop["proof"]["tbf_left"] == [] and all("tbf" not in q for q in stop["proof"]["qdisc"].values())
 
 
 def test_run_directory_is_self_contained(safe_run):

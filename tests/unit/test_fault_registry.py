@@ -15,7 +15,7 @@ ZONES = ("a", "b", "c")
 
 
 def test_every_package_is_consistent():
-    assert len(registry.PACKAGES) == 27
+    assert len(registry.PACKAGES) == 28
     for name, pkg in registry.PACKAGES.items():
         assert pkg.name == name == pkg.cls.name and registry.FAULTS[name] is pkg.cls
         assert pkg.accepts("") and pkg.accepts(pkg.cls.default_target, ZONES) or not pkg.cls.default_target, name
@@ -85,7 +85,7 @@ def test_target_forms(form, target, zones, ok):
 
 
 def test_create_names_known_faults_when_unknown():
-    with pytest.raises(FaultError, match="unknown fault 'explode'; known: backfill, clean-restart, client-bandwidth"):
+    with pytest.raises(FaultError, match="unknown fault 'explode'; known: backfill, broker-bandwidth, clean-restart, client-bandwidth"):
         registry.create(None, FaultSpec("explode"), None)
 
 
