@@ -49,7 +49,13 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--reports", default=str(ROOT / "reports" / "repeatability"))
     a = ap.parse_args(argv)
     setup_logging()
-    runs = [certify(profiles.load(a.profile), a.scenario, a.seed, reports=Path(a.reports)) for _ in range(a.runs)]
+    runs = []
+    for i in range(a.runs):
+        run = certify(profiles.load(a.profile), a.scenario, a.seed, reports=Path(a.reports))
+        if run.interrupted:          # Ctrl-C or SIGTERM ends the benchmark, not just this run
+            print(f"run {i + 1} of {a.runs} interrupted ({run.interrupted}): no comparison", file=sys.stderr)
+            return 2
+        runs.append(run)
     tables = [verdicts(r) for r in runs]
     keys = sorted({k for t in tables for k in t})
     same = 0
