@@ -6,7 +6,8 @@ durability and ordering of the live writes.
 Load: the topic is preloaded with history (`replay.preload_mb`, default 96 MB, in values of
 `replay.record_bytes`, default 4,000 bytes) and the live consumer group's offsets are
 committed at the log end (recorded as a commit), so live consumers read only live records
-and the baseline is quiet; live producers run at 200/s; after a 15 s baseline a backfill
+and the baseline is quiet (the preload is flushed to the brokers' disks first, `sync`, so
+its write-back does not land in the baseline); live producers run at 200/s; after a 15 s baseline a backfill
 reader re-reads the topic from offset 0 at full speed, pass after pass, for 20 s
 (client.id `backfill`; the profile's `quotas` apply, as a production platform would cap
 replay clients). The link: for the whole measured load, baseline and backfill alike, every
@@ -36,7 +37,7 @@ from kfchaos.platform.resources import ResourceSampler, to_jsonable
 from kfchaos.scenario import Scenario, ScenarioRun
 from kfchaos.workload import WorkloadSpec, high_watermarks
 
-from .replay_load import ReplayLoad, link_bound, link_ceilings, replay_load
+from .replay_load import ReplayLoad, link_bound, link_ceilings, replay_load, settle_preload
 
 LOAD_S = 45
 
@@ -68,6 +69,9 @@ def steps(run: ScenarioRun) -> None:
     topic = run.topic()
     preload(run, topic, load)
     start_live_group_at_end(run, topic)
+    settled = settle_preload(run)
+    if settled is not None:
+        run.measure("preload_settle_s", settled)
     with link_bound(run, load, LOAD_S) as bound, \
             ResourceSampler(run.platform, link_ceilings(run.platform, load, bound)) as sampler:
         run.measure("replay_link_rate", load.link_rate if bound else "none")
