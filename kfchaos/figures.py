@@ -94,6 +94,8 @@ FIGURES: dict[str, Figure] = _figures(
     Figure("saturated_first", "saturated first", "str"),
     Figure("replay_link_rate", "broker link rate (backfill)", "str",
            doc="every broker's egress bound during the backfill's load (broker-bandwidth), or none"),
+    Figure("preload_settle_s", "preload flushed to disk in", "s",
+           doc="backfill-isolation: sync in every broker before the baseline starts"),
     Figure("ramp_steps", "load ramp steps", "json",
            doc="per step: rate, consumers, ok sends/s, produce p99, consume lag p99, saturated first"),
     Figure("ramp_limit", "load ramp limit", "str",
