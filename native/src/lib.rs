@@ -1,0 +1,88 @@
+//! `kfchaos._native`: one streaming pass over a history file into compact columns, and
+//! the checkers ported onto them (`lost`, `duplicate`).
+//!
+//! Python entry point: `scan(paths, chunked) -> dict | str`.  `paths`: the files of one
+//! history in order (one `history.kfh` or `history.jsonl`, or the chunk files of a
+//! rotated `history.chunks/`); `chunked`: they are chunk files.  A `str` result is the
+//! reason the native scan does not decide this history (see `source`, `digest`): the
+//! caller then runs the Python path, which accepts it or raises the exact HistoryError.
+//! The dict holds the op count, the ops of the kinds not digested here (`small`:
+//! (ordinal, line bytes)), and per topic the counts the ported checkers report
+//! (`checks`).  The GIL is released while scanning.
+mod checks;
+mod digest;
+mod ids;
+mod ops;
+mod source;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use digest::Digest;
+use source::Fallback;
+
+fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fallback> {
+    let mut d = Digest::default();
+    for path in paths {
+        let mut on_line = |line: &[u8]| d.line(line);
+        if chunked {
+            source::chunk_file_lines(path, &mut on_line)?;
+        } else {
+            source::jsonl_lines(path, &mut on_line)?;
+        }
+    }
+    let s = checks::summarize(&d);
+    Ok((d, s))
+}
+
+#[pyfunction]
+fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject> {
+    let out = py.allow_threads(|| run(&paths, chunked));
+    let (d, s) = match out {
+        Ok(x) => x,
+        Err(reason) => return Ok(reason.into_pyobject(py)?.into_any().unbind()),
+    };
+    let r = PyDict::new(py);
+    r.set_item("n", d.n)?;
+    let small = PyList::empty(py);
+    for (i, line) in &d.small {
+        small.append((i, PyBytes::new(py, line)))?;
+    }
+    r.set_item("small", small)?;
+    r.set_item("n_invoked", d.n_invoked)?;
+    r.set_item("lost_exact", s.lost_exact)?;
+    r.set_item("dup_exact", s.dup_exact)?;
+    let topics = PyDict::new(py);
+    for (&t, c) in &s.topics {
+        let e = PyDict::new(py);
+        e.set_item("acked", c.acked)?;
+        e.set_item("unacked", c.unacked)?;
+        e.set_item("lost", c.lost)?;
+        e.set_item("recovered", c.recovered)?;
+        e.set_item("unseen", c.unseen)?;
+        e.set_item("positions", c.positions)?;
+        match d.finals.get(&t) {
+            Some(fr) => e.set_item("final", (fr.isolation.as_str(), fr.n_records))?,
+            None => e.set_item("final", py.None())?,
+        }
+        match d.polls.get(&t) {
+            Some(p) => e.set_item("polls", (p.n_polls, p.recs.len()))?,
+            None => e.set_item("polls", py.None())?,
+        }
+        topics.set_item(d.topics[t as usize].as_str(), e)?;
+    }
+    r.set_item("topics", topics)?;
+    Ok(r.into_any().unbind())
+}
+
+#[pyfunction]
+fn is_chunk_file(path: &str) -> bool {
+    source::is_chunk_file(path)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(scan, m)?)?;
+    m.add_function(wrap_pyfunction!(is_chunk_file, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,139 @@
+//! The op lines of a history file, read in one pass with bounded memory.
+//!
+//! * a chunk file (`history.kfh`, `kfchaos/history_chunks.py`): the magic, then frames
+//!   `<4s B I I I I>` (tag `KFHC`, codec 0 raw / 1 zlib / 2 zstd, ops, raw size,
+//!   compressed size, CRC-32 of the compressed bytes) and the compressed lines joined by
+//!   `\n`; a header or body cut short at the end of the file ends the history;
+//! * a rotated history (`history.chunks/`): its chunk files, in the order Python lists them;
+//! * a JSON Lines file: one op a non-empty line.
+//!
+//! Anything the Python reader would treat specially -- a damaged frame, a blank or
+//! whitespace-only line, a carriage return, bytes that are not UTF-8 -- is a
+//! [`Fallback`]: the Python path then reads the file and accepts it or names the problem.
+use std::fs::File;
+use std::io::{BufReader, Read};
+
+pub type Fallback = String;
+
+pub const MAGIC: &[u8; 16] = b"KFCHAOS-HIST-1\n\x00";
+const HEAD: usize = 21;
+const MAX_FRAME: u32 = 1 << 31;
+const BLOCK: usize = 8 << 20;
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        let k = r.read(&mut buf[n..])?;
+        if k == 0 {
+            break;
+        }
+        n += k;
+    }
+    Ok(n)
+}
+
+fn io(e: std::io::Error) -> Fallback {
+    format!("read error: {e}")
+}
+
+pub fn is_chunk_file(path: &str) -> bool {
+    let mut head = [0u8; 16];
+    match File::open(path) {
+        Ok(mut f) => read_full(&mut f, &mut head).map(|n| n == 16 && &head == MAGIC).unwrap_or(false),
+        Err(_) => false,
+    }
+}
+
+/// Every op line of the chunk file at `path`, in order.
+pub fn chunk_file_lines(path: &str, on_line: &mut dyn FnMut(&[u8]) -> Result<(), Fallback>) -> Result<(), Fallback> {
+    let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
+    let mut magic = [0u8; 16];
+    if read_full(&mut r, &mut magic).map_err(io)? != 16 || &magic != MAGIC {
+        return Err("not a chunk file".into());
+    }
+    let mut body = Vec::new();
+    let mut raw = Vec::new();
+    loop {
+        let mut head = [0u8; HEAD];
+        if read_full(&mut r, &mut head).map_err(io)? < HEAD {
+            return Ok(());
+        }
+        let word = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().unwrap());
+        let (codec, n_ops, raw_len, comp_len, crc) = (head[4], word(5), word(9), word(13), word(17));
+        if &head[..4] != b"KFHC" || raw_len > MAX_FRAME || comp_len > MAX_FRAME {
+            return Err("damaged frame header".into());
+        }
+        body.resize(comp_len as usize, 0);
+        if read_full(&mut r, &mut body).map_err(io)? < comp_len as usize {
+            return Ok(());
+        }
+        if crc32fast::hash(&body) != crc {
+            return Err("frame checksum mismatch".into());
+        }
+        let text: &[u8] = match codec {
+            0 => &body,
+            1 => {
+                raw.clear();
+                flate2::read::ZlibDecoder::new(&body[..]).read_to_end(&mut raw).map_err(|e| format!("zlib: {e}"))?;
+                &raw
+            }
+            2 => {
+                raw.clear();
+                raw.reserve(raw_len as usize);
+                zstd::bulk::Decompressor::new()
+                    .and_then(|mut d| d.decompress_to_buffer(&body, &mut raw))
+                    .map_err(|e| format!("zstd: {e}"))?;
+                &raw
+            }
+            c => return Err(format!("unknown frame codec {c}")),
+        };
+        if text.len() != raw_len as usize {
+            return Err("frame size mismatch".into());
+        }
+        let lines = if text.is_empty() { 0 } else { memchr::memchr_iter(b'\n', text).count() + 1 };
+        if lines != n_ops as usize {
+            return Err("frame op count mismatch".into());
+        }
+        if n_ops == 0 {
+            continue;
+        }
+        for line in text.split(|&b| b == b'\n') {
+            on_line(line)?;
+        }
+    }
+}
+
+/// Every op line of the JSON Lines file at `path`, in order.
+pub fn jsonl_lines(path: &str, on_line: &mut dyn FnMut(&[u8]) -> Result<(), Fallback>) -> Result<(), Fallback> {
+    let mut f = File::open(path).map_err(io)?;
+    let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
+    let mut start = 0usize;
+    loop {
+        // keep the unfinished tail, read the next block after it
+        buf.drain(..start);
+        start = 0;
+        let old = buf.len();
+        buf.resize(old + BLOCK, 0);
+        let n = read_full(&mut f, &mut buf[old..]).map_err(io)?;
+        buf.truncate(old + n);
+        let eof = n == 0;
+        if memchr::memchr(b'\r', &buf[old..]).is_some() {
+            return Err("carriage return in a JSONL file".into());
+        }
+        while let Some(k) = memchr::memchr(b'\n', &buf[start..]) {
+            let line = &buf[start..start + k];
+            start += k + 1;
+            if !line.is_empty() {
+                on_line(line)?;
+            }
+        }
+        if eof {
+            if start < buf.len() {
+                // the last line, without a newline: a cut-short one is Python's to drop
+                let line = buf[start..].to_vec();
+                on_line(&line)?;
+            }
+            return Ok(());
+        }
+    }
+}
