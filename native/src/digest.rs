@@ -14,7 +14,6 @@
 //! transaction (`txn`), a send id invoked twice or completed without an invoke or twice,
 //! a write without a topic, positions beyond the Python index's 40-bit offset packing.
 use rustc_hash::FxHashMap;
-use serde_json::from_slice;
 
 use crate::ids::{Interner, NONE, UNSUPPORTED};
 use crate::ops::*;
@@ -130,56 +129,29 @@ impl Digest {
         Ok(())
     }
 
-    /// Digest one op line (its ordinal among the op lines: `self.n`).
-    pub fn line(&mut self, line: &[u8]) -> Result<(), Fallback> {
-        if memchr::memmem::find(line, b"\\ud").is_some() || memchr::memmem::find(line, b"\\uD").is_some() {
-            return Err("a \\u surrogate escape".into());
-        }
-        let op: Envelope = from_slice(line).map_err(bad("op"))?;
-        if op.time >= 1 << 63 {
-            return Err("time out of range".into());
-        }
-        let _ = (op.index, &op.process, op.wall);
-        let typ = match &*op.typ.0 {
-            "invoke" => 0u8,
-            "ok" => 1,
-            "fail" => 2,
-            "info" => 3,
-            _ => return Err("unknown op type".into()),
-        };
+    /// Digest one op line (its ordinal among the op lines: `self.n`); the caller has
+    /// checked the text for `\\ud` escapes (lone surrogates are Python's to reject).
+    pub fn line(&mut self, line: &str) -> Result<(), Fallback> {
+        let op: Op = serde_json::from_str(line).map_err(bad("op"))?;
         let f = &*op.f.0;
-        let digested = matches!(f, "send" | "poll" | "final-read" | "commit" | "assign" | "revoke");
         if f == "txn" {
             return Err("transactions (txn ops) are not digested natively".into());
         }
-        if !digested {
-            self.small.push((self.n, line.to_vec()));
+        if !DIGESTED.contains(&f) {
+            self.small.push((self.n, line.as_bytes().to_vec()));
             self.n += 1;
             return Ok(());
         }
-        let raw = op.value.as_ref().ok_or("op has no value")?.get().as_bytes();
-        match (f, typ) {
-            ("send", _) => self.send(typ, from_slice(raw).map_err(bad("send"))?)?,
-            ("poll", 1) => self.poll(from_slice(raw).map_err(bad("poll"))?)?,
-            ("final-read", 1) => self.final_read(from_slice(raw).map_err(bad("final-read"))?)?,
-            ("commit", _) => {
-                from_slice::<Commit>(raw).map_err(bad("commit"))?;
-            }
-            ("assign", 1) => {
-                let a: AssignOk = from_slice(raw).map_err(bad("assign"))?;
-                if !partitions_ok(&a.partitions) {
-                    return Err("assign partitions".into());
-                }
-            }
-            ("revoke", 1) => {
-                let a: RevokeOk = from_slice(raw).map_err(bad("revoke"))?;
-                if !partitions_ok(&a.partitions) {
-                    return Err("revoke partitions".into());
-                }
-            }
-            _ => {
-                from_slice::<Loose>(raw).map_err(bad("value"))?;
-            }
+        let value = match op.value {
+            Value::Raw(raw) => typed(raw, f, op.typ).map_err(bad("value"))?,
+            Value::Absent => return Err("op has no value".into()),
+            v => v,
+        };
+        match value {
+            Value::Send(v) => self.send(op.typ, v)?,
+            Value::Poll(v) => self.poll(v)?,
+            Value::Final(v) => self.final_read(v)?,
+            _ => {}
         }
         self.n += 1;
         Ok(())

@@ -24,7 +24,7 @@ use source::Fallback;
 fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fallback> {
     let mut d = Digest::default();
     for path in paths {
-        let mut on_line = |line: &[u8]| d.line(line);
+        let mut on_line = |line: &str| d.line(line);
         if chunked {
             source::chunk_file_lines(path, &mut on_line)?;
         } else {

@@ -44,8 +44,18 @@ pub fn is_chunk_file(path: &str) -> bool {
     }
 }
 
+/// `text` as UTF-8 without `\\ud` escapes (lone surrogates, which Python rejects),
+/// checked once for a whole block of lines.
+fn checked_text(text: &[u8]) -> Result<&str, Fallback> {
+    let s = std::str::from_utf8(text).map_err(|_| Fallback::from("bytes that are not UTF-8"))?;
+    if memchr::memmem::find(text, b"\\ud").is_some() || memchr::memmem::find(text, b"\\uD").is_some() {
+        return Err("a \\u surrogate escape".into());
+    }
+    Ok(s)
+}
+
 /// Every op line of the chunk file at `path`, in order.
-pub fn chunk_file_lines(path: &str, on_line: &mut dyn FnMut(&[u8]) -> Result<(), Fallback>) -> Result<(), Fallback> {
+pub fn chunk_file_lines(path: &str, on_line: &mut dyn FnMut(&str) -> Result<(), Fallback>) -> Result<(), Fallback> {
     let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
     let mut magic = [0u8; 16];
     if read_full(&mut r, &mut magic).map_err(io)? != 16 || &magic != MAGIC {
@@ -97,21 +107,20 @@ pub fn chunk_file_lines(path: &str, on_line: &mut dyn FnMut(&[u8]) -> Result<(),
         if n_ops == 0 {
             continue;
         }
-        for line in text.split(|&b| b == b'\n') {
+        for line in checked_text(text)?.split('\n') {
             on_line(line)?;
         }
     }
 }
 
 /// Every op line of the JSON Lines file at `path`, in order.
-pub fn jsonl_lines(path: &str, on_line: &mut dyn FnMut(&[u8]) -> Result<(), Fallback>) -> Result<(), Fallback> {
+pub fn jsonl_lines(path: &str, on_line: &mut dyn FnMut(&str) -> Result<(), Fallback>) -> Result<(), Fallback> {
     let mut f = File::open(path).map_err(io)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut start = 0usize;
     loop {
         // keep the unfinished tail, read the next block after it
         buf.drain(..start);
-        start = 0;
         let old = buf.len();
         buf.resize(old + BLOCK, 0);
         let n = read_full(&mut f, &mut buf[old..]).map_err(io)?;
@@ -120,19 +129,15 @@ pub fn jsonl_lines(path: &str, on_line: &mut dyn FnMut(&[u8]) -> Result<(), Fall
         if memchr::memchr(b'\r', &buf[old..]).is_some() {
             return Err("carriage return in a JSONL file".into());
         }
-        while let Some(k) = memchr::memchr(b'\n', &buf[start..]) {
-            let line = &buf[start..start + k];
-            start += k + 1;
+        // whole lines only (the last line of the file, without a newline, at the end)
+        let end = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |k| k + 1) };
+        for line in checked_text(&buf[..end])?.split('\n') {
             if !line.is_empty() {
                 on_line(line)?;
             }
         }
+        start = end;
         if eof {
-            if start < buf.len() {
-                // the last line, without a newline: a cut-short one is Python's to drop
-                let line = buf[start..].to_vec();
-                on_line(&line)?;
-            }
             return Ok(());
         }
     }
