@@ -36,7 +36,7 @@ from kfchaos.history_codec import parse_lines
 from . import duplicate, lost
 from .verdict import Verdict
 
-__all__ = ["NATIVE", "available", "eligible", "check_path", "scan"]
+__all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
 
 log = logging.getLogger("chaos.history")
 
@@ -81,7 +81,11 @@ def check_path(path: str | os.PathLike, names: Iterable[str], opts: dict) -> dic
     names = list(names)
     if not eligible(names):
         return None
-    r = scan(path)
+    return decide(path, scan(path), names, opts)
+
+
+def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict) -> dict[str, Verdict] | None:
+    """The verdicts of ``names`` from the scan ``r`` of ``path``, or None."""
     if isinstance(r, str):
         log.debug("%s: checked in Python: %s", os.fspath(path), r)
         return None
