@@ -21,16 +21,33 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use digest::Digest;
 use source::Fallback;
 
+/// Read the files on one thread, digest their lines on this one.
 fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fallback> {
     let mut d = Digest::default();
-    for path in paths {
-        let mut on_line = |line: &str| d.line(line);
-        if chunked {
-            source::chunk_file_lines(path, &mut on_line)?;
-        } else {
-            source::jsonl_lines(path, &mut on_line)?;
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<source::Block, Fallback>>(4);
+    std::thread::scope(|scope| -> Result<(), Fallback> {
+        scope.spawn(move || {
+            for path in paths {
+                let mut send = |b: source::Block| tx.send(Ok(b)).is_ok();
+                let r = if chunked {
+                    source::chunk_file_lines(path, &mut send)
+                } else {
+                    source::jsonl_lines(path, &mut send)
+                };
+                if let Err(e) = r {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        });
+        let rx = rx; // dropped on an early return, so the reader stops instead of blocking
+        for block in rx.iter() {
+            for line in block?.lines() {
+                d.line(line)?;
+            }
         }
-    }
+        Ok(())
+    })?;
     let s = checks::summarize(&d);
     Ok((d, s))
 }

@@ -7,6 +7,9 @@
 //! * a rotated history (`history.chunks/`): its chunk files, in the order Python lists them;
 //! * a JSON Lines file: one op a non-empty line.
 //!
+//! The blocks of lines are read (and decompressed, checked) by one thread and digested by
+//! another (`lib.rs`), so decompressing overlaps parsing.
+//!
 //! Anything the Python reader would treat specially -- a damaged frame, a blank or
 //! whitespace-only line, a carriage return, bytes that are not UTF-8 -- is a
 //! [`Fallback`]: the Python path then reads the file and accepts it or names the problem.
@@ -14,6 +17,22 @@ use std::fs::File;
 use std::io::{BufReader, Read};
 
 pub type Fallback = String;
+
+/// Whole op lines, checked UTF-8 without surrogate escapes (`skip_empty`: a JSON Lines
+/// block, whose empty lines are not ops; in a frame every line is one).
+pub struct Block {
+    pub text: Vec<u8>,
+    pub skip_empty: bool,
+}
+
+impl Block {
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        // checked by the reader (checked_text)
+        let s = unsafe { std::str::from_utf8_unchecked(&self.text) };
+        let skip = self.skip_empty;
+        s.split('\n').filter(move |l| !(skip && l.is_empty()))
+    }
+}
 
 pub const MAGIC: &[u8; 16] = b"KFCHAOS-HIST-1\n\x00";
 const HEAD: usize = 21;
@@ -55,7 +74,7 @@ fn checked_text(text: &[u8]) -> Result<&str, Fallback> {
 }
 
 /// Every op line of the chunk file at `path`, in order.
-pub fn chunk_file_lines(path: &str, on_line: &mut dyn FnMut(&str) -> Result<(), Fallback>) -> Result<(), Fallback> {
+pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> Result<(), Fallback> {
     let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
     let mut magic = [0u8; 16];
     if read_full(&mut r, &mut magic).map_err(io)? != 16 || &magic != MAGIC {
@@ -107,14 +126,15 @@ pub fn chunk_file_lines(path: &str, on_line: &mut dyn FnMut(&str) -> Result<(), 
         if n_ops == 0 {
             continue;
         }
-        for line in checked_text(text)?.split('\n') {
-            on_line(line)?;
+        checked_text(text)?;
+        if !on_block(Block { text: text.to_vec(), skip_empty: false }) {
+            return Ok(());
         }
     }
 }
 
 /// Every op line of the JSON Lines file at `path`, in order.
-pub fn jsonl_lines(path: &str, on_line: &mut dyn FnMut(&str) -> Result<(), Fallback>) -> Result<(), Fallback> {
+pub fn jsonl_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> Result<(), Fallback> {
     let mut f = File::open(path).map_err(io)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut start = 0usize;
@@ -131,10 +151,9 @@ pub fn jsonl_lines(path: &str, on_line: &mut dyn FnMut(&str) -> Result<(), Fallb
         }
         // whole lines only (the last line of the file, without a newline, at the end)
         let end = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |k| k + 1) };
-        for line in checked_text(&buf[..end])?.split('\n') {
-            if !line.is_empty() {
-                on_line(line)?;
-            }
+        checked_text(&buf[..end])?;
+        if !on_block(Block { text: buf[..end].to_vec(), skip_empty: true }) {
+            return Ok(());
         }
         start = end;
         if eof {
