@@ -16,6 +16,7 @@
 use rustc_hash::FxHashMap;
 
 use crate::ids::{Interner, NONE, UNSUPPORTED};
+use crate::envelope::*;
 use crate::ops::*;
 use crate::source::Fallback;
 

@@ -11,6 +11,7 @@
 //! (`checks`).  The GIL is released while scanning.
 mod checks;
 mod digest;
+mod envelope;
 mod ids;
 mod ops;
 mod source;
