@@ -81,7 +81,6 @@ pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> 
         return Err("not a chunk file".into());
     }
     let mut body = Vec::new();
-    let mut raw = Vec::new();
     loop {
         let mut head = [0u8; HEAD];
         if read_full(&mut r, &mut head).map_err(io)? < HEAD {
@@ -99,35 +98,35 @@ pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> 
         if crc32fast::hash(&body) != crc {
             return Err("frame checksum mismatch".into());
         }
-        let text: &[u8] = match codec {
-            0 => &body,
+        // the frame's text, moved (not copied) to the digesting thread
+        let text: Vec<u8> = match codec {
+            0 => std::mem::take(&mut body),
             1 => {
-                raw.clear();
+                let mut raw = Vec::with_capacity(raw_len as usize);
                 flate2::read::ZlibDecoder::new(&body[..]).read_to_end(&mut raw).map_err(|e| format!("zlib: {e}"))?;
-                &raw
+                raw
             }
             2 => {
-                raw.clear();
-                raw.reserve(raw_len as usize);
+                let mut raw = Vec::with_capacity(raw_len as usize);
                 zstd::bulk::Decompressor::new()
                     .and_then(|mut d| d.decompress_to_buffer(&body, &mut raw))
                     .map_err(|e| format!("zstd: {e}"))?;
-                &raw
+                raw
             }
             c => return Err(format!("unknown frame codec {c}")),
         };
         if text.len() != raw_len as usize {
             return Err("frame size mismatch".into());
         }
-        let lines = if text.is_empty() { 0 } else { memchr::memchr_iter(b'\n', text).count() + 1 };
+        let lines = if text.is_empty() { 0 } else { memchr::memchr_iter(b'\n', &text).count() + 1 };
         if lines != n_ops as usize {
             return Err("frame op count mismatch".into());
         }
         if n_ops == 0 {
             continue;
         }
-        checked_text(text)?;
-        if !on_block(Block { text: text.to_vec(), skip_empty: false }) {
+        checked_text(&text)?;
+        if !on_block(Block { text, skip_empty: false }) {
             return Ok(());
         }
     }
