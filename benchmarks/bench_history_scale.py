@@ -27,7 +27,10 @@ its own fresh process: ``python`` (every default checker, the index above), ``py
 core, ``kfchaos.checkers.native``: the Rust scan and the checkers ported to it, ``lost``
 and ``duplicate``; built by ``scripts/build_native.sh``).  The native row says
 ``(native)`` when the core decided the verdicts, ``(handed to Python: ...)`` when it did
-not (the figures are then the Python path's).
+not (the figures are then the Python path's).  At 100M ops the native path needs what
+README.md's "Histories at scale" lists (a final read split into several ops, its records
+streamed, dense per-producer and per-partition arrays) to stay within 2 GiB; at its 10M
+rate, about 120 bytes an op (much of it the final read), it would need several GiB.
 
 No assertions on speed; figures only.
 """
