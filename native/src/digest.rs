@@ -71,6 +71,31 @@ pub struct Digest {
     pub small: Vec<(u64, Vec<u8>)>,
 }
 
+/// One op line parsed (no state needed: lines may be parsed on several threads).
+pub enum Parsed<'a> {
+    /// a kind not digested here: its line goes back to Python
+    Small(&'a str),
+    Op(u8, Value<'a>),
+}
+
+/// Parse and check one op line.
+pub fn parse(line: &str) -> Result<Parsed<'_>, Fallback> {
+    let op: Op = serde_json::from_str(line).map_err(bad("op"))?;
+    let f = &*op.f.0;
+    if f == "txn" {
+        return Err("transactions (txn ops) are not digested natively".into());
+    }
+    if !DIGESTED.contains(&f) {
+        return Ok(Parsed::Small(line));
+    }
+    let value = match op.value {
+        Value::Raw(raw) => typed(raw, f, op.typ).map_err(bad("value"))?,
+        Value::Absent => return Err("op has no value".into()),
+        v => v,
+    };
+    Ok(Parsed::Op(op.typ, value))
+}
+
 fn bad<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> Fallback + '_ {
     move |e| format!("{what}: {e}")
 }
@@ -133,26 +158,18 @@ impl Digest {
     /// Digest one op line (its ordinal among the op lines: `self.n`); the caller has
     /// checked the text for `\\ud` escapes (lone surrogates are Python's to reject).
     pub fn line(&mut self, line: &str) -> Result<(), Fallback> {
-        let op: Op = serde_json::from_str(line).map_err(bad("op"))?;
-        let f = &*op.f.0;
-        if f == "txn" {
-            return Err("transactions (txn ops) are not digested natively".into());
-        }
-        if !DIGESTED.contains(&f) {
-            self.small.push((self.n, line.as_bytes().to_vec()));
-            self.n += 1;
-            return Ok(());
-        }
-        let value = match op.value {
-            Value::Raw(raw) => typed(raw, f, op.typ).map_err(bad("value"))?,
-            Value::Absent => return Err("op has no value".into()),
-            v => v,
-        };
-        match value {
-            Value::Send(v) => self.send(op.typ, v)?,
-            Value::Poll(v) => self.poll(v)?,
-            Value::Final(v) => self.final_read(v)?,
-            _ => {}
+        let p = parse(line)?;
+        self.apply(p)
+    }
+
+    /// Digest one parsed op line (the next in history order).
+    pub fn apply(&mut self, p: Parsed) -> Result<(), Fallback> {
+        match p {
+            Parsed::Small(line) => self.small.push((self.n, line.as_bytes().to_vec())),
+            Parsed::Op(typ, Value::Send(v)) => self.send(typ, v)?,
+            Parsed::Op(_, Value::Poll(v)) => self.poll(v)?,
+            Parsed::Op(_, Value::Final(v)) => self.final_read(v)?,
+            Parsed::Op(..) => {}
         }
         self.n += 1;
         Ok(())

@@ -43,14 +43,37 @@ fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fal
         });
         let rx = rx; // dropped on an early return, so the reader stops instead of blocking
         for block in rx.iter() {
-            for line in block?.lines() {
-                d.line(line)?;
-            }
+            digest_block(&mut d, &block?)?;
         }
         Ok(())
     })?;
     let s = checks::summarize(&d);
     Ok((d, s))
+}
+
+/// Blocks above this many bytes are parsed on two threads (the digest stays in order).
+const SPLIT_BYTES: usize = 256 << 10;
+
+/// Digest a block's lines: the second half parsed on another thread meanwhile.
+fn digest_block(d: &mut Digest, block: &source::Block) -> Result<(), Fallback> {
+    let lines: Vec<&str> = block.lines().collect();
+    if block.text.len() < SPLIT_BYTES || lines.len() < 2 {
+        for line in lines {
+            d.line(line)?;
+        }
+        return Ok(());
+    }
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::thread::scope(|scope| -> Result<(), Fallback> {
+        let later = scope.spawn(|| second.iter().map(|l| digest::parse(l)).collect::<Result<Vec<_>, _>>());
+        for line in first {
+            d.line(line)?;
+        }
+        for p in later.join().map_err(|_| Fallback::from("a parsing thread panicked"))?? {
+            d.apply(p)?;
+        }
+        Ok(())
+    })
 }
 
 #[pyfunction]

@@ -205,3 +205,25 @@ def test_odd_but_valid_text_is_read_as_python_reads_it(tmp_path):
            op["index"], 2 ** 80) for op in ops), encoding="utf-8")
     assert compare(reordered, ["lost", "duplicate"], {})
     assert os.path.getsize(reordered) > 0
+
+
+def test_big_blocks_parsed_on_two_threads(tmp_path):
+    """A frame or JSONL block over 256 KiB has its second half parsed on another thread:
+    the same verdicts, anomalies handed over, a malformed op late in it the same error."""
+    ops = generate(7, 4000, txn=False, consumers=2, faults=2).ops
+    for fmt in ("jsonl", "kfh"):
+        path = write(tmp_path, "big", ops, fmt, frame=len(ops))
+        assert os.path.getsize(path) > 256 << 10 or fmt == "kfh"
+        assert compare(path, ["lost", "duplicate"], {})
+        damaged_ops = copy.deepcopy(ops)
+        assert inject.inject_duplicate(damaged_ops, rng=random.Random(2)) is not None
+        path = write(tmp_path, "big-dup", damaged_ops, fmt, frame=len(ops))
+        assert not compare(path, ["lost", "duplicate"], {})
+        bad = copy.deepcopy(ops)
+        [o for o in bad if o["f"] == "send"][-10]["value"]["seq"] = "x"
+        path = write(tmp_path, "big-bad", bad, fmt, frame=len(ops))
+        with pytest.raises(HistoryError) as ref:
+            HistoryIndex.from_path(path)
+        with pytest.raises(HistoryError) as got:
+            check_path(path, checkers=["lost"])
+        assert str(got.value) == str(ref.value)
