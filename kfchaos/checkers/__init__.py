@@ -110,8 +110,14 @@ def check_path(path: Any, *, checkers: Iterable[str] | None = None,
     not switched off by ``KFCHAOS_NATIVE=0``, every checker asked for ported, no
     anomaly that needs examples); the results never depend on which path ran."""
     if checkers is not None:
+        checkers = list(checkers)
         from . import native
-        verdicts = native.check_path(path, checkers, opts)
+        try:
+            verdicts = native.check_path(path, checkers, opts)
+        except Exception as e:     # noqa: BLE001 - a core bug must not change a result
+            log.warning("compiled core failed on %s, checking in Python: %s: %s", path,
+                        type(e).__name__, e, exc_info=True)
+            verdicts = None
         if verdicts is not None:
             return verdicts
     return check_all(HistoryIndex.from_path(path), checkers=checkers, **opts)
