@@ -8,6 +8,8 @@ import copy
 import json
 import os
 import random
+import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
@@ -124,7 +126,8 @@ def test_generated_histories(tmp_path, p, injections, fmt, names):
     for f in injections:
         if f is not None:
             f(ops, rng=rng)
-    path = write(tmp_path, f"g{random.getrandbits(40)}", ops, fmt)
+    # hypothesis reuses tmp_path across examples and seeds `random`: a fresh directory each
+    path = write(Path(tempfile.mkdtemp(dir=tmp_path)), "g", ops, fmt)
     decided = compare(path, names, {})
     if not injections and not p["txn"]:
         assert decided
