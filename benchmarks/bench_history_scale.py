@@ -21,6 +21,17 @@ Usage::
     python benchmarks/bench_history_scale.py --ops 100000000 --max-mem-gib 2
     python benchmarks/bench_history_scale.py --ops 1000000 --jsonl   # also the JSONL file
 
+Each history is checked by up to three paths (``--paths``, default all three), each in
+its own fresh process: ``python`` (every default checker, the index above), ``python-ld``
+(the same Python path for only ``lost`` and ``duplicate``) and ``native`` (the compiled
+core, ``kfchaos.checkers.native``: the Rust scan and the checkers ported to it, ``lost``
+and ``duplicate``; built by ``scripts/build_native.sh``).  The native row says
+``(native)`` when the core decided the verdicts, ``(handed to Python: ...)`` when it did
+not (the figures are then the Python path's).  At 100M ops the native path needs what
+README.md's "Histories at scale" lists (a final read split into several ops, its records
+streamed, dense per-producer and per-partition arrays) to stay within 2 GiB; at its 10M
+rate, about 120 bytes an op (much of it the final read), it would need several GiB.
+
 No assertions on speed; figures only.
 """
 from __future__ import annotations
@@ -186,11 +197,36 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def check(path: str, max_mem_gib: float | None) -> dict:
-    """The analyze path over ``path``, in this (fresh) process."""
+PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": ["lost", "duplicate"]}
+
+
+def check_native(path: str, names: list[str]) -> dict:
+    """``checkers.check_path`` over ``path`` (the compiled core when it decides)."""
+    from kfchaos.checkers import compose, native
+    if not native.available():
+        raise SystemExit("the compiled core is not built: run scripts/build_native.sh")
+    t0, c0 = time.perf_counter(), time.process_time()
+    r = native.scan(path)
+    verdicts = native.decide(path, r, names, {})
+    how = "native" if verdicts is not None else f"handed to Python: {r if isinstance(r, str) else 'anomalies'}"
+    if verdicts is None:
+        from kfchaos.checkers import check_path
+        verdicts = check_path(path, checkers=names)
+    n = r["n"] if not isinstance(r, str) else None
+    return {"ops": n, "index_cpu_s": 0.0, "cpu_s": time.process_time() - c0,
+            "wall_s": time.perf_counter() - t0, "rss_mib": _rss_mib(), "how": how,
+            "valid": str(compose([v.valid for v in verdicts.values()])),
+            "not_valid": {k: v.reason for k, v in verdicts.items() if v.valid != "valid"},
+            "anomalies": {k: v.counts() for k, v in verdicts.items() if v.counts()}}
+
+
+def check(path: str, max_mem_gib: float | None, mode: str = "python") -> dict:
+    """The analyze path over ``path``, in this (fresh) process (``mode``: see PATHS)."""
     if max_mem_gib:
         lim = int(max_mem_gib * 2 ** 30)
         resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
+    if mode == "native":
+        return check_native(path, PATHS[mode])
     from kfchaos.checkers import check_all, compose
     from kfchaos.checkers.index import HistoryIndex
     idx = HistoryIndex()
@@ -202,7 +238,7 @@ def check(path: str, max_mem_gib: float | None) -> dict:
         feed_file(idx, path, 4 << 20)
         idx.finish()
         t_index = time.process_time() - c0
-        verdicts = check_all(idx)
+        verdicts = check_all(idx, checkers=PATHS[mode])
     except MemoryError:
         return {"memory_error": True, "ops_digested": idx.n, "rss_mib": _rss_mib(),
                 "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0}
@@ -221,15 +257,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-mem-gib", type=float, help="cap the checking process (RLIMIT_AS)")
     ap.add_argument("--jsonl", action="store_true", help="also check the same history as JSONL")
     ap.add_argument("--keep", help="directory to keep the histories in")
+    ap.add_argument("--paths", default="python,python-ld,native",
+                    help="comma-separated: python (all default checkers), python-ld (lost and "
+                         "duplicate in Python), native (lost and duplicate, compiled core)")
     ap.add_argument("--_check", help=argparse.SUPPRESS)
+    ap.add_argument("--_mode", default="python", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a._check:
-        print(json.dumps(check(a._check, a.max_mem_gib)))
+        print(json.dumps(check(a._check, a.max_mem_gib, a._mode)))
         return 0
     from kfchaos.history_chunks import export_jsonl
     d = a.keep or tempfile.mkdtemp(prefix="bench-scale-")
     os.makedirs(d, exist_ok=True)
-    print(f"{'ops':>13} {'file':>10} {'cpu s':>8} {'wall s':>8} {'ops/s (cpu)':>12} "
+    modes = [m for m in a.paths.split(",") if m]
+    bad = [m for m in modes if m not in PATHS]
+    if bad:
+        print(f"error: unknown --paths {bad}: use {', '.join(PATHS)}", file=sys.stderr)
+        return 2
+    print(f"{'path':>9} {'ops':>13} {'file':>10} {'cpu s':>8} {'wall s':>8} {'ops/s (cpu)':>12} "
           f"{'ops/s (wall)':>12} {'peak RSS':>10}  verdict")
     for n_ops in a.ops:
         path = os.path.join(d, f"history-{n_ops}.kfh")
@@ -240,25 +285,27 @@ def main(argv: list[str] | None = None) -> int:
         if a.jsonl:
             files.append(path[:-4] + ".jsonl")
             export_jsonl(path, files[-1])
-        for f in files:
-            cmd = [sys.executable, os.path.abspath(__file__), "--_check", f]
+        for f, mode in [(f, m) for f in files for m in modes]:
+            cmd = [sys.executable, os.path.abspath(__file__), "--_check", f, "--_mode", mode]
             if a.max_mem_gib:
                 cmd += ["--max-mem-gib", str(a.max_mem_gib)]
             out = subprocess.run(cmd, capture_output=True, text=True)
             if out.returncode != 0 or not out.stdout.strip():
-                print(f"{gen['ops']:>13,} check failed: {out.stderr.strip().splitlines()[-1:]}")
+                print(f"{mode:>9} {gen['ops']:>13,} check failed: {out.stderr.strip().splitlines()[-1:]}")
                 continue
             r = json.loads(out.stdout.splitlines()[-1])
             size = f"{os.path.getsize(f) / 2 ** 20:,.0f} MiB"
             if r.get("memory_error"):
-                print(f"{gen['ops']:>13,} {size:>10} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f} "
+                print(f"{mode:>9} {gen['ops']:>13,} {size:>10} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f} "
                       f"{'-':>12} {'-':>12} {r['rss_mib']:>7,.0f} MiB  over the "
                       f"{a.max_mem_gib} GiB cap after {r['ops_digested']:,} ops ({os.path.basename(f)})")
                 continue
-            print(f"{r['ops']:>13,} {size:>10} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f} "
-                  f"{r['ops'] / r['cpu_s']:>12,.0f} {r['ops'] / r['wall_s']:>12,.0f} "
+            ops = r["ops"] or gen["ops"]
+            detail = r.get("how") or f"index {r['index_cpu_s']:.1f}s cpu"
+            print(f"{mode:>9} {ops:>13,} {size:>10} {r['cpu_s']:>8.1f} {r['wall_s']:>8.1f} "
+                  f"{ops / r['cpu_s']:>12,.0f} {ops / r['wall_s']:>12,.0f} "
                   f"{r['rss_mib']:>7,.0f} MiB  {r['valid']} {r['anomalies'] or ''}{r['not_valid'] or ''} "
-                  f"({os.path.basename(f)}; index {r['index_cpu_s']:.1f}s cpu)")
+                  f"({os.path.basename(f)}; {detail})")
         fr = gen["final_read_records"]
         print(f"{'':>13} generated in {t_gen:.0f}s; " +
               (f"final read of {fr:,} records" if fr is not None else

@@ -2,7 +2,7 @@
 # Idempotent set-up on a fresh Debian machine (root): system packages, the Python package,
 # and a running Docker daemon. Everything else (images, jars, binaries) is built and cached
 # by the harness on first use. Requires: Python 3.11, Java 17 + Maven, Go; Rust/cargo for
-# the tansu profile.
+# the tansu profile and the compiled core (native/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +29,11 @@ if ! python3 -c "import kfchaos, confluent_kafka, testcontainers, hypothesis, al
     || { echo "error: pip install -e . failed: check that PyPI is reachable" >&2; exit 2; }
   touch .setup-stamp
 fi
+
+# The compiled core (native/: the history scan and the checkers ported to Rust), built into
+# kfchaos/_native.abi3.so; cached: nothing to do while native/ is unchanged.
+scripts/build_native.sh \
+  || echo "[setup] warning: the compiled core was not built (above); the Python checkers run, tests/unit/test_native.py fails" >&2
 
 export TESTCONTAINERS_RYUK_DISABLED=true
 python3 -m kfchaos.platform.docker_engine >/dev/null

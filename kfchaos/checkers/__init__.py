@@ -34,7 +34,9 @@ Each checker runs isolated (:func:`run_checker`): one that raises gets an
 the others still run.  Histories read from files are validated first
 (:mod:`kfchaos.history_schema`), so a crash is a checker bug, not bad input.
 For big histories build the index straight from the file, which never keeps
-the op dicts: ``check_all(HistoryIndex.from_path("run/s/history.kfh"))``.
+the op dicts: ``check_all(HistoryIndex.from_path("run/s/history.kfh"))``, or
+let :func:`check_path` do it: the same verdicts, computed by the compiled core
+(:mod:`.native`) when it is built and ports every checker asked for.
 Support modules: :mod:`.index` (single-pass digest; :mod:`.records` for the
 typed write records, :mod:`.writes`, :mod:`.digests`, :mod:`.consumers`,
 :mod:`.groupstate` for its passes, :mod:`.queries` for shared cached
@@ -57,7 +59,7 @@ from .index import HistoryIndex, as_index
 from .verdict import (INVALID, MAX_EXAMPLES, UNKNOWN, VALID, Anomaly, Validity,
                       Verdict, compose)
 
-__all__ = ["CHECKERS", "check_all", "compose", "Verdict", "Anomaly", "Validity",
+__all__ = ["CHECKERS", "check_all", "check_path", "compose", "Verdict", "Anomaly", "Validity",
            "VALID", "INVALID", "UNKNOWN", "MAX_EXAMPLES", "HistoryIndex", "as_index",
            "FaultWindow", "fault_windows", "overlapping", "OPTIONAL"]
 
@@ -99,6 +101,26 @@ def check_all(history: Any, *, checkers: Iterable[str] | None = None,
     else:
         names = list(checkers)
     return {name: run_checker(name, CHECKERS[name], idx, opts) for name in names}
+
+
+def check_path(path: Any, *, checkers: Iterable[str] | None = None,
+               **opts: Any) -> dict[str, Verdict]:
+    """``check_all(HistoryIndex.from_path(path), checkers=checkers, **opts)``, by the
+    compiled core when it decides (:func:`kfchaos.checkers.native.check_path`: built,
+    not switched off by ``KFCHAOS_NATIVE=0``, every checker asked for ported, no
+    anomaly that needs examples); the results never depend on which path ran."""
+    if checkers is not None:
+        checkers = list(checkers)
+        from . import native
+        try:
+            verdicts = native.check_path(path, checkers, opts)
+        except Exception as e:     # noqa: BLE001 - a core bug must not change a result
+            log.warning("compiled core failed on %s, checking in Python: %s: %s", path,
+                        type(e).__name__, e, exc_info=True)
+            verdicts = None
+        if verdicts is not None:
+            return verdicts
+    return check_all(HistoryIndex.from_path(path), checkers=checkers, **opts)
 
 
 def _deploys_output(idx: HistoryIndex) -> bool:

@@ -1,0 +1,166 @@
+"""The compiled core: checkers over one streaming pass of a history file, in Rust.
+
+Contract
+--------
+:func:`check_path` gives exactly the verdicts ``check_all(HistoryIndex.from_path(path),
+checkers=names, **opts)`` gives, or None when it does not decide them; the caller then
+runs that Python path.  It decides only when
+
+* the extension module ``kfchaos._native`` (the crate under ``native/``, built by
+  ``scripts/setup.sh``) is importable and ``KFCHAOS_NATIVE`` is not ``0``;
+* every checker asked for is ported (:data:`NATIVE`: ``lost``, ``duplicate``);
+* the scan digests the whole history (``kfchaos._native.scan``: any op it does not
+  model exactly -- a ``txn``, a send id invoked twice, a position beyond the 40-bit
+  packing, a damaged frame, anything not JSON, a value out of schema -- hands the file
+  to the Python path, which accepts it or raises the exact :class:`HistoryError`);
+* the ops the scan does not digest (faults, client events, notes, ...) pass the schema
+  here (:func:`kfchaos.history.check_batch`); an error there also goes to the Python path;
+* no checker asked for found an anomaly that needs examples (lost, unseen,
+  duplicate, inconsistent-offset): those verdicts list examples the Python checkers
+  build from the full index, so such a history is checked in Python.
+
+So the results never depend on which path ran; the Python checkers stay the reference.
+Verdict stats are built here from the scan's per-topic counts, in the Python
+checkers' key order.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Iterable
+
+from kfchaos import history_chunks, history_rotation
+from kfchaos.history import CLIENT_EVENT_F, HistoryError, check_batch, log_unknown
+from kfchaos.history_codec import parse_lines
+
+from . import duplicate, lost
+from .verdict import Verdict
+
+__all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
+
+log = logging.getLogger("chaos.history")
+
+#: checkers with a native port
+NATIVE = frozenset({lost.NAME, duplicate.NAME})
+
+try:
+    from kfchaos import _native
+except ImportError:        # not built: the Python path runs
+    _native = None
+
+
+def available() -> bool:
+    """The module is built and not switched off (``KFCHAOS_NATIVE=0``)."""
+    return _native is not None and os.environ.get("KFCHAOS_NATIVE", "1").strip() != "0"
+
+
+def eligible(names: Iterable[str]) -> bool:
+    names = list(names)
+    return available() and bool(names) and set(names) <= NATIVE
+
+
+def _files(path: str | os.PathLike) -> tuple[list[str], bool] | None:
+    if history_rotation.is_chunk_dir(path):
+        files = [os.fspath(p) for p in history_rotation.chunk_files(path)]
+        return (files, True) if files else None
+    p = os.fspath(path)
+    return [p], history_chunks.is_chunk_file(p)
+
+
+def scan(path: str | os.PathLike) -> dict | str:
+    """The native scan of the history at ``path``: its per-topic counts, or why it
+    does not decide the history."""
+    where = _files(path)
+    if where is None:
+        return "an empty rotated history"
+    return _native.scan(*where)
+
+
+def check_path(path: str | os.PathLike, names: Iterable[str], opts: dict) -> dict[str, Verdict] | None:
+    """The verdicts of ``names`` over the history at ``path``, or None (see the contract)."""
+    names = list(names)
+    if not eligible(names):
+        return None
+    return decide(path, scan(path), names, opts)
+
+
+def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict) -> dict[str, Verdict] | None:
+    """The verdicts of ``names`` from the scan ``r`` of ``path``, or None."""
+    if isinstance(r, str):
+        log.debug("%s: checked in Python: %s", os.fspath(path), r)
+        return None
+    if (lost.NAME in names and not r["lost_exact"]) or \
+            (duplicate.NAME in names and not r["dup_exact"]):
+        log.debug("%s: checked in Python: anomalies with examples", os.fspath(path))
+        return None
+    small = _small_ops(path, r["small"])
+    if small is None:
+        return None
+    build = {lost.NAME: _lost, duplicate.NAME: _duplicate}
+    return {n: build[n](r, small, opts.get("topics")) for n in names}
+
+
+def _small_ops(path: str | os.PathLike, lines: list[tuple[int, bytes]]) -> list[dict] | None:
+    """The ops the scan did not digest, parsed and checked as the Python reader does
+    (None: some line is not accepted; the Python path names it)."""
+    texts = [b.decode("utf-8", "surrogateescape") for _, b in lines]
+    ops = parse_lines(texts) if texts else []
+    if ops is None or len(ops) != len(texts):
+        return None
+    unknown: set[str] = set()
+    try:
+        check_batch(ops, 0, unknown)
+    except HistoryError:
+        return None
+    log_unknown(path, unknown)
+    return ops
+
+
+def _lost(r: dict, small: list[dict], topics: Any) -> Verdict:
+    """lost.check's verdict from the counts (no lost, aborted or unseen record)."""
+    v = Verdict(lost.NAME, informational=("unseen",))
+    st = v.stats
+    st.update(dict.fromkeys(lost._COUNTERS, 0))
+    st["per-topic"] = {}
+    missing = []
+    wanted = set(topics) if topics is not None else None
+    written = {t: c for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    for topic in sorted(written, key=str):
+        if wanted is not None and topic not in wanted:
+            continue
+        c = written[topic]
+        ts = st["per-topic"][topic] = {"acked": c["acked"], "unacked": c["unacked"], "aborted": 0}
+        for key in ts:
+            st[key] += ts[key]
+        if c["final"] is None:
+            ts["final-read"] = None
+            missing.append(topic)
+            continue
+        ts["final-read"], n_records = c["final"]
+        st["final-read-records"] += n_records
+        for key, n in (("lost", c["lost"]), ("recovered-unknown", c["recovered"])):
+            ts[key] = n
+            st[key] += n
+        if c["polls"] is not None and c["polls"][1]:
+            ts["unseen"] = c["unseen"]
+            st["unseen"] += c["unseen"]
+    if missing:
+        st["topics-without-final-read"] = missing
+    if not st["per-topic"]:
+        return v.finish("no harness writes in history")
+    return v.finish(f"no final read of {', '.join(map(str, missing))}" if missing else None)
+
+
+def _duplicate(r: dict, small: list[dict], topics: Any) -> Verdict:
+    """duplicate.check's verdict from the counts (no duplicate, no inconsistent offset)."""
+    v = Verdict(duplicate.NAME)
+    all_topics = {t for t, c in r["topics"].items()
+                  if c["final"] is not None or c["acked"] or c["polls"] is not None}
+    if topics is not None:
+        all_topics &= set(topics)
+    n_pos = sum(r["topics"][t]["positions"] for t in all_topics)
+    v.stats.update({"topics": len(all_topics), "positions": n_pos, "ids": n_pos,
+                    "duplicate": 0, "inconsistent-offset": 0})
+    v.stats["producer-epoch-bumps"] = duplicate._epoch_bumps(
+        [op for op in small if op["f"] == CLIENT_EVENT_F])
+    return v.finish()

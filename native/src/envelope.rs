@@ -1,0 +1,163 @@
+//! One op line: the envelope (`index`, `process`, `type`, `f`, `time`, `wall`) checked as
+//! `kfchaos/history_schema.py` does, and the value typed by its kind while the line is
+//! parsed (the writer puts `f` and `type` before `value`; a value that comes first is
+//! kept raw and typed afterwards).  A repeated key, a missing field or a wrong type is an
+//! error: the caller hands the history to the Python path.
+use std::fmt;
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::ops::*;
+
+/// A digested op's value, typed by its kind while the line is parsed.
+pub enum Value<'a> {
+    Absent,
+    /// the value came before `f` or `type`: typed afterwards ([`typed`])
+    Raw(&'a RawValue),
+    Send(Send<'a>),
+    Poll(PollOk<'a>),
+    Final(FinalReadOk<'a>),
+    /// checked against the schema, nothing kept (commit, assign, revoke, loose values)
+    Checked,
+    /// a kind not digested here (its line goes back to Python)
+    Other,
+}
+
+/// One op line: the envelope checked, the value typed by its kind.
+pub struct Op<'a> {
+    pub typ: u8,
+    pub f: Str<'a>,
+    pub value: Value<'a>,
+}
+
+pub const DIGESTED: [&str; 6] = ["send", "poll", "final-read", "commit", "assign", "revoke"];
+
+pub fn type_code(t: &str) -> Option<u8> {
+    match t {
+        "invoke" => Some(0),
+        "ok" => Some(1),
+        "fail" => Some(2),
+        "info" => Some(3),
+        _ => None,
+    }
+}
+
+struct ValueSeed<'s> {
+    f: &'s str,
+    typ: u8,
+}
+
+fn checked<E: de::Error>(ok: bool, what: &str) -> Result<Value<'static>, E> {
+    if ok {
+        Ok(Value::Checked)
+    } else {
+        Err(E::custom(what))
+    }
+}
+
+impl<'de, 's> de::DeserializeSeed<'de> for ValueSeed<'s> {
+    type Value = Value<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value<'de>, D::Error> {
+        match (self.f, self.typ) {
+            ("send", _) => Send::deserialize(d).map(Value::Send),
+            ("poll", 1) => PollOk::deserialize(d).map(Value::Poll),
+            ("final-read", 1) => FinalReadOk::deserialize(d).map(Value::Final),
+            ("commit", _) => Commit::deserialize(d).map(|_| Value::Checked),
+            ("assign", 1) => checked(partitions_ok(&AssignOk::deserialize(d)?.partitions), "partitions"),
+            ("revoke", 1) => checked(partitions_ok(&RevokeOk::deserialize(d)?.partitions), "partitions"),
+            ("poll" | "final-read" | "assign" | "revoke", _) => Loose::deserialize(d).map(|_| Value::Checked),
+            _ => IgnoredAny::deserialize(d).map(|_| Value::Other),
+        }
+    }
+}
+
+/// The value of `raw` typed for kind `f` and type `typ`.
+pub fn typed<'a>(raw: &'a RawValue, f: &str, typ: u8) -> serde_json::Result<Value<'a>> {
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    let v = de::DeserializeSeed::deserialize(ValueSeed { f, typ }, &mut de)?;
+    de.end()?;
+    Ok(v)
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Op<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an op object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Op<'de>, A::Error> {
+                let (mut index, mut process, mut typ, mut f, mut time, mut wall) = (false, false, None, None, None, false);
+                let mut value = Value::Absent;
+                let mut seen_value = false;
+                let dup = || de::Error::custom("a repeated key");
+                while let Some(k) = m.next_key::<Str>()? {
+                    match &*k.0 {
+                        "index" => {
+                            if std::mem::replace(&mut index, true) {
+                                return Err(dup());
+                            }
+                            m.next_value::<Int>()?;
+                        }
+                        "process" => {
+                            if std::mem::replace(&mut process, true) {
+                                return Err(dup());
+                            }
+                            m.next_value::<Str>()?;
+                        }
+                        "type" => {
+                            if typ.is_some() {
+                                return Err(dup());
+                            }
+                            let t: Str = m.next_value()?;
+                            typ = Some(type_code(&t.0).ok_or_else(|| de::Error::custom("op type"))?);
+                        }
+                        "f" => {
+                            if f.is_some() {
+                                return Err(dup());
+                            }
+                            f = Some(m.next_value::<Str>()?);
+                        }
+                        "time" => {
+                            if time.is_some() {
+                                return Err(dup());
+                            }
+                            let t: u64 = m.next_value()?;
+                            if t >= 1 << 63 {
+                                return Err(de::Error::custom("time"));
+                            }
+                            time = Some(t);
+                        }
+                        "wall" => {
+                            if std::mem::replace(&mut wall, true) {
+                                return Err(dup());
+                            }
+                            m.next_value::<Option<f64>>()?;
+                        }
+                        "value" => {
+                            if std::mem::replace(&mut seen_value, true) {
+                                return Err(dup());
+                            }
+                            value = match (&f, typ) {
+                                (Some(f), Some(typ)) => m.next_value_seed(ValueSeed { f: &f.0, typ })?,
+                                _ => Value::Raw(m.next_value()?),
+                            };
+                        }
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                match (index, process, typ, f, time) {
+                    (true, true, Some(typ), Some(f), Some(_)) => Ok(Op { typ, f, value }),
+                    _ => Err(de::Error::custom("an envelope field is missing")),
+                }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}

@@ -1,0 +1,129 @@
+//! `kfchaos._native`: one streaming pass over a history file into compact columns, and
+//! the checkers ported onto them (`lost`, `duplicate`).
+//!
+//! Python entry point: `scan(paths, chunked) -> dict | str`.  `paths`: the files of one
+//! history in order (one `history.kfh` or `history.jsonl`, or the chunk files of a
+//! rotated `history.chunks/`); `chunked`: they are chunk files.  A `str` result is the
+//! reason the native scan does not decide this history (see `source`, `digest`): the
+//! caller then runs the Python path, which accepts it or raises the exact HistoryError.
+//! The dict holds the op count, the ops of the kinds not digested here (`small`:
+//! (ordinal, line bytes)), and per topic the counts the ported checkers report
+//! (`checks`).  The GIL is released while scanning.
+mod checks;
+mod digest;
+mod envelope;
+mod ids;
+mod ops;
+mod source;
+
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList};
+
+use digest::Digest;
+use source::Fallback;
+
+/// Read the files on one thread, digest their lines on this one.
+fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fallback> {
+    let mut d = Digest::default();
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<source::Block, Fallback>>(4);
+    std::thread::scope(|scope| -> Result<(), Fallback> {
+        scope.spawn(move || {
+            for path in paths {
+                let mut send = |b: source::Block| tx.send(Ok(b)).is_ok();
+                let r = if chunked {
+                    source::chunk_file_lines(path, &mut send)
+                } else {
+                    source::jsonl_lines(path, &mut send)
+                };
+                if let Err(e) = r {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        });
+        let rx = rx; // dropped on an early return, so the reader stops instead of blocking
+        for block in rx.iter() {
+            digest_block(&mut d, &block?)?;
+        }
+        Ok(())
+    })?;
+    let s = checks::summarize(&d);
+    Ok((d, s))
+}
+
+/// Blocks above this many bytes are parsed on two threads (the digest stays in order).
+const SPLIT_BYTES: usize = 256 << 10;
+
+/// Digest a block's lines: the second half parsed on another thread meanwhile.
+fn digest_block(d: &mut Digest, block: &source::Block) -> Result<(), Fallback> {
+    let lines: Vec<&str> = block.lines().collect();
+    if block.text.len() < SPLIT_BYTES || lines.len() < 2 {
+        for line in lines {
+            d.line(line)?;
+        }
+        return Ok(());
+    }
+    let (first, second) = lines.split_at(lines.len() / 2);
+    std::thread::scope(|scope| -> Result<(), Fallback> {
+        let later = scope.spawn(|| second.iter().map(|l| digest::parse(l)).collect::<Result<Vec<_>, _>>());
+        for line in first {
+            d.line(line)?;
+        }
+        for p in later.join().map_err(|_| Fallback::from("a parsing thread panicked"))?? {
+            d.apply(p)?;
+        }
+        Ok(())
+    })
+}
+
+#[pyfunction]
+fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject> {
+    let out = py.allow_threads(|| run(&paths, chunked));
+    let (d, s) = match out {
+        Ok(x) => x,
+        Err(reason) => return Ok(reason.into_pyobject(py)?.into_any().unbind()),
+    };
+    let r = PyDict::new(py);
+    r.set_item("n", d.n)?;
+    let small = PyList::empty(py);
+    for (i, line) in &d.small {
+        small.append((i, PyBytes::new(py, line)))?;
+    }
+    r.set_item("small", small)?;
+    r.set_item("n_invoked", d.n_invoked)?;
+    r.set_item("lost_exact", s.lost_exact)?;
+    r.set_item("dup_exact", s.dup_exact)?;
+    let topics = PyDict::new(py);
+    for (&t, c) in &s.topics {
+        let e = PyDict::new(py);
+        e.set_item("acked", c.acked)?;
+        e.set_item("unacked", c.unacked)?;
+        e.set_item("lost", c.lost)?;
+        e.set_item("recovered", c.recovered)?;
+        e.set_item("unseen", c.unseen)?;
+        e.set_item("positions", c.positions)?;
+        match d.finals.get(&t) {
+            Some(fr) => e.set_item("final", (fr.isolation.as_str(), fr.n_records))?,
+            None => e.set_item("final", py.None())?,
+        }
+        match d.polls.get(&t) {
+            Some(p) => e.set_item("polls", (p.n_polls, p.recs.len()))?,
+            None => e.set_item("polls", py.None())?,
+        }
+        topics.set_item(d.topics[t as usize].as_str(), e)?;
+    }
+    r.set_item("topics", topics)?;
+    Ok(r.into_any().unbind())
+}
+
+#[pyfunction]
+fn is_chunk_file(path: &str) -> bool {
+    source::is_chunk_file(path)
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(scan, m)?)?;
+    m.add_function(wrap_pyfunction!(is_chunk_file, m)?)?;
+    Ok(())
+}
