@@ -7,8 +7,7 @@ Load: the topic is preloaded with history (`replay.preload_mb`, default 96 MB, i
 `replay.record_bytes`, default 4,000 bytes) and the live consumer group's offsets are
 committed at the log end (recorded as a commit), so live consumers read only live records
 and the baseline is quiet (the preload is flushed to the brokers' disks first, `sync`, so
-its write-back does not land in the baseline); live producers run at 200/s; after 30 s of live load (the
-first ~20 s after the preload are slower here, so they are left out of the baseline) a backfill
+its write-back does not land in the baseline); live producers run at 200/s; after a 15 s baseline a backfill
 reader re-reads the topic from offset 0 at full speed, pass after pass, for 20 s
 (client.id `backfill`; the profile's `quotas` apply, as a production platform would cap
 replay clients). The link: for the whole measured load, baseline and backfill alike, every
@@ -24,7 +23,7 @@ ahead of live produce and replication (the brokers keep the OS's send buffers, s
 kfchaos.platform.config, so it can). On an external target the bound is not applied (its
 own network is the bound; a note says so).
 The replay window is the backfill fault's window in the history and the baseline the 11 s
-before it (see kfchaos.checkers.isolation). Reported: the link rate,
+before it, after a 3 s warm-up (see kfchaos.checkers.isolation). Reported: the link rate,
 live p99 and end-to-end lag for baseline and backfill, the backfill's read rate (records
 and MB/s), and which resource saturated first during this load step (Docker stats of every
 container, see kfchaos.platform.resources; samples and peaks in resources.json).
@@ -40,11 +39,7 @@ from kfchaos.workload import WorkloadSpec, high_watermarks
 
 from .replay_load import ReplayLoad, link_bound, link_ceilings, replay_load, settle_preload
 
-LOAD_S = 60
-#: the backfill starts after this much live load: measured here, live produce is slower in the
-#: first ~20 s after the 96 MB preload, so a baseline taken then is noisier than the replay
-#: window it measures
-REPLAY_START_S = 30
+LOAD_S = 45
 
 
 def preload(run: ScenarioRun, topic: str, load: ReplayLoad) -> None:
@@ -81,7 +76,7 @@ def steps(run: ScenarioRun) -> None:
             ResourceSampler(run.platform, link_ceilings(run.platform, load, bound)) as sampler:
         run.measure("replay_link_rate", load.link_rate if bound else "none")
         run.workload(topic, WorkloadSpec(duration_s=LOAD_S, rate=200),
-                     faults=[FaultSpec("backfill", topic, start=REPLAY_START_S, duration=20)])
+                     faults=[FaultSpec("backfill", topic, start=15, duration=20)])
     window = run.fault_window_wall("backfill")
     load_step = sampler.summary(window_wall=window)      # the backfill window only
     (run.dir / "resources.json").write_text(json.dumps(
