@@ -8,19 +8,9 @@ from kfchaos.checkers import check_all
 from kfchaos.checkers import inject
 from kfchaos.checkers.synth import generate
 
-params = st.fixed_dictionaries({
-    "seed": st.integers(0, 2**31 - 1),
-    "n_ops": st.integers(150, 1500),
-    "producers": st.integers(1, 4),
-    "keys": st.integers(1, 8),
-    "partitions": st.integers(1, 4),
-    "consumers": st.integers(0, 3),
-    "txn": st.booleans(),
-    "faults": st.integers(0, 3),
-    "flink": st.booleans(),
-    "poll_size": st.integers(1, 20),
-    "unknown_rate": st.sampled_from([0.0, 0.05, 0.3]),
-})
+from .synth_params import synth_params
+
+params = synth_params()
 SETTINGS = settings(max_examples=60, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 

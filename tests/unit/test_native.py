@@ -22,6 +22,7 @@ from kfchaos.history import HistoryError
 from kfchaos.history_chunks import ChunkWriter
 from kfchaos.history_codec import line_of
 
+from .synth_params import synth_params
 from .test_checkers_fastpaths import damaged
 
 NAMES = (["lost"], ["duplicate"], ["lost", "duplicate"], ["duplicate", "lost"])
@@ -100,18 +101,7 @@ def test_clean_histories_are_decided_natively(tmp_path):
                 assert compare(path, names, {}), (seed, fmt, names, native.scan(path))
 
 
-params = st.fixed_dictionaries({
-    "seed": st.integers(0, 2**31 - 1),
-    "n_ops": st.integers(100, 900),
-    "producers": st.integers(1, 4),
-    "keys": st.integers(1, 8),
-    "partitions": st.integers(1, 4),
-    "consumers": st.integers(0, 3),
-    "txn": st.booleans(),
-    "faults": st.integers(0, 3),
-    "poll_size": st.integers(1, 20),
-    "unknown_rate": st.sampled_from([0.0, 0.05, 0.3]),
-})
+params = synth_params(n_ops=(100, 900), flink=False)
 INJECT = [None, inject.inject_lost, inject.inject_duplicate, inject.inject_swap, inject.inject_skip]
 
 
