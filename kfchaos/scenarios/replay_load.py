@@ -18,6 +18,7 @@ history, healed with the rest on exit, error or signal), or notes why it could n
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -111,7 +112,6 @@ def settle_preload(run) -> float | None:
     back during the first 15 s of live load, which made the baseline noisier than the replay
     window it is the measure of. Returns the seconds it took (None on an external target,
     whose brokers the harness does not reach)."""
-    import time
     brokers = getattr(run.platform, "brokers", None)
     if not brokers:
         return None
