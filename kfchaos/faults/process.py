@@ -185,8 +185,11 @@ class FlinkKill(Fault):
             new = ids - self.before if self.node.role == "flink-taskmanager" else ids
             return len(new) >= (1 if self.node.role == "flink-taskmanager" else want), \
                 f"{len(ids)} registered, {len(ids - self.before)} new"
-        # A killed TaskManager stays listed until its heartbeat times out: wait for a *new* id.
-        waited = Wait("the restarted TaskManager to register in Flink REST", probe, timeout=120,
+        # A killed TaskManager stays listed until its heartbeat times out: wait for a *new* id,
+        # as long as the platform lets any component start (a starved host can take minutes;
+        # the recovery checker still flags a slow one against the profile's budget).
+        waited = Wait("the restarted TaskManager to register in Flink REST", probe,
+                      timeout=max(120.0, float(getattr(self.platform.cfg, "startup_timeout", 240.0))),
                       node=self.node).until_ready()
         return {"detail": f"started {self.node.name}",
                 "proof": {"seconds_until_registered": round(waited, 2), "container_status": self.node.state()}}

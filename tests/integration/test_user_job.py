@@ -22,6 +22,11 @@ pytestmark = [pytest.mark.platform, pytest.mark.flink]
 ROOT = Path(__file__).resolve().parents[2]
 JOB_PROJECT = ROOT / "tests" / "userjob" / "enrich-job"
 GROUP = "org.example.chaos-test"
+# This module certifies the job's output contract. Its certifications share the 2-core host
+# with another platform (the suite runs two workers); there a restarted TaskManager has taken
+# more than the shipped 60 s to run the job again (CI, 2026-11-28), so recovery gets a budget
+# sized for that host. The shipped budget is certified by tests/system/test_certification.py.
+SHARED_HOST_RECOVERY_S = 180
 
 
 def mvn(*args: str, cwd: Path) -> None:
@@ -56,6 +61,7 @@ def good_coordinates(jars, tmp_path_factory):
 def profile(tmp: Path, name: str, job: dict) -> Path:
     data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
     data["name"] = name
+    data["budgets"]["recovery_seconds"] = SHARED_HOST_RECOVERY_S
     data["job"] = {
         "entry_class": "org.example.enrich.EnrichJob",
         "args": ["--brokers", "{bootstrap}", "--orders", "{input_topic}", "--enriched", "{output_topic}",

@@ -54,6 +54,15 @@ def test_flink_config_is_yaml_with_s3_through_the_zone_proxy():
     assert conf["restart-strategy.fixed-delay.delay"] == "1 s"
 
 
+def test_flink_jvms_start_fast_unless_the_profile_says_otherwise():
+    conf = yaml.safe_load(render_flink_config(PlatformConfig(), "AK", "SK"))
+    for role in ("jobmanager", "taskmanager"):
+        assert conf[f"env.java.opts.{role}"] == "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
+    own = PlatformConfig()
+    own.flink.extra = {"env.java.opts.taskmanager": "-XX:+UseG1GC"}
+    assert yaml.safe_load(render_flink_config(own, "A", "S"))["env.java.opts.taskmanager"] == "-XX:+UseG1GC"
+
+
 def test_flink_ha_through_zookeeper_with_a_short_session_by_default():
     conf = yaml.safe_load(render_flink_config(PlatformConfig(), "AK", "SK"))
     assert conf["high-availability.type"] == "zookeeper"
