@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from kfchaos import observe
-from kfchaos.checkers.isolation import BASELINE_P99_MAX_MS
+from kfchaos.checkers.isolation import BASELINE_P99_MAX_MS, P99_ALLOWANCE_MS
 from kfchaos.faults import schedule as schedules
 from kfchaos.faults.base import FaultSpec
 from kfchaos.faults.nemesis import Nemesis
@@ -247,7 +247,8 @@ def _budget_options(profile) -> dict[str, Any]:
     b = profile.budgets
     return {"recovery_budget_s": b.get("recovery_seconds"), "max_redelivery": b.get("max_redelivery"),
             "backfill_p99_ratio": b.get("backfill_p99_ratio", 2.0),
-            "replay_baseline_p99_ms": b.get("replay_baseline_p99_ms", BASELINE_P99_MAX_MS)}
+            "replay_baseline_p99_ms": b.get("replay_baseline_p99_ms", BASELINE_P99_MAX_MS),
+            "replay_p99_allowance_ms": b.get("replay_p99_allowance_ms", P99_ALLOWANCE_MS)}
 
 
 def _traffic_sample(run: ScenarioRun, phase: str) -> None:

@@ -146,10 +146,20 @@ def delay(t: int | None, t0: int) -> float | None:
     return None if t is None else round((t - t0) / NS, 6)
 
 
-def ratio_anomaly(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: float) -> bool:
+def ratio_anomaly(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: float,
+                  allowance_ms: float = 0.0) -> bool:
+    """``latency-budget-exceeded`` when the window's p99 is above both ``ratio`` x the baseline
+    p99 and the baseline p99 + ``allowance_ms``; False when flagged."""
     b, x = base["latency_ms"]["p99"], win["latency_ms"]["p99"]
     if b is None or x is None:
         return True
+    if x > max(ratio * b, b + allowance_ms):
+        v.add("latency-budget-exceeded", idx.example(
+            None, t0=win["start"], t1=win["end"], baseline_p99_ms=b, window_p99_ms=x,
+            ratio=round(x / b, 3) if b else None, budget_ratio=ratio, allowance_ms=allowance_ms,
+            fault_id=getattr(w, "fault_id", None), time=win["start"]))
+        return False
+    return True
     if x > ratio * b:
         v.add("latency-budget-exceeded", idx.example(
             None, t0=win["start"], t1=win["end"], baseline_p99_ms=b, window_p99_ms=x,

@@ -119,7 +119,7 @@ def from_dict(data: Any, src: str = "<profile>", path: Path | None = None) -> Pr
         cfg.security = SecuritySettings(**plat["security"])
     clients = data.get("clients", {})
     budgets = {"recovery_seconds": 60.0, "backfill_p99_ratio": 2.0, "max_redelivery": 100000,
-               "replay_baseline_p99_ms": 1000.0,
+               "replay_baseline_p99_ms": 1000.0, "replay_p99_allowance_ms": 1000.0,
                **data.get("budgets", {})}
     job = None
     if "job" in data:

@@ -157,6 +157,8 @@ def check_budgets(budgets: dict, src: str) -> None:
     positive(budgets, "backfill_p99_ratio", "budgets", src, "give the allowed p99 latency ratio, e.g. 2.0")
     positive(budgets, "replay_baseline_p99_ms", "budgets", src,
              "give the live p99 (ms) above which a baseline is too busy to compare with, e.g. 1000")
+    at_least(budgets, "replay_p99_allowance_ms", 0, "budgets", src,
+             "give the milliseconds a replay may add to live p99 whatever the ratio, e.g. 1000")
     at_least(budgets, "max_redelivery", 0, "budgets", src, "give a count of 0 or more")
 
 

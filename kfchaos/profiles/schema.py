@@ -47,8 +47,8 @@ SCHEMA: dict[str, Any] = {
     "topic": {"partitions": INT, "replication_factor": INT, "config": SETTINGS},
     "quotas": MAPPING,
     "clients": {"producer": SETTINGS, "consumer": SETTINGS},
-    "budgets": {"recovery_seconds": NUMBER, "backfill_p99_ratio": NUMBER, "replay_baseline_p99_ms": NUMBER, "max_redelivery": INT,
-                "ramp_p99_ms": NUMBER, "ramp_lag_p99_ms": NUMBER},
+    "budgets": {"recovery_seconds": NUMBER, "backfill_p99_ratio": NUMBER, "replay_baseline_p99_ms": NUMBER,
+                "replay_p99_allowance_ms": NUMBER, "max_redelivery": INT, "ramp_p99_ms": NUMBER, "ramp_lag_p99_ms": NUMBER},
     "job": JOB,
     "elasticity": {"throttle_bytes_per_s": INT, "balance_timeout_s": NUMBER, "prefill_mb": INT},
     # backfill-isolation's replay load (kfchaos.scenarios.replay_load)

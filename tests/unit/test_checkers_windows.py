@@ -105,6 +105,10 @@ def test_replay_isolation_ratio_budget():
     assert windows.check(ops, latency_ratio_budget=1.5).valid == "valid"
 
 
+# the ratio alone (no allowance): these synthetic latencies are a few milliseconds
+STRICT = {"backfill_p99_ratio": 2.0, "gap_s": 0, "replay_p99_allowance_ms": 0}
+
+
 def _backfill_run(slow: bool):
     b = Builder(step_ms=1)
     n = 0
@@ -124,10 +128,10 @@ def _backfill_run(slow: bool):
 
 
 def test_replay_isolation_from_the_backfill_window_in_the_history():
-    slow = isolation.check(_backfill_run(True).ops, backfill_p99_ratio=2.0, gap_s=0)
+    slow = isolation.check(_backfill_run(True).ops, **STRICT)
     assert slow.valid == "invalid" and slow.counts() == {"latency-budget-exceeded": 1}
     assert slow.stats["replay_fault"] == "bf"
-    calm = isolation.check(_backfill_run(False).ops, backfill_p99_ratio=2.0, gap_s=0)
+    calm = isolation.check(_backfill_run(False).ops, **STRICT)
     assert calm.valid == "valid" and calm.stats["baseline"]["send_ok"] > 0
 
 
@@ -152,7 +156,7 @@ def test_replay_isolation_reports_live_consume_lag():
     b = _backfill_run(False)
     sends = [o for o in b.ops if o["f"] == "send" and o["type"] == "ok"]
     b.poll([(0, o["value"]["offset"], o["value"]["id"]) for o in sends[-5:]])
-    v = isolation.check(b.ops, backfill_p99_ratio=2.0, gap_s=0)
+    v = isolation.check(b.ops, **STRICT)
     assert v.stats["window_lag_ms"]["n"] == 0                  # polled after the window
     assert v.stats["baseline_lag_ms"]["n"] == 0
     lag = isolation.consume_lag(isolation.as_index(b.ops), (0, 2**62))
@@ -162,9 +166,23 @@ def test_replay_isolation_reports_live_consume_lag():
 def test_replay_within_ratio_over_a_busy_baseline_is_unknown_not_held():
     """A baseline already slower than budgets.replay_baseline_p99_ms decides nothing when the
     replay stays within the ratio (a starved host); a replay past the ratio is still caught."""
-    calm = isolation.check(_backfill_run(False).ops, backfill_p99_ratio=2.0, gap_s=0, replay_baseline_p99_ms=0.5)
+    calm = isolation.check(_backfill_run(False).ops, **STRICT, replay_baseline_p99_ms=0.5)
     assert calm.valid == "unknown" and "baseline was not quiet" in calm.reason
     assert calm.stats["baseline_p99_max_ms"] == 0.5
-    slow = isolation.check(_backfill_run(True).ops, backfill_p99_ratio=2.0, gap_s=0, replay_baseline_p99_ms=0.5)
+    slow = isolation.check(_backfill_run(True).ops, **STRICT, replay_baseline_p99_ms=0.5)
     assert slow.valid == "invalid" and slow.counts() == {"latency-budget-exceeded": 1}
-    assert isolation.check(_backfill_run(False).ops, backfill_p99_ratio=2.0, gap_s=0).valid == "valid"
+    assert isolation.check(_backfill_run(False).ops, **STRICT).valid == "valid"
+
+
+def test_replay_may_add_the_allowance_to_a_quiet_baseline_whatever_the_ratio():
+    """Over a quiet baseline (1 ms here) a replay that adds less than the allowance holds
+    although its p99 ratio is 6x; one that adds more is flagged, naming the allowance."""
+    run = _backfill_run(True).ops                          # 1 ms, then 6 ms: ratio 6, +5 ms
+    held = isolation.check(run, backfill_p99_ratio=2.0, gap_s=0, replay_p99_allowance_ms=10)
+    assert held.valid == "valid" and held.stats["allowance_ms"] == 10
+    flagged = isolation.check(run, backfill_p99_ratio=2.0, gap_s=0, replay_p99_allowance_ms=4)
+    assert flagged.counts() == {"latency-budget-exceeded": 1}
+    ex = flagged.anomalies["latency-budget-exceeded"].examples[0]
+    assert ex["allowance_ms"] == 4 and ex["window_p99_ms"] > ex["baseline_p99_ms"] + 4
+    # the shipped default is far above what these milliseconds add
+    assert isolation.check(run, backfill_p99_ratio=2.0, gap_s=0).valid == "valid"

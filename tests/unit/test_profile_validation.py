@@ -39,6 +39,8 @@ BAD_DOCUMENTS = [
     ("inf budget", with_("budgets.backfill_p99_ratio", float("inf")), "budgets.backfill_p99_ratio", "finite"),
     ("zero recovery budget", with_("budgets.recovery_seconds", 0), "budgets.recovery_seconds", "greater than 0"),
     ("negative ratio", with_("budgets.backfill_p99_ratio", -1.5), "budgets.backfill_p99_ratio", "greater than 0"),
+    ("negative allowance", with_("budgets.replay_p99_allowance_ms", -1), "budgets.replay_p99_allowance_ms",
+     "at least 0"),
     ("fractional redelivery", with_("budgets.max_redelivery", 2.5), "budgets.max_redelivery", "integer"),
     ("negative redelivery", with_("budgets.max_redelivery", -1), "budgets.max_redelivery", "at least 0"),
     ("bool budget", with_("budgets.recovery_seconds", True), "budgets.recovery_seconds", "number"),
