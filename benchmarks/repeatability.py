@@ -1,6 +1,11 @@
 """Repeatability: certify one profile N times with one seed and compare the verdicts.
 
     python benchmarks/repeatability.py [--profile kafka-3az] [--runs 5] [--seed 20261126] [--scenario S ...]
+    python benchmarks/repeatability.py --analyze RUN_DIR [RUN_DIR ...]
+
+With ``--analyze`` nothing is certified: the verdicts of stored runs are recomputed from
+their histories with the checkers of this checkout (as ``kfchaos analyze`` does) and
+compared the same way, e.g. after a checker changed.
 
 Prints, per (scenario, contract), the verdict of every run and whether all runs agree, then
 "K of M verdicts identical in all N runs". A difference is a bug to fix unless it has a
@@ -19,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from kfchaos import profiles                       # noqa: E402
+from kfchaos.analyze import analyze_run            # noqa: E402
 from kfchaos.certify import certify                # noqa: E402
 from kfchaos.cli import setup_logging              # noqa: E402
 from kfchaos.results import RunResult              # noqa: E402
@@ -47,15 +53,21 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seed", type=int, default=20261126)
     ap.add_argument("--scenario", action="append")
     ap.add_argument("--reports", default=str(ROOT / "reports" / "repeatability"))
+    ap.add_argument("--analyze", nargs="+", metavar="RUN_DIR", help="recompute and compare stored runs instead")
     a = ap.parse_args(argv)
     setup_logging()
-    runs = []
-    for i in range(a.runs):
+    runs = [analyze_run(Path(d)) for d in a.analyze] if a.analyze else []
+    for i in range(0 if a.analyze else a.runs):
         run = certify(profiles.load(a.profile), a.scenario, a.seed, reports=Path(a.reports))
         if run.interrupted:          # Ctrl-C or SIGTERM ends the benchmark, not just this run
             print(f"run {i + 1} of {a.runs} interrupted ({run.interrupted}): no comparison", file=sys.stderr)
             return 2
         runs.append(run)
+    return compare(runs)
+
+
+def compare(runs: list[RunResult]) -> int:
+    """Print the verdicts of every run side by side; 0 when all agree."""
     tables = [verdicts(r) for r in runs]
     keys = sorted({k for t in tables for k in t})
     same = 0
