@@ -58,9 +58,14 @@ def main(argv: list[str]) -> int:
     setup_logging()
     runs = [analyze_run(Path(d)) for d in a.analyze] if a.analyze else []
     for i in range(0 if a.analyze else a.runs):
-        run = certify(profiles.load(a.profile), a.scenario, a.seed, reports=Path(a.reports))
-        if run.interrupted:          # Ctrl-C or SIGTERM ends the benchmark, not just this run
-            print(f"run {i + 1} of {a.runs} interrupted ({run.interrupted}): no comparison", file=sys.stderr)
+        try:
+            run = certify(profiles.load(a.profile), a.scenario, a.seed, reports=Path(a.reports))
+        except KeyboardInterrupt:    # a signal during bring-up, before the run has a result
+            run = None
+        if run is None or run.interrupted:   # Ctrl-C or SIGTERM ends the benchmark, not just this run
+            why = run.interrupted if run is not None else "a signal during bring-up"
+            print(f"run {i + 1} of {a.runs} interrupted ({why}): no comparison; "
+                  f"compare the finished runs with --analyze {a.reports}/<run>", file=sys.stderr)
             return 2
         runs.append(run)
     return compare(runs)
