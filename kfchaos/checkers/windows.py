@@ -160,10 +160,3 @@ def ratio_anomaly(idx: Any, v: Verdict, w: Any, base: dict, win: dict, ratio: fl
             fault_id=getattr(w, "fault_id", None), time=win["start"]))
         return False
     return True
-    if x > ratio * b:
-        v.add("latency-budget-exceeded", idx.example(
-            None, t0=win["start"], t1=win["end"], baseline_p99_ms=b, window_p99_ms=x,
-            ratio=round(x / b, 3) if b else None, budget_ratio=ratio,
-            fault_id=getattr(w, "fault_id", None), time=win["start"]))
-        return False
-    return True
