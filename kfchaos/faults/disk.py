@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kfchaos.platform.health import wait_broker_listed
+from kfchaos.platform.health import restart_timeout, wait_broker_listed
 
 from .base import FaultError
 from .package import BROKER_TARGETS, PALETTE, FaultPackage
@@ -60,7 +60,7 @@ class DiskFull(BrokerFault):
             if "exited" in states[n.name] or not n.running():
                 n.stop(timeout=10)
                 n.start()
-            wait_broker_listed(self.platform, i, listed=True, timeout=120)
+            wait_broker_listed(self.platform, i, listed=True, timeout=restart_timeout(self.platform), node=n)
         return {"detail": "space freed, broker listed again",
                 "proof": {"state_before_heal": states, "free_bytes": {n.name: free_bytes(n) for n in self.nodes},
                           "seconds_to_listed": round(time.monotonic() - t0, 2)}}

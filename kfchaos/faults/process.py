@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from kfchaos.platform.health import wait_broker_listed, wait_fully_replicated
+from kfchaos.platform.health import restart_timeout, wait_broker_listed, wait_fully_replicated
 from kfchaos.platform.waits import Wait
 
 from . import targets
@@ -39,7 +39,8 @@ class BrokerFault(Fault):
         for n in self.nodes:
             if not n.running():
                 n.start()
-        waited = {n.name: round(wait_broker_listed(self.platform, i, listed=True, timeout=90), 2)
+        timeout = restart_timeout(self.platform)
+        waited = {n.name: round(wait_broker_listed(self.platform, i, listed=True, timeout=timeout, node=n), 2)
                   for n, i in zip(self.nodes, self.ids())}
         return {"detail": f"started {[n.name for n in self.nodes]}",
                 "proof": {"container_status": {n.name: n.state() for n in self.nodes},
@@ -135,7 +136,7 @@ class RollingRestart(BrokerFault):
             n.stop(timeout=60)
             wait_broker_listed(self.platform, i, listed=False, timeout=60)
             n.start()
-            wait_broker_listed(self.platform, i, listed=True, timeout=90)
+            wait_broker_listed(self.platform, i, listed=True, timeout=restart_timeout(self.platform), node=n)
             wait_fully_replicated(self.platform, timeout=float(self.params.get("isr_timeout", 120)))
             steps.append({"broker": n.name, "seconds": round(time.monotonic() - t0, 2)})
         return {"target": self.zones, "detail": f"rolled {[s['broker'] for s in steps]}", "proof": {"steps": steps}}
@@ -185,12 +186,9 @@ class FlinkKill(Fault):
             new = ids - self.before if self.node.role == "flink-taskmanager" else ids
             return len(new) >= (1 if self.node.role == "flink-taskmanager" else want), \
                 f"{len(ids)} registered, {len(ids - self.before)} new"
-        # A killed TaskManager stays listed until its heartbeat times out: wait for a *new* id,
-        # as long as the platform lets any component start (a starved host can take minutes;
-        # the recovery checker still flags a slow one against the profile's budget).
+        # A killed TaskManager stays listed until its heartbeat times out: wait for a *new* id.
         waited = Wait("the restarted TaskManager to register in Flink REST", probe,
-                      timeout=max(120.0, float(getattr(self.platform.cfg, "startup_timeout", 240.0))),
-                      node=self.node).until_ready()
+                      timeout=restart_timeout(self.platform), node=self.node).until_ready()
         return {"detail": f"started {self.node.name}",
                 "proof": {"seconds_until_registered": round(waited, 2), "container_status": self.node.state()}}
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from kfchaos.platform.health import wait_broker_listed, wait_fully_replicated
+from kfchaos.platform.health import restart_timeout, wait_broker_listed, wait_fully_replicated
 
 from .base import FaultError
 from .package import BROKER_TARGETS, PALETTE, FaultPackage
@@ -49,7 +49,7 @@ class ReplaceBroker(BrokerFault):
 
     def stop(self) -> dict[str, Any]:
         node, node_id = self.nodes[0], self.ids()[0]
-        wait_broker_listed(self.platform, node_id, listed=True, timeout=120)
+        wait_broker_listed(self.platform, node_id, listed=True, timeout=restart_timeout(self.platform), node=node)
         wait_fully_replicated(self.platform, timeout=float(self.params.get("isr_timeout", 300)))
         return {"detail": f"{node.name} fully re-replicated",
                 "proof": {"seconds_to_full_isr": round(time.monotonic() - self.t0, 2),

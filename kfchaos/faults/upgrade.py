@@ -16,7 +16,7 @@ import re
 import time
 from typing import Any
 
-from kfchaos.platform.health import wait_broker_listed, wait_fully_replicated
+from kfchaos.platform.health import restart_timeout, wait_broker_listed, wait_fully_replicated
 
 from .base import FaultError
 from .package import BROKER_TARGETS, PALETTE, FaultPackage
@@ -49,7 +49,7 @@ class KafkaUpgrade(BrokerFault):
             n._c.remove(force=True)              # the data stays on its volume
             n.container.image = self.image
             n.create_and_start()
-            wait_broker_listed(self.platform, i, listed=True, timeout=120)
+            wait_broker_listed(self.platform, i, listed=True, timeout=restart_timeout(self.platform), node=n)
             wait_fully_replicated(self.platform, timeout=float(self.params.get("isr_timeout", 180)))
             steps.append({"broker": n.name, "from": old, "to": self.image, "seconds": round(time.monotonic() - t0, 2)})
         finalized = None

@@ -18,12 +18,27 @@ def broker_ids(platform) -> list[int]:
     return sorted(platform.admin.list_topics(timeout=5).brokers)
 
 
-def wait_broker_listed(platform, node_id: int, listed: bool, timeout: float = 60.0) -> float:
+RESTART_FLOOR_S = 120.0
+
+
+def restart_timeout(platform, floor: float = RESTART_FLOOR_S) -> float:
+    """Seconds a heal waits for a restarted process: as long as the platform lets any
+    component start (a starved host can take minutes), never less than ``floor``. A slow
+    restart is then measured and judged by the recovery budget instead of ending the
+    scenario with an error."""
+    return max(floor, float(getattr(platform.cfg, "startup_timeout", 0) or 0))
+
+
+def wait_broker_listed(platform, node_id: int, listed: bool, timeout: float = 60.0, node=None) -> float:
+    """Wait until metadata lists (or no longer lists) broker ``node_id``. With ``node``
+    (only when waiting for it to come back) a crashed container fails at once, and a
+    timeout names its status and last log lines."""
     def probe():
         ids = broker_ids(platform)
         return (node_id in ids) == listed, f"metadata lists brokers {ids}"
     verb = "list" if listed else "drop"
-    return Wait(f"metadata to {verb} broker {node_id}", probe, timeout=timeout).until_ready()
+    return Wait(f"metadata to {verb} broker {node_id}", probe, timeout=timeout,
+                node=node if listed else None).until_ready()
 
 
 def under_replicated(platform) -> list[str]:

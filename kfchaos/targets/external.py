@@ -34,7 +34,7 @@ class TargetConfig:
         self.target = target
         self.name, self.kind, self.zones = target.name, "external", target.zones
         self.images: dict[str, str] = {}
-        self.port_base, self.startup_timeout = 0, 120.0
+        self.port_base, self.startup_timeout = 0, 240.0   # as the built-in platform: a heal's restart wait
         self._zone_ids = zone_ids
         self.flink_zone = (target.flink.zone if target.flink and target.flink.zone else
                            next((n.zone for n in target.with_role("jobmanager")), target.zones[0]))

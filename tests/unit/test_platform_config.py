@@ -106,3 +106,13 @@ def test_cluster_ids_never_start_with_a_dash():
     from kfchaos.platform.platform import new_cluster_id
     ids = [new_cluster_id() for _ in range(5000)]
     assert len(set(ids)) == 5000 and not any(i.startswith("-") for i in ids) and all(len(i) == 22 for i in ids)
+
+
+def test_a_heal_waits_for_a_restart_as_long_as_the_platform_lets_a_component_start():
+    from types import SimpleNamespace
+
+    from kfchaos.platform.health import RESTART_FLOOR_S, restart_timeout
+    assert restart_timeout(SimpleNamespace(cfg=PlatformConfig())) == PlatformConfig().startup_timeout == 240.0
+    assert restart_timeout(SimpleNamespace(cfg=SimpleNamespace(startup_timeout=30))) == RESTART_FLOOR_S
+    assert restart_timeout(SimpleNamespace(cfg=SimpleNamespace(startup_timeout=600))) == 600.0
+    assert restart_timeout(SimpleNamespace(cfg=SimpleNamespace())) == RESTART_FLOOR_S
