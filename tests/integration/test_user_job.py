@@ -16,17 +16,12 @@ import uuid
 from pathlib import Path
 
 import pytest
-import yaml
+from tests import shared_host
 
 pytestmark = [pytest.mark.platform, pytest.mark.flink]
 ROOT = Path(__file__).resolve().parents[2]
 JOB_PROJECT = ROOT / "tests" / "userjob" / "enrich-job"
 GROUP = "org.example.chaos-test"
-# This module certifies the job's output contract. Its certifications share the 2-core host
-# with another platform (the suite runs two workers); there a restarted TaskManager has taken
-# more than the shipped 60 s to run the job again (CI, 2026-11-28), so recovery gets a budget
-# sized for that host. The shipped budget is certified by tests/system/test_certification.py.
-SHARED_HOST_RECOVERY_S = 180
 
 
 def mvn(*args: str, cwd: Path) -> None:
@@ -59,18 +54,14 @@ def good_coordinates(jars, tmp_path_factory):
 
 
 def profile(tmp: Path, name: str, job: dict) -> Path:
-    data = yaml.safe_load((ROOT / "kfchaos" / "profiles" / "kafka-3az.yaml").read_text())
-    data["name"] = name
-    data["budgets"]["recovery_seconds"] = SHARED_HOST_RECOVERY_S
+    data = shared_host.kafka_3az(name)     # this module certifies the job's output contract
     data["job"] = {
         "entry_class": "org.example.enrich.EnrichJob",
         "args": ["--brokers", "{bootstrap}", "--orders", "{input_topic}", "--enriched", "{output_topic}",
                  "--group", "{group}", "--txn-prefix", "{txn_prefix}", "--checkpoint-ms", "{checkpoint_interval_ms}"],
         "input": {"id_field": "orderId", "key_field": "customer", "template": {"amount": 120, "currency": "EUR"}},
         "output": {"contract": "exactly-once-by-id", "id_field": "orderId"}, **job}
-    path = tmp / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(data))
-    return path
+    return shared_host.write(tmp, data)
 
 
 def certify(profile_path: Path, reports: Path, *scenarios: str) -> tuple[int, dict, Path]:
