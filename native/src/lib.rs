@@ -12,6 +12,7 @@
 mod checks;
 mod digest;
 mod envelope;
+mod fast;
 mod ids;
 mod ops;
 mod source;
