@@ -78,8 +78,17 @@ pub enum Parsed<'a> {
     Op(u8, Value<'a>),
 }
 
-/// Parse and check one op line.
+/// Parse and check one op line: the writer's form by [`crate::fast`], any other text
+/// by serde (the reference; the fast scanner gives the same or leaves it to serde).
 pub fn parse(line: &str) -> Result<Parsed<'_>, Fallback> {
+    match crate::fast::parse(line) {
+        Some(p) => Ok(p),
+        None => parse_serde(line),
+    }
+}
+
+/// Parse and check one op line with serde_json.
+pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
     let op: Op = serde_json::from_str(line).map_err(bad("op"))?;
     let f = &*op.f.0;
     if f == "txn" {

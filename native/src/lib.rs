@@ -12,6 +12,7 @@
 mod checks;
 mod digest;
 mod envelope;
+mod fast;
 mod ids;
 mod ops;
 mod source;
@@ -22,18 +23,21 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use digest::Digest;
 use source::Fallback;
 
-/// Read the files on one thread, digest their lines on this one.
+/// Read the files on one thread, digest their lines on this one (the digested blocks'
+/// buffers go back to the reader, which fills them again).
 fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fallback> {
     let mut d = Digest::default();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<source::Block, Fallback>>(4);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     std::thread::scope(|scope| -> Result<(), Fallback> {
         scope.spawn(move || {
+            let mut spare = || done_rx.try_recv().unwrap_or_default();
             for path in paths {
                 let mut send = |b: source::Block| tx.send(Ok(b)).is_ok();
                 let r = if chunked {
-                    source::chunk_file_lines(path, &mut send)
+                    source::chunk_file_lines(path, &mut send, &mut spare)
                 } else {
-                    source::jsonl_lines(path, &mut send)
+                    source::jsonl_lines(path, &mut send, &mut spare)
                 };
                 if let Err(e) = r {
                     let _ = tx.send(Err(e));
@@ -43,7 +47,9 @@ fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fal
         });
         let rx = rx; // dropped on an early return, so the reader stops instead of blocking
         for block in rx.iter() {
-            digest_block(&mut d, &block?)?;
+            let block = block?;
+            digest_block(&mut d, &block)?;
+            let _ = done_tx.try_send(block.text);
         }
         Ok(())
     })?;
@@ -56,7 +62,7 @@ const SPLIT_BYTES: usize = 256 << 10;
 
 /// Digest a block's lines: the second half parsed on another thread meanwhile.
 fn digest_block(d: &mut Digest, block: &source::Block) -> Result<(), Fallback> {
-    let lines: Vec<&str> = block.lines().collect();
+    let lines = block.lines();
     if block.text.len() < SPLIT_BYTES || lines.len() < 2 {
         for line in lines {
             d.line(line)?;

@@ -26,11 +26,19 @@ pub struct Block {
 }
 
 impl Block {
-    pub fn lines(&self) -> impl Iterator<Item = &str> {
-        // checked by the reader (checked_text)
+    /// The lines split at each `\n` (a line ends before the next, the last at the end).
+    pub fn lines(&self) -> Vec<&str> {
+        // checked by the reader (checked_text); a `\n` is a char boundary
         let s = unsafe { std::str::from_utf8_unchecked(&self.text) };
-        let skip = self.skip_empty;
-        s.split('\n').filter(move |l| !(skip && l.is_empty()))
+        let mut out = Vec::with_capacity(self.text.len() / 64 + 1);
+        let mut start = 0;
+        for end in memchr::memchr_iter(b'\n', &self.text).chain(std::iter::once(self.text.len())) {
+            if !(self.skip_empty && end == start) {
+                out.push(unsafe { s.get_unchecked(start..end) });
+            }
+            start = end + 1;
+        }
+        out
     }
 }
 
@@ -67,20 +75,26 @@ pub fn is_chunk_file(path: &str) -> bool {
 /// checked once for a whole block of lines.
 fn checked_text(text: &[u8]) -> Result<&str, Fallback> {
     let s = std::str::from_utf8(text).map_err(|_| Fallback::from("bytes that are not UTF-8"))?;
-    if memchr::memmem::find(text, b"\\ud").is_some() || memchr::memmem::find(text, b"\\uD").is_some() {
+    // one pass for backslashes (the writer's lines have none), then a look after each
+    let surrogate = memchr::memchr_iter(b'\\', text).any(|i| matches!(text.get(i + 1..i + 3), Some(b"ud" | b"uD")));
+    if surrogate {
         return Err("a \\u surrogate escape".into());
     }
     Ok(s)
 }
 
-/// Every op line of the chunk file at `path`, in order.
-pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> Result<(), Fallback> {
+/// A buffer for the next block's text: one the digest is done with, or a new one.
+pub type Spare<'s> = &'s mut dyn FnMut() -> Vec<u8>;
+
+/// Every op line of the chunk file at `path`, in order (each block's text in a `spare`).
+pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool, spare: Spare) -> Result<(), Fallback> {
     let mut r = BufReader::with_capacity(1 << 20, File::open(path).map_err(io)?);
     let mut magic = [0u8; 16];
     if read_full(&mut r, &mut magic).map_err(io)? != 16 || &magic != MAGIC {
         return Err("not a chunk file".into());
     }
     let mut body = Vec::new();
+    let mut zstd = None; // one context for every frame
     loop {
         let mut head = [0u8; HEAD];
         if read_full(&mut r, &mut head).map_err(io)? < HEAD {
@@ -100,17 +114,21 @@ pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> 
         }
         // the frame's text, moved (not copied) to the digesting thread
         let text: Vec<u8> = match codec {
-            0 => std::mem::take(&mut body),
+            0 => std::mem::replace(&mut body, spare()),
             1 => {
-                let mut raw = Vec::with_capacity(raw_len as usize);
+                let mut raw = spare();
+                raw.clear();
                 flate2::read::ZlibDecoder::new(&body[..]).read_to_end(&mut raw).map_err(|e| format!("zlib: {e}"))?;
                 raw
             }
             2 => {
-                let mut raw = Vec::with_capacity(raw_len as usize);
-                zstd::bulk::Decompressor::new()
-                    .and_then(|mut d| d.decompress_to_buffer(&body, &mut raw))
-                    .map_err(|e| format!("zstd: {e}"))?;
+                let mut raw = spare();
+                raw.clear();
+                raw.reserve(raw_len as usize);
+                if zstd.is_none() {
+                    zstd = Some(zstd::bulk::Decompressor::new().map_err(|e| format!("zstd: {e}"))?);
+                }
+                zstd.as_mut().unwrap().decompress_to_buffer(&body, &mut raw).map_err(|e| format!("zstd: {e}"))?;
                 raw
             }
             c => return Err(format!("unknown frame codec {c}")),
@@ -132,8 +150,8 @@ pub fn chunk_file_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> 
     }
 }
 
-/// Every op line of the JSON Lines file at `path`, in order.
-pub fn jsonl_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> Result<(), Fallback> {
+/// Every op line of the JSON Lines file at `path`, in order (each block's text in a `spare`).
+pub fn jsonl_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool, spare: Spare) -> Result<(), Fallback> {
     let mut f = File::open(path).map_err(io)?;
     let mut buf: Vec<u8> = Vec::with_capacity(BLOCK);
     let mut start = 0usize;
@@ -151,7 +169,10 @@ pub fn jsonl_lines(path: &str, on_block: &mut dyn FnMut(Block) -> bool) -> Resul
         // whole lines only (the last line of the file, without a newline, at the end)
         let end = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |k| k + 1) };
         checked_text(&buf[..end])?;
-        if !on_block(Block { text: buf[..end].to_vec(), skip_empty: true }) {
+        let mut text = spare();
+        text.clear();
+        text.extend_from_slice(&buf[..end]);
+        if !on_block(Block { text, skip_empty: true }) {
             return Ok(());
         }
         start = end;
