@@ -27,7 +27,7 @@ It appends one op ``final-read`` (process ``final-reader`` by default)::
      "past_end": [records]}
 
 Paged (``page_records``, default :data:`PAGE_RECORDS`): each time ``page_records`` records
-below the listed end are collected, they are appended as one op ``final-read-page`` (``f`` +
+below the listed end are collected and another arrives, they are appended as one op ``final-read-page`` (``f`` +
 ``-page``, type ``info``, the same process) ``{"topic", "page": k, "records": [...]}``, ``k``
 from 0, each page sorted by (partition, offset); the final op then holds the remaining
 records and ``"pages": N``.  A read of at most ``page_records`` records writes no page and
@@ -123,13 +123,13 @@ class _Pager:
         self.pages: list[dict] = []
 
     def add(self, rec: dict) -> None:
-        self.records.append(rec)
-        if len(self.records) >= self.size:
+        if len(self.records) >= self.size:      # a full page and one more record: write it
             page = _Reader.sorted(self.records)
             self.records = []
             self.pages.append(self.history.append({
                 "process": self.process, "type": "info", "f": self.f,
                 "value": {"topic": self.topic, "page": len(self.pages), "records": page}}))
+        self.records.append(rec)
 
 
 class _Reader:
