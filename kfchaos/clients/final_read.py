@@ -33,7 +33,10 @@ from 0, each page sorted by (partition, offset); the final op then holds the rem
 records and ``"pages": N``.  A read of at most ``page_records`` records writes no page and
 no ``pages`` key, exactly as before.  So no history line holds more than one page; the
 readers merge the pages back (:mod:`kfchaos.history_pages`).  The returned op is that
-assembled op (every record, no ``pages``): its callers count the records.
+assembled op (every record, no ``pages``): its callers count the records.  A read that raises after
+writing pages first appends an ``info`` final op closing them (``"incomplete": true``,
+``"error"``); a process killed in the middle of a paged read leaves pages without their
+final op, which the readers reject as a malformed history.
 
 The final op is of type ``ok`` when every partition was read to its end (``f="output-read"``
 for the output of a user's job: records then also carry ``"headers"``, a
@@ -90,6 +93,9 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
         remaining = reader.read_to_listed_end(start, deadline, batch)
         if not remaining:
             reader.follow_past_end(start, min(deadline, time.monotonic() + PROBE_S))
+    except BaseException as exc:
+        pager.abandon(exc)
+        raise
     finally:
         reader.consumer.close()
     value: dict[str, Any] = {"topic": topic, "isolation": isolation,
@@ -121,6 +127,14 @@ class _Pager:
         self.history, self.process, self.f, self.topic, self.size = history, process, f, topic, size
         self.records: list[dict] = []
         self.pages: list[dict] = []
+
+    def abandon(self, exc: BaseException) -> None:
+        """The read raised: close the pages already written with an ``info`` final op (no
+        records, ``incomplete``), so the history stays well-formed."""
+        if self.pages:
+            self.history.append({"process": self.process, "type": "info", "f": self.f[:-len("-page")],
+                                 "value": {"topic": self.topic, "records": [], "pages": len(self.pages),
+                                           "incomplete": True, "error": f"{type(exc).__name__}: {exc}"}})
 
     def add(self, rec: dict) -> None:
         if len(self.records) >= self.size:      # a full page and one more record: write it

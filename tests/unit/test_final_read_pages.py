@@ -222,3 +222,35 @@ def test_a_json_line_never_holds_more_than_a_page():
                if op["f"] in ("final-read", "final-read-page") and op["type"] in ("ok", "info")]
     assert lengths and max(lengths) <= 10
     assert json.loads(line_of(paged[-1]))["value"]["pages"] == sum(op["f"] == "final-read-page" for op in paged)
+
+
+# -- the client's pager (no broker needed: it only appends ops) ------------------------------
+def _pager(n, size):
+    from kfchaos.clients.final_read import _Pager
+    from kfchaos.history import History
+    h = History()
+    pager = _Pager(h, "final-reader", "final-read-page", "t", size)
+    for o in range(n):
+        pager.add({"partition": o % 2, "offset": o, "value": None})
+    return h, pager
+
+
+def test_the_client_writes_a_page_only_when_another_record_follows_a_full_one():
+    h, pager = _pager(6, 3)
+    assert [len(op["value"]["records"]) for op in h.ops] == [3] and pager.records and len(pager.records) == 3
+    h, pager = _pager(7, 3)
+    assert [op["value"]["page"] for op in h.ops] == [0, 1] and len(pager.records) == 1
+    assert [r["partition"] for r in h.ops[0]["value"]["records"]] == [0, 0, 1]     # sorted
+
+
+def test_a_read_that_raises_closes_its_pages_with_an_info_op():
+    h, pager = _pager(5, 2)
+    pager.abandon(RuntimeError("broker gone"))
+    last = h.ops[-1]
+    assert (last["f"], last["type"], last["value"]["pages"]) == ("final-read", "info", 2)
+    assert "broker gone" in last["value"]["error"]
+    idx = HistoryIndex(h.ops)              # well-formed: the topic simply has no final read
+    assert idx.final_read("t") is None and idx.counts["final-read-info"] == 1
+    h, pager = _pager(2, 2)
+    pager.abandon(RuntimeError("x"))
+    assert h.ops == []                     # no page written: nothing to close
