@@ -20,6 +20,12 @@ Usage::
     python benchmarks/bench_history_scale.py                      # 1M and 10M
     python benchmarks/bench_history_scale.py --ops 100000000 --max-mem-gib 2
     python benchmarks/bench_history_scale.py --ops 1000000 --jsonl   # also the JSONL file
+    python benchmarks/bench_history_scale.py --ops 100000000 --final-read-pages 100000
+
+``--final-read-pages R`` writes the final read as the client does with ``page_records=R``
+(``final-read-page`` ops of R records, then the ``final-read`` op with the rest and
+``pages``), so a history of any size carries its final read; the compiled core hands such a
+history to the Python path (it does not stream pages yet).
 
 Each history is checked by up to three paths (``--paths``, default all three), each in
 its own fresh process: ``python`` (every default checker, the index above), ``python-ld``
@@ -61,9 +67,11 @@ FINAL_READ_MAX = 15_000_000
 
 
 def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
-             final_max: int = FINAL_READ_MAX) -> dict:
+             final_max: int = FINAL_READ_MAX, page_records: int = 0) -> dict:
     """Write a valid ~``n_ops``-op history to the chunk file ``path`` (without its final
-    read when that would hold more than ``final_max`` records)."""
+    read when that would hold more than ``final_max`` records, unless it is written in
+    pages of ``page_records`` records: then always, its records spilled to one temporary
+    file per partition meanwhile, so the generator's memory stays bounded)."""
     import random
     from kfchaos.history_chunks import ChunkWriter
     rng = random.Random(seed)
@@ -85,7 +93,8 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
     nxt = [0] * PARTITIONS                       # next offset per partition
     unpolled = [deque() for _ in range(PARTITIONS)]
     final: list[tuple] = []                     # (partition, offset, id, key, seq, producer)
-    collect = 0.45 * n_ops <= final_max
+    spill = [tempfile.TemporaryFile("w+") for _ in range(PARTITIONS)] if page_records > 0 else None
+    collect = spill is None and 0.45 * n_ops <= final_max
     seqs: dict[tuple, int] = {}
     flight = [deque() for _ in range(producers)]
     sent = [0] * producers
@@ -135,6 +144,9 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
                 unpolled[p].append((o, rid, key, s, pr))
                 if collect:
                     final.append((p, o, rid, key, s, pr))
+                elif spill is not None:
+                    spill[p].write(f'{{"partition":{p},"offset":{o},"key":"{key}","value":{{"id":"{rid}",'
+                                   f'"key":"{key}","seq":{s},"producer":"{pr}"}}}}\n')
                 emit(pr, "ok", "send", f'{{"topic":"t","key":"{key}","id":"{rid}","seq":{s},'
                                        f'"partition":{p},"offset":{o}}}')
         else:                                    # a consumer polls, then commits
@@ -172,21 +184,49 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
         emit("nemesis", "invoke", "fault-stop", v)
         emit("nemesis", "ok", "fault-stop", v)
     n_final = len(final) if collect else None
-    if collect:
+    if spill is not None:
+        n_final = _paged_final_read(emit, spill, nxt, page_records)
+    elif collect:
         final.sort()
         recs = ",".join(f'{{"partition":{p},"offset":{o},"key":"{key}","value":{{"id":"{rid}",'
                         f'"key":"{key}","seq":{s},"producer":"{pr}"}}}}'
                         for p, o, rid, key, s, pr in final)
         del final
-        offs = ",".join(f'"{p}":{nxt[p]}' for p in range(PARTITIONS))
-        zeros = ",".join(f'"{p}":0' for p in range(PARTITIONS))
-        emit("final-reader", "ok", "final-read",
-             f'{{"topic":"t","isolation":"read_committed","start_offsets":{{{zeros}}},'
-             f'"end_offsets":{{{offs}}},"records":[{recs}]}}')
+        emit("final-reader", "ok", "final-read", _final_read_value(nxt, [recs], 0))
         del recs
     w.write(buf)
     w.close()
     return {"ops": n, "final_read_records": n_final}
+
+
+def _final_read_value(nxt: list[int], recs: list[str], pages: int) -> str:
+    offs = ",".join(f'"{p}":{nxt[p]}' for p in range(PARTITIONS))
+    zeros = ",".join(f'"{p}":0' for p in range(PARTITIONS))
+    return (f'{{"topic":"t","isolation":"read_committed","start_offsets":{{{zeros}}},'
+            f'"end_offsets":{{{offs}}},"records":[{",".join(recs)}]' +
+            (f',"pages":{pages}}}' if pages else "}"))
+
+
+def _paged_final_read(emit, spill: list, nxt: list[int], page_records: int) -> int:
+    """The final read as the client writes it in pages: every ``page_records`` records (when
+    another follows) a ``final-read-page`` op, then the ``final-read`` op with the rest and
+    ``pages``; the records come from the per-partition spill files, in (partition, offset)
+    order.  Returns the record count."""
+    page: list[str] = []
+    pages = n = 0
+    for fh in spill:
+        fh.seek(0)
+        for line in fh:
+            if len(page) >= page_records:
+                emit("final-reader", "info", "final-read-page",
+                     f'{{"topic":"t","page":{pages},"records":[{",".join(page)}]}}')
+                pages += 1
+                page = []
+            page.append(line.rstrip("\n"))
+            n += 1
+        fh.close()
+    emit("final-reader", "ok", "final-read", _final_read_value(nxt, page, pages))
+    return n
 
 
 def _rss_mib() -> float:
@@ -257,6 +297,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-mem-gib", type=float, help="cap the checking process (RLIMIT_AS)")
     ap.add_argument("--jsonl", action="store_true", help="also check the same history as JSONL")
     ap.add_argument("--keep", help="directory to keep the histories in")
+    ap.add_argument("--final-read-pages", type=int, default=0, metavar="RECORDS",
+                    help="write the final read in pages of RECORDS records (a final-read-page op "
+                         "each), so it is written at any size; 0 (default): one op, left out "
+                         f"above {FINAL_READ_MAX:,} records")
     ap.add_argument("--paths", default="python,python-ld,native",
                     help="comma-separated: python (all default checkers), python-ld (lost and "
                          "duplicate in Python), native (lost and duplicate, compiled core)")
@@ -279,7 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     for n_ops in a.ops:
         path = os.path.join(d, f"history-{n_ops}.kfh")
         t = time.perf_counter()
-        gen = generate(path, n_ops, a.producers, a.seed)
+        gen = generate(path, n_ops, a.producers, a.seed, page_records=a.final_read_pages)
         t_gen = time.perf_counter() - t
         files = [path]
         if a.jsonl:
@@ -307,8 +351,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{r['rss_mib']:>7,.0f} MiB  {r['valid']} {r['anomalies'] or ''}{r['not_valid'] or ''} "
                   f"({os.path.basename(f)}; {detail})")
         fr = gen["final_read_records"]
+        paged = f" in pages of {a.final_read_pages:,}" if a.final_read_pages > 0 else ""
         print(f"{'':>13} generated in {t_gen:.0f}s; " +
-              (f"final read of {fr:,} records" if fr is not None else
+              (f"final read of {fr:,} records{paged}" if fr is not None else
                f"no final read (over {FINAL_READ_MAX:,} records: it would not fit one op)"))
         if not a.keep:
             for f in files:

@@ -41,6 +41,10 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
     output-read ok   required topic, records (partition and offset as
                      above, value any JSON: a user job's output); optional
                      isolation (str?)
+      both, any type: optional pages (int), the number of page ops before
+      a read written in pages (kfchaos.history_pages)
+    final-read-page  required topic (str), page (int, 0-based), records (as
+                     final-read's); output-read-page: records as output-read's
     commit           required offsets (map of decimal partition string ->
                      int?); optional group, topic (str?)
     assign/revoke ok required partitions (list of int 0..2**31-1); optional
@@ -68,7 +72,7 @@ analysis read (``str?``: string or null; ``int``: any JSON integer)::
                      txn_start_offset, epoch, last_sequence, last_timestamp,
                      coordinator_epoch int?} or null, error str?}),
                      unavailable (str?) (kfchaos.platform.producer_state)
-    poll, final-read, assign, revoke (not ok); upgrade, rollback, cancel,
+    poll, final-read, output-read, assign, revoke (not ok); upgrade, rollback, cancel,
     savepoint, checkpoint, stop, check-options, scenario-end: |null, free fields
     scenario, note, not-applicable, measure, cluster-health, job-recovery,
     drain, harness-error, scenario-error (kfchaos.observe), traffic
@@ -142,14 +146,20 @@ SCHEMA: dict[str, dict[str, Rule]] = {
     "poll": {"*": _LOOSE,
              "ok": Rule((req("topic", STR), req("records", RECORDS), opt("group", STR_N)),
                         False)},
-    "final-read": {"*": _LOOSE,
+    "final-read": {"*": Rule((opt("pages", INT),)),
                    "ok": Rule((req("topic", STR), req("records", RECORDS),
                                opt("isolation", STR_N), opt("start_offsets", OFFSETS),
                                opt("end_offsets", OFFSETS), opt("fetch_end_offsets", OFFSETS),
-                               opt("past_end", RECORDS), opt("listed_at", INT)), False)},
-    "output-read": {"*": _LOOSE,
+                               opt("past_end", RECORDS), opt("listed_at", INT),
+                               opt("pages", INT)), False)},
+    "output-read": {"*": Rule((opt("pages", INT),)),
                     "ok": Rule((req("topic", STR), req("records", OUTPUT_RECORDS),
-                                opt("isolation", STR_N)), False)},
+                                opt("isolation", STR_N), opt("pages", INT)), False)},
+    # a final read written in pages (kfchaos.history_pages)
+    "final-read-page": {"*": Rule((req("topic", STR), req("page", INT), req("records", RECORDS)),
+                                  False)},
+    "output-read-page": {"*": Rule((req("topic", STR), req("page", INT),
+                                    req("records", OUTPUT_RECORDS)), False)},
     "commit": {"*": Rule((req("offsets", OFFSETS), opt("group", STR_N), opt("topic", STR_N)),
                          False)},
     "assign": {"*": _LOOSE,

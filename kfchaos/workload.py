@@ -31,7 +31,8 @@ from kfchaos.platform.kafka_config import RDKAFKA_LOGGER, client_config
 
 #: the load parameters a profile's ``workload:`` section may set, with their built-in defaults
 #: (a scenario's own WorkloadSpec values win, then the profile's, then these)
-LOAD_DEFAULTS: dict[str, Any] = {"rate": 200.0, "producers": 2, "keys": 24, "consumers": 1, "record_bytes": 0}
+LOAD_DEFAULTS: dict[str, Any] = {"rate": 200.0, "producers": 2, "keys": 24, "consumers": 1, "record_bytes": 0,
+                                 "final_read_page_records": 100_000}
 MAX_RATE = "max"                    # rate: as fast as the producers can send (also written 0)
 RECORD_BYTES_MIN = 128              # room for the harness's own fields ({"id", "key", "seq", "producer"})
 RECORD_BYTES_MAX = 900_000          # below the brokers' and clients' default message size limit (~1 MB)
@@ -59,7 +60,8 @@ def record_bytes_problem(value: Any) -> str | None:
 
 @dataclass
 class WorkloadSpec:
-    """A recorded workload. ``rate``, ``producers``, ``keys``, ``consumers`` and ``record_bytes``
+    """A recorded workload. ``rate``, ``producers``, ``keys``, ``consumers``, ``record_bytes`` and
+    ``final_read_page_records``
     left at None take the profile's ``workload:`` values, else :data:`LOAD_DEFAULTS`
     (:meth:`resolved`); a scenario that sets one keeps it."""
     duration_s: float = 40.0        # producers run this long
@@ -68,6 +70,7 @@ class WorkloadSpec:
     keys: int | None = None         # default 24
     consumers: int | None = None    # members of one consumer group reading live; default 1
     record_bytes: int | None = None  # produced value size (padded); 0: the harness's own (~60 bytes)
+    final_read_page_records: int | None = None  # records per page op of the final read; default 100,000
     commit_interval_s: float = 1.0
     quiet_s: float = 3.0            # after heal, before the final read
     proxied: bool = False           # host clients through the client-<zone> Toxiproxy
@@ -290,7 +293,8 @@ class Workload:
         read = {}
         for _ in range(attempts):
             via, _ = self._freshest_broker()
-            read = final_read(via, self.topic, self.history, isolation="read_uncommitted", timeout=120)
+            read = final_read(via, self.topic, self.history, isolation="read_uncommitted", timeout=120,
+                              page_records=self.spec.final_read_page_records)
             time.sleep(2.0)
             _, ends = self._freshest_broker()
             seen = {int(p): o for p, o in read.get("value", {}).get("end_offsets", {}).items()}

@@ -36,6 +36,9 @@ import gc
 import os
 from typing import Any, Iterable
 
+from kfchaos.history import HistoryError, locate
+from kfchaos.history_pages import READ_KINDS, PageAssembler
+
 from .consumers import ConsumerDigest
 from .digests import FinalRead, PollDigest
 from .examples import ExampleMixin
@@ -67,6 +70,7 @@ class HistoryIndex(QueryMixin, ExampleMixin):
         self.checkpoint_times: list[int] = []
         self.counts: dict[str, int] = {}
         self._cache: dict[Any, Any] = {}
+        self._pages = PageAssembler()
         self.finished = False
         if ops is not None:
             self.feed(ops)
@@ -100,7 +104,10 @@ class HistoryIndex(QueryMixin, ExampleMixin):
         finally:
             if enabled:
                 gc.enable()
-        return idx.finish()
+        try:
+            return idx.finish()
+        except HistoryError as e:       # pages left without their final op
+            raise locate(e, path) from None
 
     # -- the single pass -----------------------------------------------------
     def feed(self, ops: Iterable[dict]) -> None:
@@ -130,8 +137,8 @@ class HistoryIndex(QueryMixin, ExampleMixin):
                 send(op)
             elif f == "poll":
                 poll(op)
-            elif f == "final-read":
-                self._final_read(op)
+            elif f in READ_KINDS:
+                self._read(op, ops)
             else:
                 other(op, f)
         last = ops[-1]
@@ -158,6 +165,18 @@ class HistoryIndex(QueryMixin, ExampleMixin):
         digest.n_polls += 1
         if op["value"]["records"]:
             self.consumers.poll(op)
+
+    def _read(self, op: dict, ops: list[dict]) -> None:
+        """A final read, an output read or one of their pages: assembled first
+        (:mod:`kfchaos.history_pages`), so both see the whole read."""
+        n0 = self.n
+        whole = self._pages.take(op, lambda: n0 + next(k for k, o in enumerate(ops) if o is op))
+        if whole is None:
+            return
+        if whole["f"] == "final-read":
+            self._final_read(whole)
+        else:
+            self._other(whole, whole["f"])
 
     def _final_read(self, op: dict) -> None:
         if op["type"] != "ok" or not isinstance(op.get("value"), dict):
@@ -189,6 +208,7 @@ class HistoryIndex(QueryMixin, ExampleMixin):
     def finish(self) -> "HistoryIndex":
         """Resolve in-flight sends and transactions (idempotent)."""
         if not self.finished:
+            self._pages.close()
             self.finished = True
             for _ in range(self.writes.finish()):
                 self._count("txn-pending")

@@ -4,7 +4,9 @@ Contract
 --------
 Each ``inject_*`` mutates a list of op dicts in place to introduce exactly
 one anomaly of a known kind and returns what it changed, or ``None`` if the
-history has no suitable spot.  The result must be detected as:
+history has no suitable spot.  A final read written in pages is first
+assembled in place (:mod:`kfchaos.history_pages`): its page ops are replaced
+by the one op holding every record.  The result must be detected as:
 
 =========================  ===============================================
 inject_lost                lost / ``lost`` (acked record dropped from the
@@ -23,14 +25,23 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from kfchaos.history_pages import assemble, has_pages
+
 from .index import HistoryIndex
 
 __all__ = ["inject_lost", "inject_duplicate", "inject_swap", "inject_skip",
            "inject_output_duplicate", "final_read_op"]
 
 
+def _assembled(ops: list[dict]) -> None:
+    """Merge the pages of paged reads into their final op, in place."""
+    if has_pages(ops):
+        ops[:] = list(assemble(ops))
+
+
 def final_read_op(ops: list[dict], topic: str) -> dict | None:
     """The final read the checkers use for ``topic`` (last read_committed ok)."""
+    _assembled(ops)
     best = None
     for op in ops:
         if op["f"] == "final-read" and op["type"] == "ok" and op["value"]["topic"] == topic:
@@ -84,6 +95,7 @@ def inject_output_duplicate(ops: list[dict], topic: str = "out",
 
 
 def inject_swap(ops: list[dict], topic: str = "t", rng: Any = None) -> tuple | None:
+    _assembled(ops)
     last: dict[tuple, dict] = {}
     pairs = []
     for op in ops:

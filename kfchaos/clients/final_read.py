@@ -26,7 +26,19 @@ It appends one op ``final-read`` (process ``final-reader`` by default)::
      "value"}, ...], "listed_at": int, "fetch_end_offsets": {"<p>": int},
      "past_end": [records]}
 
-of type ``ok`` when every partition was read to its end (``f="output-read"``
+Paged (``page_records``, default :data:`PAGE_RECORDS`): each time ``page_records`` records
+below the listed end are collected and another arrives, they are appended as one op ``final-read-page`` (``f`` +
+``-page``, type ``info``, the same process) ``{"topic", "page": k, "records": [...]}``, ``k``
+from 0, each page sorted by (partition, offset); the final op then holds the remaining
+records and ``"pages": N``.  A read of at most ``page_records`` records writes no page and
+no ``pages`` key, exactly as before.  So no history line holds more than one page; the
+readers merge the pages back (:mod:`kfchaos.history_pages`).  The returned op is that
+assembled op (every record, no ``pages``): its callers count the records.  A read that raises after
+writing pages first appends an ``info`` final op closing them (``"incomplete": true``,
+``"error"``); a process killed in the middle of a paged read leaves pages without their
+final op, which the readers reject as a malformed history.
+
+The final op is of type ``ok`` when every partition was read to its end (``f="output-read"``
 for the output of a user's job: records then also carry ``"headers"``, a
 header name -> text map), else ``info`` with
 ``"incomplete": [partitions]`` and ``"error"`` (checkers then treat the
@@ -44,6 +56,8 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
+from kfchaos.history_pages import assemble
+
 from .codec import decode_key, offsets_to_json, record_of
 from .errors import error_str
 from .producer import base_config
@@ -51,13 +65,18 @@ from .producer import base_config
 __all__ = ["final_read"]
 
 PROBE_S = 5.0       # how long the read follows partitions past their listed end
+PAGE_RECORDS = 100_000  # records per page op of a paged final read
 
 
 def final_read(bootstrap: str, topic: str, history: Any, *,
                isolation: str = "read_committed", timeout: float = 60.0,
                process: str = "final-reader", config: dict | None = None,
-               batch: int = 2000, f: str = "final-read") -> dict:
-    """Read ``topic`` completely and append the ``final-read`` op (or ``f``); returns it."""
+               batch: int = 2000, f: str = "final-read",
+               page_records: int = PAGE_RECORDS) -> dict:
+    """Read ``topic`` completely and append the ``final-read`` op (or ``f``), after its page
+    ops if it has more than ``page_records`` records; returns the assembled op."""
+    if page_records < 1:
+        raise ValueError(f"page_records is {page_records!r}; give a positive number of records")
     with_headers = f == "output-read"
     conf = base_config(bootstrap, process, {
         "group.id": f"harness-final-reader-{uuid.uuid4().hex[:12]}",
@@ -68,16 +87,20 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
     start, end = _watermarks(dict(conf, **{"isolation.level": "read_uncommitted"}),
                              topic, deadline)
     listed_at = time.monotonic_ns()
-    reader = _Reader(Consumer(conf), topic, end, with_headers)
+    pager = _Pager(history, process, f + "-page", topic, page_records)
+    reader = _Reader(Consumer(conf), topic, end, with_headers, pager)
     try:
         remaining = reader.read_to_listed_end(start, deadline, batch)
         if not remaining:
             reader.follow_past_end(start, min(deadline, time.monotonic() + PROBE_S))
+    except BaseException as exc:
+        pager.abandon(exc)
+        raise
     finally:
         reader.consumer.close()
     value: dict[str, Any] = {"topic": topic, "isolation": isolation,
                              "start_offsets": offsets_to_json(start),
-                             "end_offsets": offsets_to_json(end), "records": reader.sorted(reader.records),
+                             "end_offsets": offsets_to_json(end), "records": reader.sorted(pager.records),
                              "listed_at": listed_at, "fetch_end_offsets": offsets_to_json(reader.fetch_end),
                              "past_end": reader.sorted(reader.past.values())}
     errors = reader.errors
@@ -86,19 +109,53 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
         value["error"] = "timeout" + (f": {'; '.join(errors[:5])}" if errors else "")
     elif errors:
         value["errors"] = errors[:20]
-    return history.append({"process": process, "type": "info" if remaining else "ok",
-                           "f": f, "value": value})
+    if pager.pages:
+        value["pages"] = len(pager.pages)
+    op = history.append({"process": process, "type": "info" if remaining else "ok",
+                         "f": f, "value": value})
+    if not pager.pages:
+        return op
+    whole, = assemble([*pager.pages, op])
+    return whole
+
+
+class _Pager:
+    """The records of a read below its listed end, appended as a page op every
+    ``size`` records (``pages``: the page ops written; ``records``: the rest)."""
+
+    def __init__(self, history: Any, process: str, f: str, topic: str, size: int):
+        self.history, self.process, self.f, self.topic, self.size = history, process, f, topic, size
+        self.records: list[dict] = []
+        self.pages: list[dict] = []
+
+    def abandon(self, exc: BaseException) -> None:
+        """The read raised: close the pages already written with an ``info`` final op (no
+        records, ``incomplete``), so the history stays well-formed."""
+        if self.pages:
+            self.history.append({"process": self.process, "type": "info", "f": self.f[:-len("-page")],
+                                 "value": {"topic": self.topic, "records": [], "pages": len(self.pages),
+                                           "incomplete": True, "error": f"{type(exc).__name__}: {exc}"}})
+
+    def add(self, rec: dict) -> None:
+        if len(self.records) >= self.size:      # a full page and one more record: write it
+            page = _Reader.sorted(self.records)
+            self.records = []
+            self.pages.append(self.history.append({
+                "process": self.process, "type": "info", "f": self.f,
+                "value": {"topic": self.topic, "page": len(self.pages), "records": page}}))
+        self.records.append(rec)
 
 
 class _Reader:
-    """One consumer reading a topic: records below the listed end, records at or beyond it
+    """One consumer reading a topic: records below the listed end (to ``pager``), records at or beyond it
     (``past``, by position), and each partition's end as Fetch reports it (``fetch_end``,
     from PARTITION_EOF). A broker may serve a whole batch that straddles the listed end,
     so records past the end are kept whenever they arrive."""
 
-    def __init__(self, consumer: Any, topic: str, end: dict[int, int], with_headers: bool):
+    def __init__(self, consumer: Any, topic: str, end: dict[int, int], with_headers: bool,
+                 pager: _Pager):
         self.consumer, self.topic, self.end, self.with_headers = consumer, topic, end, with_headers
-        self.records: list[dict] = []
+        self.pager = pager
         self.past: dict[tuple[int, int], dict] = {}
         self.fetch_end: dict[int, int] = {}
         self.errors: list[str] = []
@@ -115,7 +172,7 @@ class _Reader:
         o = m.offset()
         rec = _with_headers(m) if self.with_headers else record_of(m)
         if o < self.end[p]:
-            self.records.append(rec)
+            self.pager.add(rec)
         else:
             self.past[(p, o)] = rec
         return p, o

@@ -174,6 +174,8 @@ def check_workload(workload: dict, src: str) -> None:
     at_least(workload, "producers", 1, "workload", src, "the workload needs at least 1 producer")
     at_least(workload, "keys", 1, "workload", src, "the producers need at least 1 key")
     at_least(workload, "consumers", 0, "workload", src, "give 0 (no live consumers) or more")
+    positive(workload, "final_read_page_records", "workload", src,
+             "give the records per page op of the final read, e.g. 100000")
     if "record_bytes" in workload:
         problem = record_bytes_problem(workload["record_bytes"])
         if problem:

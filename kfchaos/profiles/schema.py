@@ -54,7 +54,8 @@ SCHEMA: dict[str, Any] = {
     # backfill-isolation's replay load (kfchaos.scenarios.replay_load)
     "replay": {"link_rate": LINE, "preload_mb": INT, "record_bytes": INT, "link_burst_mb": INT},
     # the recorded workload's defaults where a scenario does not set them (kfchaos.workload)
-    "workload": {"rate": RATE, "record_bytes": INT, "keys": INT, "producers": INT, "consumers": INT},
+    "workload": {"rate": RATE, "record_bytes": INT, "keys": INT, "producers": INT, "consumers": INT,
+                 "final_read_page_records": INT},
 }
 CONFIG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 

@@ -30,6 +30,7 @@ The format (every key but ``name``, ``doc`` and ``contracts`` is optional)::
       consumers: 1                    # members of the consumer group reading live (0: none)
       keys: 24
       record_bytes: 0                 # value size in bytes (0: the harness's own, about 60)
+      final_read_page_records: 100000 # records per page op of the final read
       commit_interval: 1.0
       quiet: 3.0                      # seconds after heal, before the final read
       proxied: false                  # clients through the client-<zone> Toxiproxy
@@ -83,7 +84,7 @@ SCHEMA: dict[str, Any] = {
     "name": LINE, "doc": TEXT, "contracts": NAMES, "requires": NAMES, "only_with": NAMES, "tags": NAMES,
     "topic": {"suffix": LINE, "partitions": INT, "replication_factor": INT, "config": SETTINGS},
     "workload": {"duration": NUMBER, "rate": RATE, "producers": INT, "consumers": INT, "keys": INT,
-                 "record_bytes": INT, "commit_interval": NUMBER, "quiet": NUMBER, "proxied": BOOL,
+                 "record_bytes": INT, "final_read_page_records": INT, "commit_interval": NUMBER, "quiet": NUMBER, "proxied": BOOL,
                  "isolation": LINE, "transactional": BOOL},
     "faults": LIST,
     "flink": {"variant": LINE, "wait_checkpoints": INT, "drain_timeout": NUMBER, "job_recovery": BOOL,
@@ -93,7 +94,8 @@ REQUIRED = ("name", "doc", "contracts")
 
 #: YAML workload key -> WorkloadSpec field
 WORKLOAD_FIELDS = {"duration": "duration_s", "rate": "rate", "producers": "producers", "consumers": "consumers",
-                   "keys": "keys", "record_bytes": "record_bytes", "commit_interval": "commit_interval_s",
+                   "keys": "keys", "record_bytes": "record_bytes",
+                   "final_read_page_records": "final_read_page_records", "commit_interval": "commit_interval_s",
                    "quiet": "quiet_s",
                    "proxied": "proxied", "isolation": "isolation", "transactional": "transactional"}
 ISOLATIONS = ("read_committed", "read_uncommitted")
@@ -407,7 +409,7 @@ def _workload(w: dict, src: str) -> WorkloadSpec:
             raise ScenarioFileError(f"{src}: `workload.{key}` is not supported by this version's workload "
                                     f"(WorkloadSpec has no `{field}`); remove it or set it to false")
         kwargs[field] = value
-    for key in ("duration", "keys", "commit_interval"):
+    for key in ("duration", "keys", "commit_interval", "final_read_page_records"):
         _positive(src, f"workload.{key}", w.get(key))
     if isinstance(w.get("rate"), (int, float)):
         _positive(src, "workload.rate", w["rate"], 0, strict=False)     # 0: unthrottled, as `max`

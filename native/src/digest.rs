@@ -12,8 +12,12 @@
 //!
 //! What the digest does not model exactly ends the native scan with a [`Fallback`]: a
 //! transaction (`txn`), a send id invoked twice or completed without an invoke or twice,
-//! a write without a topic, positions beyond the Python index's 40-bit offset packing.
+//! a write without a topic, positions beyond the Python index's 40-bit offset packing, a
+//! final read written in pages (a `final-read-page` / `output-read-page` op, or a final op
+//! with `pages`: the Python path assembles them, `kfchaos/history_pages.py`).
 use rustc_hash::FxHashMap;
+use serde::de::IgnoredAny;
+use serde::Deserialize;
 
 use crate::ids::{Interner, NONE, UNSUPPORTED};
 use crate::envelope::*;
@@ -94,6 +98,12 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
     if f == "txn" {
         return Err("transactions (txn ops) are not digested natively".into());
     }
+    if f == "final-read-page" || f == "output-read-page" {
+        return Err(PAGED.into());
+    }
+    if (f == "output-read" || (f == "final-read" && op.typ != 1)) && has_pages(line) {
+        return Err(PAGED.into());
+    }
     if !DIGESTED.contains(&f) {
         return Ok(Parsed::Small(line));
     }
@@ -103,6 +113,30 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
         v => v,
     };
     Ok(Parsed::Op(op.typ, value))
+}
+
+const PAGED: &str = "a final read written in pages";
+
+/// The `pages` key of an op's value, present with any value (null too).
+#[derive(Deserialize)]
+struct PagesProbe {
+    #[serde(default)]
+    value: Option<PagesOf>,
+}
+
+#[derive(Deserialize)]
+struct PagesOf {
+    #[serde(default)]
+    pages: Maybe<IgnoredAny>,
+}
+
+/// True if the op's value holds `pages`, or the line cannot tell (then Python decides).
+fn has_pages(line: &str) -> bool {
+    match serde_json::from_str::<PagesProbe>(line) {
+        Ok(PagesProbe { value: Some(PagesOf { pages: Maybe::Present(_) }) }) => true,
+        Ok(_) => false,
+        Err(_) => true,
+    }
 }
 
 fn bad<E: std::fmt::Display>(what: &str) -> impl FnOnce(E) -> Fallback + '_ {
@@ -226,6 +260,9 @@ impl Digest {
 
     fn final_read(&mut self, v: FinalReadOk) -> Result<(), Fallback> {
         let _ = (&v.start_offsets, &v.end_offsets, &v.fetch_end_offsets, v.listed_at);
+        if v.pages.as_ref().is_some() {
+            return Err(PAGED.into());
+        }
         let t = self.topic(&v.topic.0);
         let isolation = match &v.isolation {
             Some(s) if !s.0.is_empty() => s.0.to_string(),

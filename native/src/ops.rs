@@ -364,6 +364,9 @@ pub struct FinalReadOk<'a> {
     pub past_end: Maybe<Vec<Record<'a>>>,
     #[serde(default)]
     pub listed_at: Maybe<Int>,
+    /// a paged read (its page ops before it): the scan hands the history to Python
+    #[serde(default)]
+    pub pages: Maybe<Int>,
 }
 
 #[allow(dead_code)] // the fields are checked, not read

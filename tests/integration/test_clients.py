@@ -7,7 +7,11 @@ import pytest
 from kfchaos.checkers import check_all, compose
 from kfchaos.clients import (RecordingConsumer, RecordingProducer, TransactionalProducer,
                              final_read)
+from kfchaos.checkers.index import HistoryIndex
 from kfchaos.history import History
+from kfchaos.history_pages import assemble
+
+from tests.integration.kafka_io import produce
 
 QUIET = {"log_level": 0}
 GROUP = {**QUIET, "session.timeout.ms": 6000, "heartbeat.interval.ms": 500}
@@ -177,3 +181,32 @@ def test_final_read_of_empty_topic(bootstrap, topic):
     fr = final_read(bootstrap, topic, h, timeout=10, config=QUIET)
     assert fr["type"] == "ok" and fr["value"]["records"] == []
     assert set(fr["value"]["end_offsets"].values()) == {0}
+
+
+def test_final_read_in_pages_equals_one_read(bootstrap, new_topic):
+    """3,000 records read with page_records=500: five final-read-page ops of 500 records, the
+    final op with the last 500 and pages=5, and the assembled read is the unpaged read."""
+    topic = new_topic(partitions=3)
+    acked = produce(bootstrap, topic, 3000)
+    assert len(acked) == 3000
+    h, plain_h = History(), History()
+    got = final_read(bootstrap, topic, h, timeout=60, config=QUIET, page_records=500)
+    plain = final_read(bootstrap, topic, plain_h, timeout=60, config=QUIET)
+    pages = [o for o in h.ops if o["f"] == "final-read-page"]
+    last = h.ops[-1]
+    assert [o["value"]["page"] for o in pages] == [0, 1, 2, 3, 4]
+    assert all(o["type"] == "info" and o["process"] == "final-reader" and o["value"]["topic"] == topic
+               and len(o["value"]["records"]) == 500 for o in pages)
+    assert last["f"] == "final-read" and last["type"] == "ok" and last["value"]["pages"] == 5
+    assert len(last["value"]["records"]) == 500
+    assert [o["f"] for o in plain_h.ops] == ["final-read"] and "pages" not in plain["value"]
+    whole = list(assemble(h.ops))
+    assert len(whole) == 1 and whole[0] == got and "pages" not in got["value"]
+    key = lambda r: (r["partition"], r["offset"])     # noqa: E731 - pages are sorted one by one
+    assert sorted(got["value"]["records"], key=key) == plain["value"]["records"]
+    assert len(plain["value"]["records"]) == 3000
+    assert {(r["partition"], r["offset"]) for r in plain["value"]["records"]} == {(p, o) for p, o, _ in acked}
+    same = ("topic", "isolation", "start_offsets", "end_offsets", "fetch_end_offsets", "past_end")
+    assert {k: got["value"][k] for k in same} == {k: plain["value"][k] for k in same}
+    a, b = HistoryIndex(h.ops).final_read(topic), HistoryIndex(plain_h.ops).final_read(topic)
+    assert a.n_records == b.n_records == 3000 and a.at == b.at and a.end == b.end

@@ -41,6 +41,8 @@ def test_profile_workload_section_is_read():
     ({"producers": 0}, "`workload.producers` is 0, must be at least 1"),
     ({"keys": 0}, "`workload.keys` is 0, must be at least 1"),
     ({"consumers": -2}, "`workload.consumers` is -2"),
+    ({"final_read_page_records": 0}, "`workload.final_read_page_records` is 0, must be greater than 0"),
+    ({"final_read_page_records": "1M"}, "`workload.final_read_page_records` must be an integer"),
     ({"duration": 3}, "unknown key `workload.duration`"),
 ])
 def test_bad_workload_value_is_one_line(w, words):
@@ -65,8 +67,12 @@ def test_spec_without_values_takes_the_profile_then_the_defaults():
     assert s.unthrottled
     d = WorkloadSpec().resolved(None)
     assert {k: getattr(d, k) for k in LOAD_DEFAULTS} == {"rate": 200.0, "producers": 2, "keys": 24,
-                                                          "consumers": 1, "record_bytes": 0}
+                                                          "consumers": 1, "record_bytes": 0,
+                                                          "final_read_page_records": 100_000}
     assert not d.unthrottled
+    assert WorkloadSpec().resolved({"final_read_page_records": 500}).final_read_page_records == 500
+    assert WorkloadSpec(final_read_page_records=7).resolved({"final_read_page_records": 500}) \
+        .final_read_page_records == 7
 
 
 def test_a_scenarios_own_values_win():
@@ -105,9 +111,12 @@ def test_yaml_scenario_takes_rate_max_and_record_bytes():
            "workload": {"rate": "max", "record_bytes": 1024}}
     s = from_dict(doc, "fast.yaml")
     assert s is not None
+    paged = from_dict({**doc, "workload": {"final_read_page_records": 500}}, "fast.yaml")
+    assert paged is not None
     for bad, words in (({"rate": "quick"}, "`workload.rate` must be a number or `max`"),
                        ({"rate": -3}, "`workload.rate` is -3"),
-                       ({"record_bytes": 10}, "`workload.record_bytes` is 10")):
+                       ({"record_bytes": 10}, "`workload.record_bytes` is 10"),
+                       ({"final_read_page_records": 0}, "`workload.final_read_page_records` is 0")):
         with pytest.raises(ScenarioFileError) as e:
             from_dict({**doc, "workload": bad}, "fast.yaml")
         assert words in str(e.value) and "\n" not in str(e.value)

@@ -1,0 +1,256 @@
+"""Final reads written in pages (kfchaos.history_pages): a paged history and the same history
+unpaged give the same verdicts (every default checker, the output contract), from memory, a
+history.jsonl and a history.kfh; every malformed paging is a HistoryError naming the op; the
+compiled core hands paged histories to the Python path."""
+import copy
+import json
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from kfchaos.checkers import check_all, check_path, exactly_once, native
+from kfchaos.checkers.index import HistoryIndex
+from kfchaos.checkers.synth import Builder, generate
+from kfchaos.history import HistoryError, load
+from kfchaos.history_chunks import export_jsonl, pack_jsonl
+from kfchaos.history_codec import line_of
+from kfchaos.history_pages import assemble, has_pages, paginate
+from kfchaos.history_schema import check_op
+
+from .test_checkers_fastpaths import OPTS, damaged
+
+
+def _translate(x, index_of):
+    """``x`` with every ``"index"`` value mapped through ``index_of``."""
+    if isinstance(x, dict):
+        return {k: (index_of.get(v, v) if k == "index" else _translate(v, index_of)) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_translate(v, index_of) for v in x]
+    return x
+
+
+def _index_map(paged, ops):
+    """Paged op index -> the same op's index in the unpaged history."""
+    kept = [op for op in paged if not op["f"].endswith("-page")]
+    assert len(kept) == len(ops)
+    return {a["index"]: b["index"] for a, b in zip(kept, ops)}
+
+
+def _verdicts(history, opts):
+    return {k: v.to_dict() for k, v in check_all(history, **opts).items()}
+
+
+def _write(path, ops):
+    path.write_text("".join(line_of(op) + "\n" for op in ops), encoding="utf-8")
+    return path
+
+
+def _same_verdicts(ops, paged, opts):
+    want = _verdicts(HistoryIndex(copy.deepcopy(ops)), opts)
+    got = _translate(_verdicts(HistoryIndex(paged), opts), _index_map(paged, ops))
+    assert got == want
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_paged_and_unpaged_give_the_same_verdicts(seed):
+    ops = damaged(seed)
+    for size in (1, 7, 100):
+        paged = paginate(copy.deepcopy(ops), size)
+        assert has_pages(paged) or max(len(op["value"]["records"]) for op in ops
+                                       if op["f"] == "final-read" and op["type"] == "ok") <= size
+        _same_verdicts(ops, paged, OPTS[seed % len(OPTS)])
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), size=st.integers(1, 400), flink=st.booleans(),
+       partitions=st.integers(1, 4))
+def test_any_page_size_changes_nothing(seed, size, flink, partitions):
+    ops = generate(seed, 600, partitions=partitions, flink=flink, faults=1).ops
+    paged = paginate(copy.deepcopy(ops), size)
+    index_of = _index_map(paged, ops)
+    assert [_translate(op, index_of) for op in assemble(paged)] == ops
+    _same_verdicts(ops, paged, {})
+
+
+def _output_history(n, page=None):
+    b = Builder()
+    for i in range(n):
+        b.send(f"o-{i}", key=f"c{i % 3}", seq=i, o=i, topic="in")
+    recs = [{"partition": i % 2, "offset": i // 2, "key": None, "value": {"orderId": f"o-{i}"},
+             "headers": {"h": str(i)}} for i in range(n) if i != 5]
+    recs.append(dict(recs[0], offset=1000))   # one duplicate: the verdict has something to say
+    b.op("final-reader", "ok", "output-read", {"topic": "out", "isolation": "read_committed",
+                                               "records": recs})
+    return b.ops if page is None else paginate(b.ops, page)
+
+
+def test_the_output_contract_reads_the_assembled_output_read():
+    ops = _output_history(40)
+    paged = _output_history(40, page=6)
+    assert sum(op["f"] == "output-read-page" for op in paged) == 6
+    opts = dict(input_topic="in", output_topic="out", output_contract="exactly-once-by-id",
+                id_field="orderId")
+    want = exactly_once.check(HistoryIndex(ops), **opts).to_dict()
+    got = exactly_once.check(HistoryIndex(paged), **opts).to_dict()
+    assert _translate(got, _index_map(paged, ops)) == want
+    assert want["valid"] == "invalid" and set(want["anomalies"]) == {"missing-output", "duplicate-output"}
+    assert HistoryIndex(paged).get("output-read")[0]["value"] == ops[-1]["value"]
+
+
+def test_jsonl_and_chunk_file_carry_the_pages(tmp_path):
+    ops = generate(3, 1500, flink=True, faults=2).ops
+    paged = paginate(copy.deepcopy(ops), 25)
+    jsonl = _write(tmp_path / "history.jsonl", paged)
+    kfh = tmp_path / "history.kfh"
+    pack_jsonl(jsonl, kfh, ops_per_frame=64)
+    back = tmp_path / "back.jsonl"
+    export_jsonl(kfh, back)
+    assert back.read_bytes() == jsonl.read_bytes()
+    assert load(kfh) == paged                   # the loaders give the ops as written
+    want = _verdicts(HistoryIndex(copy.deepcopy(ops)), {})
+    for path in (jsonl, kfh):
+        for chunk in (1 << 12, 1 << 22):
+            got = _verdicts(HistoryIndex.from_path(path, chunk_bytes=chunk), {})
+            assert _translate(got, _index_map(paged, ops)) == want
+
+
+# -- malformed paging --------------------------------------------------------------------
+def _paged_read(n_pages=3, topic="t"):
+    b = Builder()
+    b.send("a-0", topic=topic, o=0)
+    recs = [(0, i, f"a-{i}") for i in range(n_pages * 2 + 1)]
+    b.final(recs, topic=topic)
+    return paginate(b.ops, 2)
+
+
+def _swap(ops, i, j):
+    ops[i], ops[j] = ops[j], ops[i]
+    return ops
+
+
+def _malformed():
+    """(name, ops, the ordinal of the op named, words of the message)."""
+    base = _paged_read()        # send invoke, send ok, pages 0 1 2 (ops 2-4), final (pages=3, op 5)
+    assert [op["f"] for op in base] == ["send"] * 2 + ["final-read-page"] * 3 + ["final-read"]
+    missing = copy.deepcopy(base)
+    del missing[3]
+    other = copy.deepcopy(base)
+    other[4]["value"].update(topic="u", page=0)
+    no_key = copy.deepcopy(base)
+    del no_key[-1]["value"]["pages"]
+    no_pages = copy.deepcopy(base)
+    del no_pages[2:5]
+    too_many = copy.deepcopy(base)
+    too_many[-1]["value"]["pages"] = 4
+    return [
+        ("out of order", _swap(copy.deepcopy(base), 2, 3), 2, ["page 1", "follows 0 page(s)", "expected page 0"]),
+        ("a page missing", missing, 3, ["page 2", "follows 1 page(s)", "expected page 1"]),
+        ("a page of another topic", other, 5, ["says pages=3 after 2 page op(s)", "pending pages of topic 'u'"]),
+        ("no final op", copy.deepcopy(base)[:-1], 2, ["3 page(s) and no final-read op"]),
+        ("no pages key", no_key, 5, ['has no "pages" after 3 page op(s)']),
+        ("pages but no page ops", no_pages, 2, ["says pages=3 after 0 page op(s)"]),
+        ("pages count too high", too_many, 5, ["says pages=4 after 3 page op(s)"]),
+    ]
+
+
+@pytest.mark.parametrize("name, ops, ordinal, words", _malformed(), ids=[m[0] for m in _malformed()])
+def test_malformed_paging_is_a_history_error(name, ops, ordinal, words, tmp_path):
+    for op in ops:
+        assert check_op(op) is None                 # each op alone is well-formed
+    with pytest.raises(HistoryError) as e:
+        HistoryIndex(ops)
+    assert e.value.ordinal == ordinal and str(e.value).startswith(f"op {ordinal}: "), str(e.value)
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))
+    path = _write(tmp_path / "history.jsonl", ops)
+    with pytest.raises(HistoryError) as e2:
+        HistoryIndex.from_path(path)
+    assert str(e2.value).startswith(f"{path}:{ordinal + 1}: "), str(e2.value)
+    with pytest.raises(HistoryError):
+        list(assemble(ops))
+    with pytest.raises(HistoryError) as e3:
+        check_path(path, checkers=["lost", "duplicate"])
+    assert str(e3.value) == str(e2.value)
+
+
+def test_page_ops_and_the_pages_field_are_typed():
+    page = {"index": 0, "process": "r", "type": "info", "f": "final-read-page", "time": 1,
+            "value": {"topic": "t", "page": 0, "records": [{"partition": 0, "offset": 0, "value": None}]}}
+    assert check_op(page) is None
+    for bad, word in ((dict(page["value"], page="0"), "value.page"), ({"topic": "t", "page": 0}, '"records"'),
+                      (dict(page["value"], records=[{"offset": 1}]), "value.records[0]")):
+        what = check_op(dict(page, value=bad))
+        assert what is not None and word in what[0], what
+    final = {"index": 1, "process": "r", "type": "ok", "f": "final-read", "time": 1,
+             "value": {"topic": "t", "records": [], "pages": "2"}}
+    assert "value.pages" in check_op(final)[0]
+    assert "value.pages" in check_op(dict(final, f="output-read"))[0]
+    assert "value.pages" in check_op(dict(final, type="info"))[0]
+
+
+# -- the compiled core -------------------------------------------------------------------
+def test_native_hands_paged_histories_to_python(tmp_path, monkeypatch):
+    monkeypatch.delenv("KFCHAOS_NATIVE", raising=False)
+    assert native.available(), "kfchaos/_native.abi3.so is missing: run scripts/build_native.sh"
+    ops = generate(11, 1200, partitions=3, faults=1, txn=False).ops
+    plain = _write(tmp_path / "plain.jsonl", ops)
+    assert isinstance(native.scan(plain), dict)          # the unpaged history: decided natively
+    variants = {"paged": paginate(copy.deepcopy(ops), 50)}
+    info = copy.deepcopy(ops)                            # a final op (not ok) with pages only
+    info.append(dict(info[-1], index=len(info), type="info", value={"topic": "t", "pages": 0}))
+    variants["info-with-pages"] = info
+    out = copy.deepcopy(ops)
+    out.append({**ops[-1], "index": len(out), "f": "output-read",
+                "value": {"topic": "o", "records": [], "pages": 0}})
+    variants["output-read-with-pages"] = out
+    for name, hist in variants.items():
+        path = _write(tmp_path / f"{name}.jsonl", hist)
+        reason = native.scan(path)
+        assert isinstance(reason, str) and "pages" in reason, (name, reason)
+        for names in (["lost"], ["duplicate"], ["lost", "duplicate"]):
+            got = {k: v.to_dict() for k, v in check_path(path, checkers=names).items()}
+            assert got == _verdicts(HistoryIndex.from_path(path), {"checkers": names}), name
+            if name == "paged":
+                want = _verdicts(HistoryIndex(copy.deepcopy(ops)), {"checkers": names})
+                assert _translate(got, _index_map(hist, ops)) == want
+
+
+def test_a_json_line_never_holds_more_than_a_page():
+    ops = generate(2, 900).ops
+    paged = paginate(ops, 10)
+    lengths = [len(op["value"]["records"]) for op in paged
+               if op["f"] in ("final-read", "final-read-page") and op["type"] in ("ok", "info")]
+    assert lengths and max(lengths) <= 10
+    assert json.loads(line_of(paged[-1]))["value"]["pages"] == sum(op["f"] == "final-read-page" for op in paged)
+
+
+# -- the client's pager (no broker needed: it only appends ops) ------------------------------
+def _pager(n, size):
+    from kfchaos.clients.final_read import _Pager
+    from kfchaos.history import History
+    h = History()
+    pager = _Pager(h, "final-reader", "final-read-page", "t", size)
+    for o in range(n):
+        pager.add({"partition": o % 2, "offset": o, "value": None})
+    return h, pager
+
+
+def test_the_client_writes_a_page_only_when_another_record_follows_a_full_one():
+    h, pager = _pager(6, 3)
+    assert [len(op["value"]["records"]) for op in h.ops] == [3] and pager.records and len(pager.records) == 3
+    h, pager = _pager(7, 3)
+    assert [op["value"]["page"] for op in h.ops] == [0, 1] and len(pager.records) == 1
+    assert [r["partition"] for r in h.ops[0]["value"]["records"]] == [0, 0, 1]     # sorted
+
+
+def test_a_read_that_raises_closes_its_pages_with_an_info_op():
+    h, pager = _pager(5, 2)
+    pager.abandon(RuntimeError("broker gone"))
+    last = h.ops[-1]
+    assert (last["f"], last["type"], last["value"]["pages"]) == ("final-read", "info", 2)
+    assert "broker gone" in last["value"]["error"]
+    idx = HistoryIndex(h.ops)              # well-formed: the topic simply has no final read
+    assert idx.final_read("t") is None and idx.counts["final-read-info"] == 1
+    h, pager = _pager(2, 2)
+    pager.abandon(RuntimeError("x"))
+    assert h.ops == []                     # no page written: nothing to close
