@@ -15,8 +15,9 @@ own, and ``pages`` is dropped, so an assembled op is exactly the op an unpaged r
 would have written.  Page ops are keyed by (process, kind, topic).  Anything else is a
 malformed history, :class:`~kfchaos.history_schema.HistoryError` naming the op's
 ordinal: a page out of order, a final op whose ``pages`` differs from the pages seen
-(a page missing, or one of another topic), pages but no ``pages`` in the final op, and
-pages with no final op by the end of the history (:meth:`PageAssembler.close`).
+(a page missing, or one of another topic), pages but no ``pages`` in the final op.
+Pages with no final op by the end of the history are a read its process did not finish
+(killed mid-read): :meth:`PageAssembler.close` gives it back as an ``info`` final op.
 
 Every consumer of final reads goes through it: :class:`kfchaos.checkers.HistoryIndex`
 (and so every checker and ``kfchaos analyze``), :mod:`kfchaos.checkers.inject`, and the
@@ -46,11 +47,12 @@ _MATCH = ('expected "pages" to count the page ops of the same process and topic 
 
 class _Pages:
     """The pages seen so far of one read: their records and the first page's ordinal."""
-    __slots__ = ("ordinal", "records")
+    __slots__ = ("ordinal", "records", "last")
 
     def __init__(self, ordinal: int):
         self.ordinal = ordinal
         self.records: list[list] = []
+        self.last: dict = {}
 
 
 def _label(f: str, process: Any, topic: Any) -> str:
@@ -84,6 +86,7 @@ class PageAssembler:
                                f"follows {len(pages.records)} page(s)",
                                f"expected page {len(pages.records)}: {_ORDER}", ordinal=where())
         pages.records.append(v["records"])
+        pages.last = {k: op.get(k) for k in ("index", "process", "time", "wall")}
 
     def _final(self, op: dict, where: Callable[[], int]) -> dict:
         v = op.get("value")
@@ -109,14 +112,21 @@ class PageAssembler:
             value["records"] = records
         return dict(op, value=value)
 
-    def close(self) -> None:
-        """The history ended: pages without their final op are an error."""
-        if self.pending:
-            (process, f, topic), pages = min(self.pending.items(), key=lambda kv: kv[1].ordinal)
-            raise HistoryError(f"{_label(PAGED[f], process, topic)}: {len(pages.records)} page(s) "
-                               f"and no {f} op after them",
-                               f'expected the history to hold the {f} op ending the read, with "pages"',
-                               ordinal=pages.ordinal)
+    def close(self) -> list[dict]:
+        """The history ended: each read with pages and no final op was interrupted (its
+        process died mid-read). It is given back as the ``info`` final op an unfinished
+        read writes (``incomplete``, ``error``; no records), so checkers see a topic with
+        no final read -- an unknown outcome, never a failed one."""
+        out = []
+        for (process, f, topic), pages in sorted(self.pending.items(), key=lambda kv: kv[1].ordinal):
+            last = pages.last
+            out.append({**{k: last[k] for k in ("process", "time") if k in last},
+                        "index": last.get("index"), "wall": last.get("wall"), "type": "info", "f": f,
+                        "value": {"topic": topic, "incomplete": True, "interrupted": True,
+                                  "error": f"the history ends after {len(pages.records)} page(s) "
+                                           f"of this read and no {f} op"}})
+        self.pending.clear()
+        return out
 
 
 def assemble(ops: Iterable[dict], n0: int = 0) -> Iterator[dict]:
@@ -126,7 +136,7 @@ def assemble(ops: Iterable[dict], n0: int = 0) -> Iterator[dict]:
         out = asm.take(op, lambda k=k: k) if op["f"] in READ_KINDS else op
         if out is not None:
             yield out
-    asm.close()
+    yield from asm.close()
 
 
 def has_pages(ops: Iterable[dict]) -> bool:

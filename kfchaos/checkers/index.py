@@ -208,7 +208,8 @@ class HistoryIndex(QueryMixin, ExampleMixin):
     def finish(self) -> "HistoryIndex":
         """Resolve in-flight sends and transactions (idempotent)."""
         if not self.finished:
-            self._pages.close()
+            for op in self._pages.close():          # reads interrupted mid-way: info, no records
+                self._final_read(op) if op["f"] == "final-read" else self._other(op, op["f"])
             self.finished = True
             for _ in range(self.writes.finish()):
                 self._count("txn-pending")

@@ -285,10 +285,11 @@ impl<'a> Cur<'a> {
 
     fn final_read(&mut self) -> Option<FinalReadOk<'a>> {
         let (mut topic, mut records, mut isolation, mut past_end, mut listed_at) = (None, None, None, None, None);
-        let (mut start, mut end, mut fetch_end) = (None, None, None);
+        let (mut start, mut end, mut fetch_end, mut pages) = (None, None, None, None);
         self.object(|c, k| match k {
             "topic" => once(&mut topic, Str(Cow::Borrowed(c.str()?))),
             "records" => once(&mut records, c.records()?),
+            "pages" => once(&mut pages, c.int()?),
             "isolation" => once(&mut isolation, c.opt_str()?),
             "start_offsets" => once(&mut start, c.offsets()?),
             "end_offsets" => once(&mut end, c.offsets()?),
@@ -307,6 +308,7 @@ impl<'a> Cur<'a> {
             fetch_end_offsets: maybe(fetch_end),
             past_end: past_end.map_or(Maybe::Absent, Maybe::Present),
             listed_at: listed_at.map_or(Maybe::Absent, Maybe::Present),
+            pages: pages.map_or(Maybe::Absent, Maybe::Present),
         })
     }
 

@@ -51,7 +51,7 @@ fn describe(p: &Parsed) -> String {
         ),
         Value::Poll(v) => format!("poll {} {} [{}]", v.topic.0, s(&v.group), records(&v.records)),
         Value::Final(v) => format!(
-            "final {} {} [{}] {:?} {} {} {} {:?}",
+            "final {} {} [{}] {:?} {} {} {} {:?} {:?}",
             v.topic.0,
             s(&v.isolation),
             records(&v.records),
@@ -59,7 +59,8 @@ fn describe(p: &Parsed) -> String {
             v.start_offsets.as_ref().is_some(),
             v.end_offsets.as_ref().is_some(),
             v.fetch_end_offsets.as_ref().is_some(),
-            v.listed_at.as_ref().map(|i| i.0)
+            v.listed_at.as_ref().map(|i| i.0),
+            v.pages.as_ref().map(|i| i.0)
         ),
         Value::Checked => "checked".to_string(),
         Value::Other => "other".to_string(),
@@ -95,6 +96,7 @@ fn writer_lines() -> Vec<String> {
             ),
         ),
         op("ok", "final-read", &format!(r#"{{"topic":"t","records":[],"past_end":[{rec}],"listed_at":5,"fetch_end_offsets":{{}}}}"#)),
+        op("ok", "final-read", &format!(r#"{{"topic":"t","records":[{rec}],"pages":3}}"#)),
         op("invoke", "commit", r#"{"group":"g1","topic":"t","offsets":{"0":12,"2":40}}"#),
         op("ok", "commit", r#"{"group":"g1","topic":"t","offsets":{"0":12,"2":40}}"#),
         op("ok", "assign", r#"{"group":"g1","topic":"t","partitions":[0,2,4],"positions":{"0":null,"2":null,"4":null}}"#),

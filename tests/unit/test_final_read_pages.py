@@ -146,7 +146,6 @@ def _malformed():
         ("out of order", _swap(copy.deepcopy(base), 2, 3), 2, ["page 1", "follows 0 page(s)", "expected page 0"]),
         ("a page missing", missing, 3, ["page 2", "follows 1 page(s)", "expected page 1"]),
         ("a page of another topic", other, 5, ["says pages=3 after 2 page op(s)", "pending pages of topic 'u'"]),
-        ("no final op", copy.deepcopy(base)[:-1], 2, ["3 page(s) and no final-read op"]),
         ("no pages key", no_key, 5, ['has no "pages" after 3 page op(s)']),
         ("pages but no page ops", no_pages, 2, ["says pages=3 after 0 page op(s)"]),
         ("pages count too high", too_many, 5, ["says pages=4 after 3 page op(s)"]),
@@ -171,6 +170,20 @@ def test_malformed_paging_is_a_history_error(name, ops, ordinal, words, tmp_path
     with pytest.raises(HistoryError) as e3:
         check_path(path, checkers=["lost", "duplicate"])
     assert str(e3.value) == str(e2.value)
+
+
+def test_a_read_cut_off_by_the_end_of_the_history_is_no_final_read(tmp_path):
+    """A process killed mid-read leaves pages and no final op: the read is unfinished, so the
+    topic has no final read and lost is unknown, never a refused history or a failure."""
+    ops = _paged_read()[:-1]
+    idx = HistoryIndex(copy.deepcopy(ops)).finish()
+    assert idx.final_read("t") is None and idx.counts.get("final-read-info") == 1
+    lost = check_all(idx, checkers=["lost"])["lost"]
+    assert lost.valid == "unknown" and "no final read of t" in lost.reason, lost.to_dict()
+    (cut,) = [op for op in assemble(ops) if op["f"] == "final-read"]
+    assert cut["type"] == "info" and cut["value"]["incomplete"] and "3 page(s)" in cut["value"]["error"]
+    path = _write(tmp_path / "history.jsonl", ops)
+    assert check_path(path, checkers=["lost"])["lost"].to_dict() == lost.to_dict()
 
 
 def test_page_ops_and_the_pages_field_are_typed():
