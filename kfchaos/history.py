@@ -20,9 +20,9 @@ The writer is thread safe.  A write after close records nothing and raises
 nothing: it is counted (``History.late_writes``) and the first is logged at
 debug level (a client thread still closing after a Ctrl-C).  A line is what ``json.dumps(op, separators=(",",
 ":"))`` writes; the clients' own ops (:data:`FAST_FS`) are serialised by
-orjson when its line is ASCII and has no ``null`` (where its output could
-mean something else: NaN and Infinity, or be spelt differently: non-ASCII
-escapes), which keeps recording cheap at high rates; such a line is the same
+orjson when its line is ASCII (non-ASCII text the standard library escapes) and
+either has no ``null`` or reads back equal to the op (orjson writes NaN and Infinity
+as ``null``), which keeps recording cheap at high rates; such a line is the same
 JSON value (a float with an exponent may be spelt ``1e-5`` for ``1e-05``).
 Lines are buffered but flushed to the OS after every
 ``flush_every`` ops, at least every ``flush_interval`` seconds (a background

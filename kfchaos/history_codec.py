@@ -2,7 +2,8 @@
 
 Contract: :func:`line_of` writes ``json.dumps(op, separators=(",", ":"))`` (the writer's
 default for bytes and sets), computed by orjson for the clients' own ops (:data:`FAST_FS`)
-when its line is ASCII and has no ``null``, so it is the same JSON value; :func:`loads`
+when its line is ASCII and has no ``null`` or reads back equal to the op (orjson writes
+NaN and Infinity as ``null``, which then differs), so it is the same JSON value; :func:`loads`
 and :func:`parse_lines` give what ``json.loads`` gives, with orjson where it agrees
 (no integer beyond 64 bits) and the standard library otherwise, and reject text that
 is not valid Unicode.
@@ -27,6 +28,8 @@ def _orjson_exact(s: str | bytes) -> bool:
     """True if ``s`` has no run of 19+ digits: the integers orjson would
     turn into floats (beyond 64 bits) need one, nothing else differs."""
     n = len(s)
+    if n <= _SLICE and s.__class__ is bytes:       # the common case, without the loop's cost
+        return s.translate(_NOT_DIGIT).find(_LONG_RUN) < 0
     for i in range(0, n, _SLICE):
         part = s[max(0, i - 18):i + _SLICE]
         if isinstance(part, str):
@@ -85,7 +88,7 @@ def line_of(op: dict) -> str:
             raw = _orjson.dumps(op, default=_orjson_default, option=_ORJSON_OPTS)
         except (TypeError, ValueError):
             raw = b""
-        if raw and raw.isascii() and raw.find(b"null") < 0:
+        if raw and raw.isascii() and (raw.find(b"null") < 0 or _orjson.loads(raw) == op):
             return raw.decode("ascii")
     return _encode(op)
 
