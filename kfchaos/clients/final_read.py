@@ -59,6 +59,7 @@ from confluent_kafka import Consumer, KafkaError, TopicPartition
 from kfchaos.history_pages import assemble
 
 from .codec import decode_key, offsets_to_json, record_of
+from .consumer import FETCH_QUEUE_BACKOFF_MS
 from .errors import error_str
 from .producer import base_config
 
@@ -81,7 +82,8 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
     conf = base_config(bootstrap, process, {
         "group.id": f"harness-final-reader-{uuid.uuid4().hex[:12]}",
         "enable.auto.commit": False, "auto.offset.reset": "earliest",
-        "isolation.level": isolation, "enable.partition.eof": True})
+        "isolation.level": isolation, "enable.partition.eof": True,
+        "fetch.queue.backoff.ms": FETCH_QUEUE_BACKOFF_MS})    # see RecordingConsumer
     conf.update(config or {})
     deadline = time.monotonic() + timeout
     start, end = _watermarks(dict(conf, **{"isolation.level": "read_uncommitted"}),
