@@ -16,6 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from kfchaos.history_pages import assemble
 from tests import shared_host
 
 pytestmark = [pytest.mark.platform, pytest.mark.flink]
@@ -87,7 +89,7 @@ def test_good_build_holds_exactly_once_by_id_through_kill_and_bad_deploy(jars, g
         assert eo["verdict"] == "held", (scenario, eo)
     assert code == 0, results["overall"]
     history = (run / "bad-deploy-rollback" / "history.jsonl").read_text().splitlines()
-    ops = [json.loads(line) for line in history]
+    ops = list(assemble(json.loads(line) for line in history))      # output reads in pages assembled
     upgrade = [o for o in ops if o["f"] == "upgrade" and o["type"] != "invoke"]
     rollback = [o for o in ops if o["f"] == "rollback" and o["type"] == "ok"]
     assert upgrade and upgrade[-1]["type"] in ("fail", "info") and rollback, "the next release must fail, then roll back"

@@ -22,6 +22,7 @@ import docker
 import pytest
 
 from kfchaos.history import iter_load
+from kfchaos.history_pages import assemble
 from tests.system.test_certification import chaos, only_run
 
 pytestmark = [pytest.mark.platform, pytest.mark.scenario]
@@ -75,7 +76,7 @@ def test_rehearsal_from_kafka_3az_to_tiered_decides_every_contract_and_leaves_no
     assert set(mirroring["anomalies"]) <= {"mirror-duplicate", "mirror-unacked"}, mirroring["anomalies"]
     f = sc["figures"]
     assert all(f.get(k) is not None for k in FIGURES), {k: f.get(k) for k in FIGURES}
-    ops = list(iter_load(run / "migration" / "history.jsonl"))
+    ops = list(assemble(iter_load(run / "migration" / "history.jsonl")))
     (move,) = [o["value"] for o in ops if o["f"] == "cutover"]
     (target_read,) = [o["value"] for o in ops if o["f"] == "final-read" and o["value"]["topic"] == move["target_topic"]]
     assert f["mirror_duplicates"] == duplicates_in(target_read)
