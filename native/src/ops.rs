@@ -1,7 +1,8 @@
 //! The JSON of one operation, typed as strictly as `kfchaos/history_schema.py` (or more).
 //!
 //! These are the values (`envelope.rs`: the op around them).  Only the kinds the scan
-//! digests are typed (`send`, `poll`, `final-read`, `commit`, `assign`, `revoke`); every
+//! digests are typed (`send`, `poll`, `final-read`, `final-read-page`, `commit`, `assign`,
+//! `revoke`); every
 //! other op goes back to Python whole, where the schema checks it.  A value the Python schema accepts but these types reject (a duplicated key, an
 //! integer beyond 64 bits, a NaN in a free field, ...) is not an error: the caller hands
 //! the history to the Python path, which accepts it or names the problem exactly.
@@ -364,9 +365,20 @@ pub struct FinalReadOk<'a> {
     pub past_end: Maybe<Vec<Record<'a>>>,
     #[serde(default)]
     pub listed_at: Maybe<Int>,
-    /// a paged read (its page ops before it): the scan hands the history to Python
+    /// a paged read: the number of its page ops before it
     #[serde(default)]
     pub pages: Maybe<Int>,
+}
+
+/// A page of a final read (`final-read-page`, any type): its records go into the read
+/// pending for (process, topic) until the final op (`kfchaos/history_pages.py`).
+#[derive(Deserialize)]
+pub struct Page<'a> {
+    #[serde(borrow)]
+    pub topic: Str<'a>,
+    pub page: Int,
+    #[serde(borrow)]
+    pub records: Vec<Record<'a>>,
 }
 
 #[allow(dead_code)] // the fields are checked, not read
