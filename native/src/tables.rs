@@ -189,3 +189,54 @@ impl Slots {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dense_refuses_far_and_low_indexes() {
+        let mut d = Dense::new(0u32);
+        *d.slot(5000).unwrap() = 7;
+        assert_eq!(d.get(5000), Some(7));
+        assert_eq!(d.get(5001), None);
+        assert!(d.slot(100).is_none(), "below the base");
+        assert!(d.slot(1 << 30).is_none(), "far beyond the allocated range");
+        let mut seen = vec![];
+        d.for_each(|i, v| seen.push((i, v)));
+        assert_eq!(seen, vec![(5000, 7)]);
+    }
+
+    #[test]
+    fn positions_keep_the_first_rid_and_flag_a_second() {
+        let mut t = PosTable::default();
+        let q = |p: u64, o: u64| (p << OFFSET_BITS) | o;
+        t.put(q(1, 3), 10);
+        t.put(q(1, 3), 10);
+        t.put(q(1, 1 << 35), 11); // sparse
+        assert!(!t.conflict);
+        assert_eq!((t.get(q(1, 3)), t.get(q(1, 1 << 35)), t.get(q(2, 3))), (Some(10), Some(11), None));
+        t.put(q(1, 3), 12);
+        assert!(t.conflict && t.get(q(1, 3)) == Some(10));
+        let mut n = 0;
+        t.for_each(|_, _| n += 1);
+        assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn a_slot_kept_in_the_map_stays_there() {
+        let rid = |n: u64| (1u64 << TAG_SHIFT) | n;
+        let mut s = Slots::default();
+        *s.entry(rid(0)) = 1;
+        *s.entry(rid(1 << 17)) = 2; // far for now: in the map
+        for n in (1..(1 << 20)).filter(|&n| n != 1 << 17) {
+            *s.entry(rid(n)) = 3; // the dense range grows
+        }
+        assert_eq!(*s.entry(rid(1 << 17)), 2); // now within the dense range: still the map's
+        assert_eq!(s.get_mut(rid(1 << 17)).copied(), Some(2));
+        assert_eq!(s.get_mut(rid(1 << 21)), None);
+        let mut n = 0;
+        s.for_each(|_| n += 1);
+        assert_eq!(n, 1 << 20);
+    }
+}
