@@ -64,6 +64,8 @@ IN_FLIGHT = 8
 #: records of the final read above which it is left out: one op of ~110 bytes a record must
 #: fit one frame (< 2 GiB); a 100M-op history's final read (~40M records) does not
 FINAL_READ_MAX = 15_000_000
+#: characters of op lines above which the generator closes a frame
+FRAME_CHARS = 8 << 20
 
 
 def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
@@ -77,18 +79,23 @@ def generate(path: str, n_ops: int, producers: int = 4, seed: int = 1,
     rng = random.Random(seed)
     w = ChunkWriter(path)
     buf: list[str] = []
+    buf_chars = 0
     n = 0
     t0 = 1_000_000_000_000
     wall0 = 1_700_000_000.0
 
     def emit(process: str, type_: str, f: str, value: str) -> None:
-        nonlocal n
+        nonlocal n, buf_chars
         buf.append(f'{{"index":{n},"process":"{process}","type":"{type_}","f":"{f}",'
                    f'"value":{value},"time":{t0 + n * 1000},"wall":{wall0 + n * 1e-6:.6f}}}')
         n += 1
-        if len(buf) >= 4096:
+        buf_chars += len(buf[-1])
+        # a frame of at most 4096 ops or about FRAME_CHARS (the writer's frames are bounded
+        # by op count and time; a frame of many pages would be one huge block for a reader)
+        if len(buf) >= 4096 or buf_chars >= FRAME_CHARS:
             w.write(buf)
             buf.clear()
+            buf_chars = 0
 
     nxt = [0] * PARTITIONS                       # next offset per partition
     unpolled = [deque() for _ in range(PARTITIONS)]
