@@ -11,16 +11,16 @@
 //!   last `read_committed` one, else the last) as its own position table; a read
 //!   written in pages (`final-read-page` ops, then the final op with `pages`: N) is
 //!   assembled page by page as `kfchaos/history_pages.py` does, never held whole;
-//! * `commit`, `assign`, `revoke`, a final read not ok: checked against the schema,
-//!   nothing kept;
+//! * `commit`, `assign`, `revoke`, a final read not ok (which may close pages, as a read
+//!   that raised does): checked against the schema, nothing kept;
 //! * any other kind: its line goes back to Python (the small ops).
 //!
 //! What the digest does not model exactly ends the native scan with a [`Fallback`]: a
 //! transaction (`txn`), a send id invoked twice or completed without an invoke or twice,
 //! a write without a topic, positions beyond the Python index's 40-bit offset packing,
 //! pages that do not add up (a page out of order, a final op whose `pages` differs from
-//! the pages seen, pages left without their final op at the end, a final op not ok with
-//! `pages` or after pages of its process), and any `output-read` pages: the Python path
+//! the pages seen, pages left without their final op at the end), and any `output-read`
+//! pages: the Python path
 //! then raises its exact HistoryError or decides the history.
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::IgnoredAny;
@@ -103,7 +103,7 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
     if f == "output-read-page" {
         return Err(PAGED.into());
     }
-    if (f == "output-read" || (f == "final-read" && op.typ != 1)) && has_pages(line) {
+    if f == "output-read" && has_pages(line) {
         return Err(PAGED.into());
     }
     if !DIGESTED.contains(&f) {
@@ -117,7 +117,7 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
     Ok(Parsed::Op(op.typ, op.process, value))
 }
 
-const PAGED: &str = "pages the native scan does not assemble (output-read, or a final read not ok)";
+const PAGED: &str = "output-read pages (the native scan does not assemble them)";
 
 /// The `pages` key of an op's value, present with any value (null too).
 #[derive(Deserialize)]
@@ -215,11 +215,7 @@ impl Digest {
             Parsed::Op(_, _, Value::Poll(v)) => self.poll(v)?,
             Parsed::Op(_, process, Value::Final(v)) => self.final_read(&process.0, v)?,
             Parsed::Op(_, process, Value::Page(v)) => self.page(&process.0, v)?,
-            Parsed::Op(_, process, Value::FinalOther) => {
-                if self.pending.keys().any(|k| *k.0 == *process.0) {
-                    return Err(PAGED.into());
-                }
-            }
+            Parsed::Op(_, process, Value::FinalOther(Some(v))) => self.final_not_ok(&process.0, v)?,
             Parsed::Op(..) => {}
         }
         self.n += 1;
@@ -310,6 +306,24 @@ impl Digest {
         p.read.n_records += self.records(&v.records, &mut p.read.at)?;
         p.pages += 1;
         self.pending.insert(key, p);
+        Ok(())
+    }
+
+    /// A final read not ok closes its pages (a read that raised): they must add up, and
+    /// the read is dropped (only an ok read is a topic's final read).
+    fn final_not_ok(&mut self, process: &str, v: FinalNotOk) -> Result<(), Fallback> {
+        let t = v.topic.as_ref().and_then(|s| self.topic_ix.get(&**s).copied());
+        let pending = match t {
+            Some(t) if !self.pending.is_empty() => self.pending.remove(&(Box::from(process), t)),
+            _ => None,
+        };
+        let said = v.pages.map(|n| n.0);
+        if pending.is_none() && said.is_none() {
+            return Ok(());
+        }
+        if said != Some(pending.map_or(0, |p| p.pages)) {
+            return Err("a final read not ok whose pages do not match its page ops".into());
+        }
         Ok(())
     }
 

@@ -20,8 +20,8 @@ pub enum Value<'a> {
     Poll(PollOk<'a>),
     Final(FinalReadOk<'a>),
     Page(Page<'a>),
-    /// a final read that is not ok: checked, nothing kept (its pages go to Python)
-    FinalOther,
+    /// a final read that is not ok (None: its value is null): it may close pages
+    FinalOther(Option<FinalNotOk<'a>>),
     /// checked against the schema, nothing kept (commit, assign, revoke, loose values)
     Checked,
     /// a kind not digested here (its line goes back to Python)
@@ -70,7 +70,7 @@ impl<'de, 's> de::DeserializeSeed<'de> for ValueSeed<'s> {
             ("poll", 1) => PollOk::deserialize(d).map(Value::Poll),
             ("final-read", 1) => FinalReadOk::deserialize(d).map(Value::Final),
             ("final-read-page", _) => Page::deserialize(d).map(Value::Page),
-            ("final-read", _) => Loose::deserialize(d).map(|_| Value::FinalOther),
+            ("final-read", _) => Option::<FinalNotOk>::deserialize(d).map(Value::FinalOther),
             ("commit", _) => Commit::deserialize(d).map(|_| Value::Checked),
             ("assign", 1) => checked(partitions_ok(&AssignOk::deserialize(d)?.partitions), "partitions"),
             ("revoke", 1) => checked(partitions_ok(&RevokeOk::deserialize(d)?.partitions), "partitions"),

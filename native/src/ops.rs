@@ -381,6 +381,31 @@ pub struct Page<'a> {
     pub records: Vec<Record<'a>>,
 }
 
+/// A final read that is not ok (the schema types only `pages`): what its pages need, the
+/// topic when it is a string (Python's key for the read's pages) and `pages`.
+pub struct FinalNotOk<'a> {
+    pub topic: Option<Cow<'a, str>>,
+    pub pages: Option<Int>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FinalNotOk<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            #[serde(default, borrow)]
+            topic: Option<Scalar<'a>>,
+            #[serde(default)]
+            pages: Option<Int>,
+        }
+        let r = Raw::deserialize(d)?;
+        let topic = match r.topic {
+            Some(Scalar::Id(Id::S(s))) => Some(s),
+            _ => None,
+        };
+        Ok(FinalNotOk { topic, pages: r.pages })
+    }
+}
+
 #[allow(dead_code)] // the fields are checked, not read
 #[derive(Deserialize)]
 pub struct Commit<'a> {

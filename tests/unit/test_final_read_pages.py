@@ -293,19 +293,55 @@ def test_native_decides_interleaved_readers(tmp_path):
     assert decided >= 5, decided
 
 
+def _closed_by_info(ops, size, pages_said=None):
+    """``ops`` paged, the last read's final op replaced by the ``info`` op a read that
+    raised writes (``pages``: its page count, or ``pages_said``)."""
+    paged = paginate(copy.deepcopy(ops), size)
+    last = paged[-1]
+    assert last["f"] == "final-read" and last["value"]["pages"] > 0
+    n = last["value"]["pages"] if pages_said is None else pages_said
+    paged[-1] = dict(last, type="info", value={"topic": last["value"]["topic"], "records": [],
+                                               "pages": n, "incomplete": True, "error": "boom"})
+    return paged
+
+
+def test_native_decides_a_read_closed_by_an_info_op(tmp_path, monkeypatch):
+    """A read that raised after its pages closes them with an info final op (the client
+    does): the core drops the read as Python does, and decides; an info op whose pages do
+    not add up is the Python HistoryError."""
+    monkeypatch.delenv("KFCHAOS_NATIVE", raising=False)
+    ops = [op for op in generate(11, 1200, partitions=3, faults=1, txn=False).ops
+           if not op["f"].startswith("fault")]
+    reads = [k for k, op in enumerate(ops) if op["f"] == "final-read"]
+    ops = ops[:reads[-1] + 1]                            # the history ends with the last read
+    info = copy.deepcopy(ops)                            # a final op (not ok) with pages only
+    info.append(dict(info[-1], index=len(info), type="info", value={"topic": "t", "pages": 0}))
+    for name, hist in {"closed": _closed_by_info(ops, 50), "info-with-pages-0": info,
+                       "null-value": info[:-1] + [dict(info[-1], value=None)]}.items():
+        path = _write(tmp_path / f"{name}.jsonl", hist)
+        assert isinstance(native.scan(path), dict), (name, native.scan(path))
+        for names in NATIVE_NAMES:
+            got, want = _native_and_python(path, names)
+            assert got == want, (name, names)
+    bad = _write(tmp_path / "bad.jsonl", _closed_by_info(ops, 50, pages_said=1))
+    assert isinstance(native.scan(bad), str)
+    with pytest.raises(HistoryError) as want:
+        HistoryIndex.from_path(bad)
+    with pytest.raises(HistoryError) as got:
+        check_path(bad, checkers=["lost", "duplicate"])
+    assert str(got.value) == str(want.value)
+
+
 def test_native_hands_other_pages_to_python(tmp_path, monkeypatch):
-    """output-read pages, a final op not ok with pages, and pages left without their final
-    op are Python's: the core hands the history over, the verdicts are the Python path's."""
+    """output-read pages and pages left without their final op are Python's: the core
+    hands the history over, the verdicts are the Python path's."""
     monkeypatch.delenv("KFCHAOS_NATIVE", raising=False)
     ops = generate(11, 1200, partitions=3, faults=1, txn=False).ops
     variants = {}
-    info = copy.deepcopy(ops)                            # a final op (not ok) with pages only
-    info.append(dict(info[-1], index=len(info), type="info", value={"topic": "t", "pages": 0}))
-    variants["info-with-pages"] = (info, "pages")
     out = copy.deepcopy(ops)
     out.append({**ops[-1], "index": len(out), "f": "output-read",
                 "value": {"topic": "o", "records": [], "pages": 0}})
-    variants["output-read-with-pages"] = (out, "pages")
+    variants["output-read-with-pages"] = (out, "output-read")
     cut = paginate(copy.deepcopy(ops), 50)
     page = cut[-2]                                       # a page 0 of another reader, then the end
     cut.append(dict(page, index=len(cut), process="reader-2", value=dict(page["value"], page=0)))
