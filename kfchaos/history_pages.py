@@ -20,8 +20,10 @@ Pages with no final op by the end of the history are a read its process did not 
 (killed mid-read): :meth:`PageAssembler.close` gives it back as an ``info`` final op.
 
 Every consumer of final reads goes through it: :class:`kfchaos.checkers.HistoryIndex`
-(and so every checker and ``kfchaos analyze``), :mod:`kfchaos.checkers.inject`, and the
-native scan hands paged histories to that Python path.  The loaders
+(and so every checker and ``kfchaos analyze``) and :mod:`kfchaos.checkers.inject`.  The
+compiled core (``native/src/digest.rs``) follows the same rules page by page and hands
+the history to this Python path whenever the pages do not add up (or are ``output-read``
+pages), so the error raised is always the one here.  The loaders
 (:func:`kfchaos.history.load` / ``iter_load``) yield the ops as written; :func:`assemble`
 turns such a stream into the assembled one.
 """

@@ -1,63 +1,59 @@
 //! One pass over the op lines into compact columns: what the ported checkers read.
 //!
-//! Kept per op kind (the Python index, `kfchaos/checkers/index.py`, is the reference):
+//! Kept per op kind (the Python index, `kfchaos/checkers/index.py`, is the reference;
+//! the tables: [`crate::tables`]):
 //!
-//! * `send`: every write, keyed by its encoded id ([`crate::ids`]): topic, outcome and
-//!   the acknowledged (partition, offset) -- 24 bytes and a hash slot a write;
-//! * `poll` ok: every polled record as (position, id) per topic, 16 bytes a record;
+//! * `send`: every write's slot (state, topic; 4 bytes, dense per producer), and an
+//!   acknowledged (partition, offset) as a position of its topic;
+//! * `poll` ok: every polled record as a position of its topic (8 bytes, dense per
+//!   partition), a flag in the write's slot (or a set, for ids of no write of that topic);
 //! * `final-read` ok: the records of the authoritative final read of each topic (the
-//!   last `read_committed` one, else the last), as (position, id), 16 bytes a record;
-//! * `commit`, `assign`, `revoke`: checked against the schema, nothing kept;
+//!   last `read_committed` one, else the last) as its own position table; a read
+//!   written in pages (`final-read-page` ops, then the final op with `pages`: N) is
+//!   assembled page by page as `kfchaos/history_pages.py` does, never held whole;
+//! * `commit`, `assign`, `revoke`, a final read not ok (which may close pages, as a read
+//!   that raised does): checked against the schema, nothing kept;
 //! * any other kind: its line goes back to Python (the small ops).
 //!
 //! What the digest does not model exactly ends the native scan with a [`Fallback`]: a
 //! transaction (`txn`), a send id invoked twice or completed without an invoke or twice,
-//! a write without a topic, positions beyond the Python index's 40-bit offset packing, a
-//! final read written in pages (a `final-read-page` / `output-read-page` op, or a final op
-//! with `pages`: the Python path assembles them, `kfchaos/history_pages.py`).
-use rustc_hash::FxHashMap;
+//! a write without a topic, positions beyond the Python index's 40-bit offset packing,
+//! pages that do not add up (a page out of order, a final op whose `pages` differs from
+//! the pages seen, pages left without their final op at the end), and any `output-read`
+//! pages: the Python path
+//! then raises its exact HistoryError or decides the history.
+use rustc_hash::{FxHashMap, FxHashSet};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
-use crate::ids::{Interner, NONE, UNSUPPORTED};
+use crate::ids::{is_harness, Interner, NONE, UNSUPPORTED};
+use crate::tables::{slot, PosTable, Slots};
 use crate::envelope::*;
 use crate::ops::*;
 use crate::source::Fallback;
 
 pub const OFFSET_BITS: u32 = 40;
 const NO_POS: i64 = i64::MIN;
-pub const INFLIGHT: u8 = 0;
-pub const ACKED: u8 = 1;
-pub const UNACKED: u8 = 2;
-
-#[derive(Clone, Copy)]
-pub struct Write {
-    pub offset: i64,
-    pub partition: i64,
-    pub topic: u32,
-    pub state: u8,
-}
-
-impl Write {
-    /// The acknowledged position, when the ack carries one the duplicate checker merges.
-    pub fn position(&self) -> Option<u64> {
-        if self.partition == NO_POS || self.offset == NO_POS || self.offset < 0 {
-            return None;
-        }
-        Some(((self.partition as u64) << OFFSET_BITS) | self.offset as u64)
-    }
-}
 
 #[derive(Default)]
 pub struct Polls {
     pub n_polls: u64,
-    pub recs: Vec<(u64, u64)>,
+    pub n_records: u64,
 }
 
+/// A final read: its isolation, record count and positions (`at.conflict`: some
+/// position read with two rids).
+#[derive(Default)]
 pub struct FinalRead {
     pub isolation: String,
     pub n_records: u64,
-    pub recs: Vec<(u64, u64)>,
+    pub at: PosTable,
+}
+
+/// A final read being written in pages: the read so far and its page count.
+struct Pending {
+    read: FinalRead,
+    pages: i128,
 }
 
 #[derive(Default)]
@@ -65,11 +61,16 @@ pub struct Digest {
     pub ids: Interner,
     pub topics: Vec<String>,
     topic_ix: FxHashMap<String, u32>,
-    pub writes: FxHashMap<u64, Write>,
+    pub slots: Slots,
     pub n_invoked: u64,
     pub n_done: u64,
     pub polls: FxHashMap<u32, Polls>,
+    /// per topic: the acknowledged and polled positions
+    pub observed: FxHashMap<u32, PosTable>,
+    /// per topic: harness ids polled there that had no write of that topic when polled
+    pub polled_other: FxHashMap<u32, FxHashSet<u64>>,
     pub finals: FxHashMap<u32, FinalRead>,
+    pending: FxHashMap<(Box<str>, u32), Pending>,
     pub n: u64,
     /// (ordinal, line) of the ops of other kinds
     pub small: Vec<(u64, Vec<u8>)>,
@@ -79,7 +80,8 @@ pub struct Digest {
 pub enum Parsed<'a> {
     /// a kind not digested here: its line goes back to Python
     Small(&'a str),
-    Op(u8, Value<'a>),
+    /// type, process, value
+    Op(u8, Str<'a>, Value<'a>),
 }
 
 /// Parse and check one op line: the writer's form by [`crate::fast`], any other text
@@ -98,10 +100,10 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
     if f == "txn" {
         return Err("transactions (txn ops) are not digested natively".into());
     }
-    if f == "final-read-page" || f == "output-read-page" {
+    if f == "output-read-page" {
         return Err(PAGED.into());
     }
-    if (f == "output-read" || (f == "final-read" && op.typ != 1)) && has_pages(line) {
+    if f == "output-read" && has_pages(line) {
         return Err(PAGED.into());
     }
     if !DIGESTED.contains(&f) {
@@ -112,10 +114,10 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
         Value::Absent => return Err("op has no value".into()),
         v => v,
     };
-    Ok(Parsed::Op(op.typ, value))
+    Ok(Parsed::Op(op.typ, op.process, value))
 }
 
-const PAGED: &str = "a final read written in pages";
+const PAGED: &str = "output-read pages (the native scan does not assemble them)";
 
 /// The `pages` key of an op's value, present with any value (null too).
 #[derive(Deserialize)]
@@ -186,16 +188,16 @@ impl Digest {
         Ok(rid)
     }
 
-    fn records(&mut self, recs: &[Record], out: &mut Vec<(u64, u64)>) -> Result<(), Fallback> {
+    /// Check a record list and put its records into `at`; their count.
+    fn records(&mut self, recs: &[Record], at: &mut PosTable) -> Result<u64, Fallback> {
         if !records_ok(recs) {
             return Err("records: counts/keys out of schema".into());
         }
-        out.reserve(recs.len());
         for r in recs {
             let rid = self.rid(&r.value)?;
-            out.push((position(r.partition as u64, r.offset)?, rid));
+            at.put(position(r.partition as u64, r.offset)?, rid);
         }
-        Ok(())
+        Ok(recs.len() as u64)
     }
 
     /// Digest one op line (its ordinal among the op lines: `self.n`); the caller has
@@ -209,12 +211,22 @@ impl Digest {
     pub fn apply(&mut self, p: Parsed) -> Result<(), Fallback> {
         match p {
             Parsed::Small(line) => self.small.push((self.n, line.as_bytes().to_vec())),
-            Parsed::Op(typ, Value::Send(v)) => self.send(typ, v)?,
-            Parsed::Op(_, Value::Poll(v)) => self.poll(v)?,
-            Parsed::Op(_, Value::Final(v)) => self.final_read(v)?,
+            Parsed::Op(typ, _, Value::Send(v)) => self.send(typ, v)?,
+            Parsed::Op(_, _, Value::Poll(v)) => self.poll(v)?,
+            Parsed::Op(_, process, Value::Final(v)) => self.final_read(&process.0, v)?,
+            Parsed::Op(_, process, Value::Page(v)) => self.page(&process.0, v)?,
+            Parsed::Op(_, process, Value::FinalOther(Some(v))) => self.final_not_ok(&process.0, v)?,
             Parsed::Op(..) => {}
         }
         self.n += 1;
+        Ok(())
+    }
+
+    /// The history ended: a read left in pages is Python's to report.
+    pub fn finish(&mut self) -> Result<(), Fallback> {
+        if !self.pending.is_empty() {
+            return Err("pages of a final read without its final op".into());
+        }
         Ok(())
     }
 
@@ -226,23 +238,33 @@ impl Digest {
                 Some(t) => self.topic(&t.0),
                 None => return Err("a send without a topic".into()),
             };
-            if self.writes.insert(rid, Write { offset: NO_POS, partition: NO_POS, topic, state: INFLIGHT }).is_some() {
+            if topic >= slot::MAX_TOPICS {
+                return Err("too many topics".into());
+            }
+            let s = self.slots.entry(rid);
+            if *s != 0 {
                 return Err("a send id invoked twice".into());
             }
+            *s = slot::INFLIGHT | topic << slot::TOPIC_SHIFT;
             self.n_invoked += 1;
             return Ok(());
         }
         self.n_done += 1;
-        let w = self.writes.get_mut(&rid).ok_or("a send completion without its invoke")?;
-        if w.state != INFLIGHT {
+        let s = self.slots.get_mut(rid).ok_or("a send completion without its invoke")?;
+        if *s & slot::STATE != slot::INFLIGHT {
             return Err("a send completed twice".into());
         }
-        if typ == 1 {
-            w.state = ACKED;
-            w.partition = narrow(v.partition, 0, 1 << (63 - OFFSET_BITS))?;
-            w.offset = narrow(v.offset, -(1 << 62), 1 << OFFSET_BITS)?;
-        } else {
-            w.state = UNACKED;
+        if typ != 1 {
+            *s = (*s & !slot::STATE) | slot::UNACKED;
+            return Ok(());
+        }
+        *s = (*s & !slot::STATE) | slot::ACKED;
+        let topic = slot::topic(*s);
+        let partition = narrow(v.partition, 0, 1 << (63 - OFFSET_BITS))?;
+        let offset = narrow(v.offset, -(1 << 62), 1 << OFFSET_BITS)?;
+        if partition != NO_POS && offset != NO_POS && offset >= 0 {
+            let q = ((partition as u64) << OFFSET_BITS) | offset as u64;
+            self.observed.entry(topic).or_default().put(q, rid);
         }
         Ok(())
     }
@@ -250,41 +272,92 @@ impl Digest {
     fn poll(&mut self, v: PollOk) -> Result<(), Fallback> {
         let _ = &v.group;
         let t = self.topic(&v.topic.0);
-        let mut recs = std::mem::take(&mut self.polls.entry(t).or_default().recs);
-        let r = self.records(&v.records, &mut recs);
-        let p = self.polls.get_mut(&t).unwrap();
-        p.recs = recs;
+        let p = self.polls.entry(t).or_default();
         p.n_polls += 1;
-        r
+        p.n_records += v.records.len() as u64;
+        if !records_ok(&v.records) {
+            return Err("records: counts/keys out of schema".into());
+        }
+        let mut at = self.observed.remove(&t).unwrap_or_default();
+        for rec in &v.records {
+            let rid = self.rid(&rec.value)?;
+            at.put(position(rec.partition as u64, rec.offset)?, rid);
+            if !is_harness(rid) {
+                continue;
+            }
+            match self.slots.get_mut(rid) {
+                Some(s) if slot::topic(*s) == t => *s |= slot::POLLED,
+                _ => {
+                    self.polled_other.entry(t).or_default().insert(rid);
+                }
+            }
+        }
+        self.observed.insert(t, at);
+        Ok(())
     }
 
-    fn final_read(&mut self, v: FinalReadOk) -> Result<(), Fallback> {
-        let _ = (&v.start_offsets, &v.end_offsets, &v.fetch_end_offsets, v.listed_at);
-        if v.pages.as_ref().is_some() {
-            return Err(PAGED.into());
-        }
+    fn page(&mut self, process: &str, v: Page) -> Result<(), Fallback> {
         let t = self.topic(&v.topic.0);
+        let key = (Box::<str>::from(process), t);
+        let mut p = self.pending.remove(&key).unwrap_or(Pending { read: FinalRead::default(), pages: 0 });
+        if v.page.0 != p.pages {
+            return Err("a final-read page out of order".into());
+        }
+        p.read.n_records += self.records(&v.records, &mut p.read.at)?;
+        p.pages += 1;
+        self.pending.insert(key, p);
+        Ok(())
+    }
+
+    /// A final read not ok closes its pages (a read that raised): they must add up, and
+    /// the read is dropped (only an ok read is a topic's final read).
+    fn final_not_ok(&mut self, process: &str, v: FinalNotOk) -> Result<(), Fallback> {
+        let t = v.topic.as_ref().and_then(|s| self.topic_ix.get(&**s).copied());
+        let pending = match t {
+            Some(t) if !self.pending.is_empty() => self.pending.remove(&(Box::from(process), t)),
+            _ => None,
+        };
+        let said = v.pages.map(|n| n.0);
+        if pending.is_none() && said.is_none() {
+            return Ok(());
+        }
+        if said != Some(pending.map_or(0, |p| p.pages)) {
+            return Err("a final read not ok whose pages do not match its page ops".into());
+        }
+        Ok(())
+    }
+
+    fn final_read(&mut self, process: &str, v: FinalReadOk) -> Result<(), Fallback> {
+        let _ = (&v.start_offsets, &v.end_offsets, &v.fetch_end_offsets, v.listed_at);
+        let t = self.topic(&v.topic.0);
+        let pending = if self.pending.is_empty() { None } else { self.pending.remove(&(Box::from(process), t)) };
+        let said = v.pages.as_ref().map(|n| n.0);
+        let (mut read, seen) = match pending {
+            Some(p) => (p.read, p.pages),
+            None => (FinalRead::default(), 0),
+        };
+        if said.map_or(seen != 0, |n| n != seen) {
+            return Err("a final read whose pages do not match its page ops".into());
+        }
         let isolation = match &v.isolation {
             Some(s) if !s.0.is_empty() => s.0.to_string(),
             _ => "read_committed".to_string(),
         };
         let past = v.past_end.as_ref().map_or(&[][..], |v| &v[..]);
+        // checked (and their ids encoded) whether or not this read becomes the topic's
+        read.n_records += self.records(&v.records, &mut read.at)?;
+        read.n_records += self.records(past, &mut read.at)?;
         let replaces = match self.finals.get(&t) {
             None => true,
             Some(cur) => isolation == "read_committed" || cur.isolation != "read_committed",
         };
-        let mut recs = Vec::new();
-        // checked (and their ids encoded) whether or not this read becomes the topic's
-        self.records(&v.records, &mut recs)?;
-        self.records(past, &mut recs)?;
         if replaces {
-            let n_records = recs.len() as u64;
-            self.finals.insert(t, FinalRead { isolation, n_records, recs });
+            read.isolation = isolation;
+            self.finals.insert(t, read);
         }
         Ok(())
     }
 }
-
 /// An optional integer that must fit `lo..hi` (None: absent or null).
 fn narrow(x: Option<Int>, lo: i128, hi: i128) -> Result<i64, Fallback> {
     match x {

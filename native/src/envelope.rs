@@ -19,6 +19,9 @@ pub enum Value<'a> {
     Send(Send<'a>),
     Poll(PollOk<'a>),
     Final(FinalReadOk<'a>),
+    Page(Page<'a>),
+    /// a final read that is not ok (None: its value is null): it may close pages
+    FinalOther(Option<FinalNotOk<'a>>),
     /// checked against the schema, nothing kept (commit, assign, revoke, loose values)
     Checked,
     /// a kind not digested here (its line goes back to Python)
@@ -28,11 +31,12 @@ pub enum Value<'a> {
 /// One op line: the envelope checked, the value typed by its kind.
 pub struct Op<'a> {
     pub typ: u8,
+    pub process: Str<'a>,
     pub f: Str<'a>,
     pub value: Value<'a>,
 }
 
-pub const DIGESTED: [&str; 6] = ["send", "poll", "final-read", "commit", "assign", "revoke"];
+pub const DIGESTED: [&str; 7] = ["send", "poll", "final-read", "final-read-page", "commit", "assign", "revoke"];
 
 pub fn type_code(t: &str) -> Option<u8> {
     match t {
@@ -65,10 +69,12 @@ impl<'de, 's> de::DeserializeSeed<'de> for ValueSeed<'s> {
             ("send", _) => Send::deserialize(d).map(Value::Send),
             ("poll", 1) => PollOk::deserialize(d).map(Value::Poll),
             ("final-read", 1) => FinalReadOk::deserialize(d).map(Value::Final),
+            ("final-read-page", _) => Page::deserialize(d).map(Value::Page),
+            ("final-read", _) => Option::<FinalNotOk>::deserialize(d).map(Value::FinalOther),
             ("commit", _) => Commit::deserialize(d).map(|_| Value::Checked),
             ("assign", 1) => checked(partitions_ok(&AssignOk::deserialize(d)?.partitions), "partitions"),
             ("revoke", 1) => checked(partitions_ok(&RevokeOk::deserialize(d)?.partitions), "partitions"),
-            ("poll" | "final-read" | "assign" | "revoke", _) => Loose::deserialize(d).map(|_| Value::Checked),
+            ("poll" | "assign" | "revoke", _) => Loose::deserialize(d).map(|_| Value::Checked),
             _ => IgnoredAny::deserialize(d).map(|_| Value::Other),
         }
     }
@@ -91,7 +97,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                 f.write_str("an op object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Op<'de>, A::Error> {
-                let (mut index, mut process, mut typ, mut f, mut time, mut wall) = (false, false, None, None, None, false);
+                let (mut index, mut process, mut typ, mut f, mut time, mut wall) = (false, None, None, None, None, false);
                 let mut value = Value::Absent;
                 let mut seen_value = false;
                 let dup = || de::Error::custom("a repeated key");
@@ -104,10 +110,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                             m.next_value::<Int>()?;
                         }
                         "process" => {
-                            if std::mem::replace(&mut process, true) {
+                            if process.is_some() {
                                 return Err(dup());
                             }
-                            m.next_value::<Str>()?;
+                            process = Some(m.next_value::<Str>()?);
                         }
                         "type" => {
                             if typ.is_some() {
@@ -153,7 +159,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                     }
                 }
                 match (index, process, typ, f, time) {
-                    (true, true, Some(typ), Some(f), Some(_)) => Ok(Op { typ, f, value }),
+                    (true, Some(process), Some(typ), Some(f), Some(_)) => Ok(Op { typ, process, f, value }),
                     _ => Err(de::Error::custom("an envelope field is missing")),
                 }
             }

@@ -7,8 +7,8 @@
 //!
 //! * the envelope in the writer's key order, nothing else, no whitespace:
 //!   `{"index":I,"process":S,"type":S,"f":S,"value":V,"time":I,"wall":N}`;
-//! * the value of a digested kind the serde path types (`send`, `commit`; `poll`,
-//!   `final-read`, `assign`, `revoke` when ok): an object, its keys in any order, each
+//! * the value of a digested kind the serde path types (`send`, `commit`,
+//!   `final-read-page`; `poll`, `final-read`, `assign`, `revoke` when ok): an object, its keys in any order, each
 //!   at most once; a key the serde type ignores only with a plain scalar value;
 //! * strings without escapes or control characters, integers as unsigned canonical
 //!   decimal within 64 bits (narrower where the type is), `wall` as a plain decimal.
@@ -312,6 +312,18 @@ impl<'a> Cur<'a> {
         })
     }
 
+    /// A `final-read-page` value (any type): `{"topic", "page", "records"}`.
+    fn page(&mut self) -> Option<Page<'a>> {
+        let (mut topic, mut page, mut records) = (None, None, None);
+        self.object(|c, k| match k {
+            "topic" => once(&mut topic, Str(Cow::Borrowed(c.str()?))),
+            "page" => once(&mut page, c.int()?),
+            "records" => once(&mut records, c.records()?),
+            _ => c.skip_scalar(),
+        })?;
+        Some(Page { topic: topic?, page: page?, records: records? })
+    }
+
     /// commit (any type), assign ok, revoke ok: checked, nothing kept.
     fn checked(&mut self, f: &str) -> Option<Value<'a>> {
         let (mut offsets, mut partitions, mut positions, mut group, mut topic) = (None, None, None, None, None);
@@ -334,6 +346,7 @@ impl<'a> Cur<'a> {
             ("send", _) => self.send().map(Value::Send),
             ("poll", 1) => self.poll().map(Value::Poll),
             ("final-read", 1) => self.final_read().map(Value::Final),
+            ("final-read-page", _) => self.page().map(Value::Page),
             ("commit", _) | ("assign" | "revoke", 1) => self.checked(f),
             _ => None,
         }
@@ -368,7 +381,7 @@ pub fn parse(line: &str) -> Option<Parsed<'_>> {
     c.lit(b"{\"index\":")?;
     c.uint()?;
     c.lit(b",\"process\":")?;
-    c.str()?;
+    let process = Str(Cow::Borrowed(c.str()?));
     c.lit(b",\"type\":")?;
     let typ = type_code(c.str()?)?;
     c.lit(b",\"f\":")?;
@@ -382,7 +395,7 @@ pub fn parse(line: &str) -> Option<Parsed<'_>> {
     c.lit(b",\"wall\":")?;
     c.wall()?;
     c.lit(b"}")?;
-    (c.i == line.len()).then_some(Parsed::Op(typ, value))
+    (c.i == line.len()).then_some(Parsed::Op(typ, process, value))
 }
 
 #[cfg(test)]

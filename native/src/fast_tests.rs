@@ -34,9 +34,9 @@ fn records(rs: &[Record]) -> String {
 
 /// Everything a parsed line holds, as text.
 fn describe(p: &Parsed) -> String {
-    let (typ, v) = match p {
+    let (typ, process, v) = match p {
         Parsed::Small(l) => return format!("small {l}"),
-        Parsed::Op(t, v) => (t, v),
+        Parsed::Op(t, process, v) => (t, process, v),
     };
     let s = |x: &Option<Str>| format!("{:?}", x.as_ref().map(|s| s.0.to_string()));
     let body = match v {
@@ -62,12 +62,14 @@ fn describe(p: &Parsed) -> String {
             v.listed_at.as_ref().map(|i| i.0),
             v.pages.as_ref().map(|i| i.0)
         ),
+        Value::Page(v) => format!("page {} {} [{}]", v.topic.0, v.page.0, records(&v.records)),
+        Value::FinalOther(v) => format!("final-other {:?}", v.as_ref().map(|v| (v.topic.as_deref().map(str::to_owned), v.pages.map(|i| i.0)))),
         Value::Checked => "checked".to_string(),
         Value::Other => "other".to_string(),
         Value::Absent => "absent".to_string(),
         Value::Raw(r) => format!("raw {}", r.get()),
     };
-    format!("{typ} {body}")
+    format!("{typ} {:?} {body}", process.0)
 }
 
 fn op(typ: &str, f: &str, value: &str) -> String {
@@ -97,6 +99,9 @@ fn writer_lines() -> Vec<String> {
         ),
         op("ok", "final-read", &format!(r#"{{"topic":"t","records":[],"past_end":[{rec}],"listed_at":5,"fetch_end_offsets":{{}}}}"#)),
         op("ok", "final-read", &format!(r#"{{"topic":"t","records":[{rec}],"pages":3}}"#)),
+        op("info", "final-read-page", &format!(r#"{{"topic":"t","page":0,"records":[{rec},{rec}]}}"#)),
+        op("info", "final-read-page", r#"{"page":12,"records":[],"topic":"t"}"#),
+        op("ok", "final-read-page", &format!(r#"{{"topic":"t","page":1,"records":[{rec}],"note":"x"}}"#)),
         op("invoke", "commit", r#"{"group":"g1","topic":"t","offsets":{"0":12,"2":40}}"#),
         op("ok", "commit", r#"{"group":"g1","topic":"t","offsets":{"0":12,"2":40}}"#),
         op("ok", "assign", r#"{"group":"g1","topic":"t","partitions":[0,2,4],"positions":{"0":null,"2":null,"4":null}}"#),
@@ -143,6 +148,11 @@ fn other_forms_are_left_to_serde() {
         r#"{"index":7,"process":"p","type":"invoke","f":"poll","value":null,"time":1,"wall":1.5}"#,
         r#"{"index":7,"process":"p","type":"ok","f":"send","value":{"id":"a","seq":1,"topic":"t","meta":{}},"time":1,"wall":1.5}"#,
         r#"{"index":7,"process":"p","type":"ok","f":"assign","value":{"partitions":[2147483648]},"time":1,"wall":1.5}"#,
+        // a page: without records, a repeated page, a page number of another type, a final op not ok
+        r#"{"index":7,"process":"p","type":"info","f":"final-read-page","value":{"topic":"t","page":0},"time":1,"wall":1.5}"#,
+        r#"{"index":7,"process":"p","type":"info","f":"final-read-page","value":{"topic":"t","page":0,"page":1,"records":[]},"time":1,"wall":1.5}"#,
+        r#"{"index":7,"process":"p","type":"info","f":"final-read-page","value":{"topic":"t","page":"0","records":[]},"time":1,"wall":1.5}"#,
+        r#"{"index":7,"process":"p","type":"info","f":"final-read","value":{"topic":"t","pages":2},"time":1,"wall":1.5}"#,
     ];
     for line in odd {
         assert!(parse(line).is_none(), "read fast: {line}");

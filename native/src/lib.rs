@@ -16,6 +16,7 @@ mod fast;
 mod ids;
 mod ops;
 mod source;
+mod tables;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
@@ -53,7 +54,8 @@ fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fal
         }
         Ok(())
     })?;
-    let s = checks::summarize(&d);
+    d.finish()?;
+    let s = checks::summarize(&mut d);
     Ok((d, s))
 }
 
@@ -113,7 +115,7 @@ fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject>
             None => e.set_item("final", py.None())?,
         }
         match d.polls.get(&t) {
-            Some(p) => e.set_item("polls", (p.n_polls, p.recs.len()))?,
+            Some(p) => e.set_item("polls", (p.n_polls, p.n_records))?,
             None => e.set_item("polls", py.None())?,
         }
         topics.set_item(d.topics[t as usize].as_str(), e)?;

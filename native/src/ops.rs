@@ -1,7 +1,8 @@
 //! The JSON of one operation, typed as strictly as `kfchaos/history_schema.py` (or more).
 //!
 //! These are the values (`envelope.rs`: the op around them).  Only the kinds the scan
-//! digests are typed (`send`, `poll`, `final-read`, `commit`, `assign`, `revoke`); every
+//! digests are typed (`send`, `poll`, `final-read`, `final-read-page`, `commit`, `assign`,
+//! `revoke`); every
 //! other op goes back to Python whole, where the schema checks it.  A value the Python schema accepts but these types reject (a duplicated key, an
 //! integer beyond 64 bits, a NaN in a free field, ...) is not an error: the caller hands
 //! the history to the Python path, which accepts it or names the problem exactly.
@@ -364,9 +365,45 @@ pub struct FinalReadOk<'a> {
     pub past_end: Maybe<Vec<Record<'a>>>,
     #[serde(default)]
     pub listed_at: Maybe<Int>,
-    /// a paged read (its page ops before it): the scan hands the history to Python
+    /// a paged read: the number of its page ops before it
     #[serde(default)]
     pub pages: Maybe<Int>,
+}
+
+/// A page of a final read (`final-read-page`, any type): its records go into the read
+/// pending for (process, topic) until the final op (`kfchaos/history_pages.py`).
+#[derive(Deserialize)]
+pub struct Page<'a> {
+    #[serde(borrow)]
+    pub topic: Str<'a>,
+    pub page: Int,
+    #[serde(borrow)]
+    pub records: Vec<Record<'a>>,
+}
+
+/// A final read that is not ok (the schema types only `pages`): what its pages need, the
+/// topic when it is a string (Python's key for the read's pages) and `pages`.
+pub struct FinalNotOk<'a> {
+    pub topic: Option<Cow<'a, str>>,
+    pub pages: Option<Int>,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for FinalNotOk<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        struct Raw<'a> {
+            #[serde(default, borrow)]
+            topic: Option<Scalar<'a>>,
+            #[serde(default)]
+            pages: Option<Int>,
+        }
+        let r = Raw::deserialize(d)?;
+        let topic = match r.topic {
+            Some(Scalar::Id(Id::S(s))) => Some(s),
+            _ => None,
+        };
+        Ok(FinalNotOk { topic, pages: r.pages })
+    }
 }
 
 #[allow(dead_code)] // the fields are checked, not read

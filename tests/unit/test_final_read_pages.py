@@ -1,7 +1,8 @@
 """Final reads written in pages (kfchaos.history_pages): a paged history and the same history
 unpaged give the same verdicts (every default checker, the output contract), from memory, a
 history.jsonl and a history.kfh; every malformed paging is a HistoryError naming the op; the
-compiled core hands paged histories to the Python path."""
+compiled core assembles well-formed paged final reads page by page, to the same verdicts, and
+hands malformed paging to the Python path."""
 import copy
 import json
 
@@ -167,6 +168,7 @@ def test_malformed_paging_is_a_history_error(name, ops, ordinal, words, tmp_path
     assert str(e2.value).startswith(f"{path}:{ordinal + 1}: "), str(e2.value)
     with pytest.raises(HistoryError):
         list(assemble(ops))
+    assert isinstance(native.scan(path), str)        # the core hands it over
     with pytest.raises(HistoryError) as e3:
         check_path(path, checkers=["lost", "duplicate"])
     assert str(e3.value) == str(e2.value)
@@ -202,30 +204,155 @@ def test_page_ops_and_the_pages_field_are_typed():
 
 
 # -- the compiled core -------------------------------------------------------------------
-def test_native_hands_paged_histories_to_python(tmp_path, monkeypatch):
+def _native_and_python(path, names):
+    """The core's verdicts (None: handed over) and the Python path's, as dicts."""
+    got = native.check_path(path, names, {})
+    want = _verdicts(HistoryIndex.from_path(path), {"checkers": names})
+    return (None if got is None else {k: v.to_dict() for k, v in got.items()}), want
+
+
+NATIVE_NAMES = (["lost"], ["duplicate"], ["lost", "duplicate"])
+
+
+@pytest.mark.parametrize("size", [1, 7, 50, 1000])
+def test_native_decides_paged_histories(size, tmp_path, monkeypatch):
+    """A well-formed paged history is decided by the core, with the Python verdicts, which
+    are the unpaged history's; in both file formats."""
     monkeypatch.delenv("KFCHAOS_NATIVE", raising=False)
     assert native.available(), "kfchaos/_native.abi3.so is missing: run scripts/build_native.sh"
     ops = generate(11, 1200, partitions=3, faults=1, txn=False).ops
-    plain = _write(tmp_path / "plain.jsonl", ops)
-    assert isinstance(native.scan(plain), dict)          # the unpaged history: decided natively
-    variants = {"paged": paginate(copy.deepcopy(ops), 50)}
+    paged = paginate(copy.deepcopy(ops), size)
+    assert has_pages(paged) == (size < 1000)
+    jsonl = _write(tmp_path / "paged.jsonl", paged)
+    kfh = tmp_path / "paged.kfh"
+    pack_jsonl(jsonl, kfh, ops_per_frame=64)
+    for path in (jsonl, kfh):
+        assert isinstance(native.scan(path), dict), native.scan(path)
+        for names in NATIVE_NAMES:
+            got, want = _native_and_python(path, names)
+            assert got == want, (path, names)
+            unpaged = _verdicts(HistoryIndex(copy.deepcopy(ops)), {"checkers": names})
+            assert _translate(got, _index_map(paged, ops)) == unpaged
+
+
+def _two_readers(ops, rng):
+    """``ops`` with every ok final read read twice more, by two other processes (isolation,
+    records dropped and page size drawn), their pages interleaved with the first read's."""
+    out = []
+    for op in ops:
+        if op["f"] != "final-read" or op["type"] != "ok":
+            out.append(op)
+            continue
+        reads = [[op]]
+        for proc in ("reader-2", "reader-3"):
+            v = dict(op["value"], isolation=rng.choice(["read_committed", "read_uncommitted", None]))
+            recs = list(v["records"])
+            if recs and rng.random() < 0.3:
+                del recs[rng.randrange(len(recs))]
+            v["records"] = recs
+            reads.append([dict(op, process=proc, value=v)])
+        reads = [paginate(copy.deepcopy(r), rng.randint(1, 60)) for r in reads]
+        while any(reads):                       # each read's ops in order, reads interleaved
+            r = rng.choice([r for r in reads if r])
+            out.append(r.pop(0))
+    return [dict(op, index=k) for k, op in enumerate(out)]
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), size=st.integers(1, 300), partitions=st.integers(1, 4),
+       readers=st.booleans())
+def test_native_paged_equivalence(seed, size, partitions, readers, tmp_path):
+    """Any page size, several readers of a topic with their pages interleaved: the core
+    gives the Python verdicts, and decides whenever it decides the unpaged history."""
+    import random
+    ops = copy.deepcopy(generate(seed, 500, partitions=partitions, faults=1, txn=False).ops)
+    plain = _write(tmp_path / f"plain-{seed}.jsonl", ops)
+    hist = _two_readers(ops, random.Random(seed)) if readers else paginate(copy.deepcopy(ops), size)
+    paged = _write(tmp_path / f"paged-{seed}.jsonl", hist)
+    for names in NATIVE_NAMES:
+        got, want = _native_and_python(paged, names)
+        assert got is None or got == want, names
+        if not readers:
+            assert (got is None) == (native.check_path(plain, names, {}) is None) or not has_pages(hist)
+    if not readers and has_pages(hist):
+        assert isinstance(native.scan(paged), dict)
+
+
+def test_native_decides_interleaved_readers(tmp_path):
+    """Three readers of each topic, their pages interleaved: the core picks the same
+    authoritative read as Python (the last read_committed, else the last) and decides."""
+    import random
+    decided = 0
+    for seed in range(8):
+        ops = copy.deepcopy(generate(seed, 500, partitions=2, faults=1, txn=False).ops)
+        path = _write(tmp_path / f"r{seed}.jsonl", _two_readers(ops, random.Random(seed)))
+        got, want = _native_and_python(path, ["lost", "duplicate"])
+        assert got is None or got == want, seed
+        decided += got is not None
+    assert decided >= 5, decided
+
+
+def _closed_by_info(ops, size, pages_said=None):
+    """``ops`` paged, the last read's final op replaced by the ``info`` op a read that
+    raised writes (``pages``: its page count, or ``pages_said``)."""
+    paged = paginate(copy.deepcopy(ops), size)
+    last = paged[-1]
+    assert last["f"] == "final-read" and last["value"]["pages"] > 0
+    n = last["value"]["pages"] if pages_said is None else pages_said
+    paged[-1] = dict(last, type="info", value={"topic": last["value"]["topic"], "records": [],
+                                               "pages": n, "incomplete": True, "error": "boom"})
+    return paged
+
+
+def test_native_decides_a_read_closed_by_an_info_op(tmp_path, monkeypatch):
+    """A read that raised after its pages closes them with an info final op (the client
+    does): the core drops the read as Python does, and decides; an info op whose pages do
+    not add up is the Python HistoryError."""
+    monkeypatch.delenv("KFCHAOS_NATIVE", raising=False)
+    ops = [op for op in generate(11, 1200, partitions=3, faults=1, txn=False).ops
+           if not op["f"].startswith("fault")]
+    reads = [k for k, op in enumerate(ops) if op["f"] == "final-read"]
+    ops = ops[:reads[-1] + 1]                            # the history ends with the last read
     info = copy.deepcopy(ops)                            # a final op (not ok) with pages only
     info.append(dict(info[-1], index=len(info), type="info", value={"topic": "t", "pages": 0}))
-    variants["info-with-pages"] = info
+    for name, hist in {"closed": _closed_by_info(ops, 50), "info-with-pages-0": info,
+                       "null-value": info[:-1] + [dict(info[-1], value=None)]}.items():
+        path = _write(tmp_path / f"{name}.jsonl", hist)
+        assert isinstance(native.scan(path), dict), (name, native.scan(path))
+        for names in NATIVE_NAMES:
+            got, want = _native_and_python(path, names)
+            assert got == want, (name, names)
+    bad = _write(tmp_path / "bad.jsonl", _closed_by_info(ops, 50, pages_said=1))
+    assert isinstance(native.scan(bad), str)
+    with pytest.raises(HistoryError) as want:
+        HistoryIndex.from_path(bad)
+    with pytest.raises(HistoryError) as got:
+        check_path(bad, checkers=["lost", "duplicate"])
+    assert str(got.value) == str(want.value)
+
+
+def test_native_hands_other_pages_to_python(tmp_path, monkeypatch):
+    """output-read pages and pages left without their final op are Python's: the core
+    hands the history over, the verdicts are the Python path's."""
+    monkeypatch.delenv("KFCHAOS_NATIVE", raising=False)
+    ops = generate(11, 1200, partitions=3, faults=1, txn=False).ops
+    variants = {}
     out = copy.deepcopy(ops)
     out.append({**ops[-1], "index": len(out), "f": "output-read",
                 "value": {"topic": "o", "records": [], "pages": 0}})
-    variants["output-read-with-pages"] = out
-    for name, hist in variants.items():
+    variants["output-read-with-pages"] = (out, "output-read")
+    cut = paginate(copy.deepcopy(ops), 50)
+    page = cut[-2]                                       # a page 0 of another reader, then the end
+    cut.append(dict(page, index=len(cut), process="reader-2", value=dict(page["value"], page=0)))
+    variants["pages-without-final-op"] = (cut, "final op")
+    for name, (hist, word) in variants.items():
         path = _write(tmp_path / f"{name}.jsonl", hist)
         reason = native.scan(path)
-        assert isinstance(reason, str) and "pages" in reason, (name, reason)
-        for names in (["lost"], ["duplicate"], ["lost", "duplicate"]):
+        assert isinstance(reason, str) and word in reason, (name, reason)
+        for names in NATIVE_NAMES:
             got = {k: v.to_dict() for k, v in check_path(path, checkers=names).items()}
             assert got == _verdicts(HistoryIndex.from_path(path), {"checkers": names}), name
-            if name == "paged":
-                want = _verdicts(HistoryIndex(copy.deepcopy(ops)), {"checkers": names})
-                assert _translate(got, _index_map(hist, ops)) == want
 
 
 def test_a_json_line_never_holds_more_than_a_page():

@@ -220,3 +220,22 @@ def test_big_blocks_parsed_on_two_threads(tmp_path):
         with pytest.raises(HistoryError) as got:
             check_path(path, checkers=["lost"])
         assert str(got.value) == str(ref.value)
+
+
+@pytest.mark.parametrize("page", [None, 1])
+def test_a_final_read_with_two_ids_at_one_position(page, tmp_path):
+    """The final read gives a position two ids, the second an unacknowledged write: Python
+    counts it recovered (its final read holds both ids), and the core, whose table keeps
+    the first id of a position, hands the history over instead of counting it otherwise."""
+    from kfchaos.checkers.synth import Builder
+    from kfchaos.history_pages import paginate
+    b = Builder()
+    b.send("a-0", o=0)
+    b.send("a-1", type_="info")
+    b.final([(0, 0, "a-0"), (0, 0, "a-1")])
+    ops = b.ops if page is None else paginate(b.ops, page)
+    path = tmp_path / "h.jsonl"
+    path.write_text("".join(line_of(op) + "\n" for op in ops), encoding="utf-8")
+    for names in (["lost"], ["duplicate"], ["lost", "duplicate"]):
+        compare(path, names, {})
+    assert python_verdicts(path, ["lost"], {})["lost"]["stats"]["recovered-unknown"] == 1

@@ -145,17 +145,19 @@ def test_writer_form_lines_out_of_the_fast_form(tmp_path, what, pick, old, new, 
 
 
 @pytest.mark.parametrize("form", sorted(FORMS))
-def test_a_final_read_with_pages_is_handed_over_in_every_form(form, tmp_path):
-    """The scanner reads `pages` of a final read as the general parser does: a paged history
-    goes to the Python path, and a final read that claims pages with none before it is the
-    Python reader's HistoryError, whatever the line's form."""
+def test_a_final_read_with_pages_is_assembled_in_every_form(form, tmp_path):
+    """The scanner reads a final read's pages as the general parser does: a paged history
+    scans to what its writer's form scans to and gives the Python verdicts, and a final
+    read that claims pages with none before it is the Python reader's HistoryError,
+    whatever the line's form."""
     from kfchaos.history_pages import paginate
     ops = _ops()
     paged = paginate(copy.deepcopy(ops), 100)
     assert any(op["f"] == "final-read-page" for op in paged)
     path = _write_lines(tmp_path / "paged.jsonl", map(FORMS[form], paged))
-    reason = native.scan(str(path))
-    assert isinstance(reason, str) and "pages" in reason, reason
+    writer = _write_lines(tmp_path / "writer.jsonl", map(line_of, paged))
+    assert _comparable(native.scan(str(path))) == _comparable(native.scan(str(writer)))
+    assert compare(path, ["lost", "duplicate"], {}), form
     claimed = [op for op in paged if op["f"] != "final-read-page"]
     assert any("pages" in (op.get("value") or {}) for op in claimed if op["f"] == "final-read")
     path = _write_lines(tmp_path / "claimed.jsonl", map(FORMS[form], claimed))
