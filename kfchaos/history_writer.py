@@ -2,7 +2,8 @@
 
 Contract: ``index`` is 0..n-1 in file order; ``time`` (``time.monotonic_ns()``) and
 ``wall`` (``time.time()``) are taken under the writer lock, so ``time`` never decreases
-with ``index``. Lines are buffered and flushed after every ``flush_every`` ops, at least
+with ``index``. Lines are buffered and flushed after every ``flush_every`` ops or
+:data:`FLUSH_CHARS` of text, at least
 every ``flush_interval`` seconds (a background thread), at once after every nemesis
 ``fault-*`` op, and on close. The line format is :mod:`kfchaos.history_codec`'s.
 
@@ -25,6 +26,9 @@ from kfchaos.history_codec import line_of
 TYPES = ("invoke", "ok", "fail", "info")
 log = logging.getLogger("chaos.history")
 FAULT_FS = ("fault-start", "fault-stop")
+#: buffered text at which a flush (a frame of a chunk file) is due whatever the op count: a
+#: reader then never holds a frame much larger than this plus one op (a final read's page)
+FLUSH_CHARS = 8 << 20
 CLIENT_EVENT_F = "client-event"   # a client library's own event (see kfchaos.clients.idempotence)
 
 
@@ -64,6 +68,7 @@ class History:
         self.ops: list[dict] = []
         self._lock = threading.Lock()
         self._buf: list[str] = []
+        self._buf_chars = 0          # text held in _buf: a frame is closed at FLUSH_CHARS
         self._n = 0
         self._clock = clock or _default_clock
         self._flush_every = max(1, int(flush_every))
@@ -108,8 +113,10 @@ class History:
             if self._keep:
                 self.ops.append(op)
             if self._file is not None:
-                self._buf.append(line_of(op))
-                if (len(self._buf) >= self._flush_every or f in FAULT_FS
+                line = line_of(op)
+                self._buf.append(line)
+                self._buf_chars += len(line)
+                if (len(self._buf) >= self._flush_every or f in FAULT_FS or self._buf_chars >= FLUSH_CHARS
                         or time.monotonic() - self._last_flush >= self._flush_interval):
                     self._flush_locked()
         return op
@@ -169,6 +176,7 @@ class History:
                 self._file.write("\n".join(self._buf))
                 self._file.write("\n")
             self._buf.clear()
+            self._buf_chars = 0
         if self._file is not None:
             self._file.flush()
         self._last_flush = time.monotonic()

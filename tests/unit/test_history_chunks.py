@@ -257,3 +257,17 @@ def test_cli_exports_and_packs(tmp_path, capsys):
     assert cli.main(["history", "export", str(d / "history.kfh"), "-o",
                      str(d / "history.kfh")]) == 2                        # would overwrite
     assert load(d / "history.kfh") == ops
+
+
+def test_a_frame_is_closed_at_flush_chars_whatever_the_op_count(tmp_path, monkeypatch):
+    """Large ops (a final read's pages) close a frame by its text, so no frame holds many."""
+    from kfchaos import history_writer
+    monkeypatch.setattr(history_writer, "FLUSH_CHARS", 10_000)
+    page = {"topic": "t", "page": 0, "records": [{"partition": 0, "offset": i, "value": None} for i in range(200)]}
+    path = tmp_path / "h.kfh"
+    with history_writer.History(path, flush_every=1000, flush_interval=3600) as h:
+        for k in range(12):
+            h.append({"process": "r", "type": "info", "f": "final-read-page", "value": dict(page, page=k)})
+    frames = [(n, len(text)) for n, text in history_chunks.iter_frames(path)]
+    assert sum(n for n, _ in frames) == 12 and len(frames) >= 4, frames
+    assert all(chars < 10_000 + 2 * len(json.dumps(page)) for _, chars in frames), frames
