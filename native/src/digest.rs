@@ -8,7 +8,8 @@
 //! * `poll` ok: every polled record as a position of its topic (8 bytes, dense per
 //!   partition), a flag in the write's slot (or a set, for ids of no write of that topic);
 //! * `final-read` ok: the records of the authoritative final read of each topic (the
-//!   last `read_committed` one, else the last) as its own position table; a read
+//!   last `read_committed` one, else the last) as its own position table, and of every
+//!   final read the `offsets` checker's counts ([`crate::check_offsets`]); a read
 //!   written in pages (`final-read-page` ops, then the final op with `pages`: N) is
 //!   assembled page by page as `kfchaos/history_pages.py` does, never held whole;
 //! * `commit`, `assign`, `revoke`, a final read not ok (which may close pages, as a read
@@ -28,6 +29,7 @@ use serde::Deserialize;
 
 use crate::ids::{is_harness, Interner, NONE, UNSUPPORTED};
 use crate::tables::{slot, PosTable, Slots};
+use crate::check_offsets::{read_offsets, ReadBounds, ReadOffsets};
 use crate::envelope::*;
 use crate::ops::*;
 use crate::source::Fallback;
@@ -70,6 +72,8 @@ pub struct Digest {
     /// per topic: harness ids polled there that had no write of that topic when polled
     pub polled_other: FxHashMap<u32, FxHashSet<u64>>,
     pub finals: FxHashMap<u32, FinalRead>,
+    /// every final read's counts for the `offsets` checker, in history order
+    pub offset_reads: Vec<ReadOffsets>,
     pending: FxHashMap<(Box<str>, u32), Pending>,
     pub n: u64,
     /// (ordinal, line) of the ops of other kinds
@@ -328,7 +332,6 @@ impl Digest {
     }
 
     fn final_read(&mut self, process: &str, v: FinalReadOk) -> Result<(), Fallback> {
-        let _ = (&v.start_offsets, &v.end_offsets, &v.fetch_end_offsets, v.listed_at);
         let t = self.topic(&v.topic.0);
         let pending = if self.pending.is_empty() { None } else { self.pending.remove(&(Box::from(process), t)) };
         let said = v.pages.as_ref().map(|n| n.0);
@@ -347,6 +350,18 @@ impl Digest {
         // checked (and their ids encoded) whether or not this read becomes the topic's
         read.n_records += self.records(&v.records, &mut read.at)?;
         read.n_records += self.records(past, &mut read.at)?;
+        let mut past_rids = Vec::with_capacity(past.len());
+        for r in past {
+            past_rids.push((r.partition as u64, r.offset, self.rid(&r.value)?));
+        }
+        let bounds = ReadBounds {
+            start: v.start_offsets.as_ref(),
+            listed_end: v.end_offsets.as_ref(),
+            fetch_end: v.fetch_end_offsets.as_ref(),
+            past: past_rids,
+            listed_at: v.listed_at.as_ref().is_some(),
+        };
+        self.offset_reads.push(read_offsets(t, read.n_records, &read.at, bounds));
         let replaces = match self.finals.get(&t) {
             None => true,
             Some(cur) => isolation == "read_committed" || cur.isolation != "read_committed",
