@@ -9,7 +9,7 @@ runs that Python path.  It decides only when
 * the extension module ``kfchaos._native`` (the crate under ``native/``, built by
   ``scripts/setup.sh``) is importable and ``KFCHAOS_NATIVE`` is not ``0``;
 * every checker asked for is ported (:data:`NATIVE`: ``lost``, ``duplicate``,
-  ``offsets``);
+  ``offsets``, ``ordering``);
 * the scan digests the whole history (``kfchaos._native.scan``: any op it does not
   model exactly -- a ``txn``, a send id invoked twice, a position beyond the 40-bit
   packing, a damaged frame, anything not JSON, a value out of schema -- hands the file
@@ -17,12 +17,14 @@ runs that Python path.  It decides only when
 * the ops the scan does not digest (faults, client events, notes, ...) pass the schema
   here (:func:`kfchaos.history.check_batch`); an error there also goes to the Python path;
 * no checker asked for found an anomaly that needs examples (lost, unseen,
-  duplicate, inconsistent-offset, offset-gap, offset-reused, end-offset-understated):
+  duplicate, inconsistent-offset, offset-gap, offset-reused, end-offset-understated,
+  reordered, nonmonotonic, skip):
   those verdicts list examples the Python checkers build from the full index, so such
   a history is checked in Python; so is one the core cannot tell clean (``offsets``: a
   record past a read's listed end whose write was acknowledged, when the read says
   when it listed -- the ack's time is not kept --, or any offset seen with two
-  records or record at two offsets, which may be a reused offset).
+  records or record at two offsets, which may be a reused offset; ``ordering``: acks
+  of a producer and key out of seq order, which Python sorts).
 
 So the results never depend on which path ran; the Python checkers stay the reference.
 Verdict stats are built here from the scan's per-topic counts, in the Python
@@ -38,7 +40,7 @@ from kfchaos import history_chunks, history_rotation
 from kfchaos.history import CLIENT_EVENT_F, HistoryError, check_batch, log_unknown
 from kfchaos.history_codec import parse_lines
 
-from . import duplicate, lost, offsets
+from . import duplicate, lost, offsets, ordering
 from .verdict import Verdict
 
 __all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
@@ -46,7 +48,7 @@ __all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
 log = logging.getLogger("chaos.history")
 
 #: checkers with a native port
-NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME})
+NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME, ordering.NAME})
 
 try:
     from kfchaos import _native
@@ -101,7 +103,8 @@ def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict)
     small = _small_ops(path, r["small"])
     if small is None:
         return None
-    build = {lost.NAME: _lost, duplicate.NAME: _duplicate, offsets.NAME: _offsets}
+    build = {lost.NAME: _lost, duplicate.NAME: _duplicate, offsets.NAME: _offsets,
+             ordering.NAME: _ordering}
     out = {}
     for n in names:
         v = build[n](r, small, opts)
@@ -212,4 +215,29 @@ def _offsets(r: dict, small: list[dict], opts: dict) -> Verdict | None:
     st["offset-reused"] = 0
     if not st["final-reads"]:
         return v.finish("no final read in history")
+    return v.finish()
+
+
+def _ordering(r: dict, small: list[dict], opts: dict) -> Verdict | None:
+    """ordering.check's verdict from the counts, or None when it may hold an anomaly (a
+    reorder, acks out of seq order, a step back, a gap over offsets the final read holds,
+    a gap of a plain topic without a final read)."""
+    o = r["order"]
+    if not o["exact"]:
+        return None
+    declared = opts.get("transactional_topics")
+    declared = set(declared) if declared is not None else None
+    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    unverified = 0
+    for topic, n in o["unresolved"]:
+        if not (topic in declared if declared is not None else topic not in sent):
+            return None                       # a skip: Python lists it
+        unverified += n
+    v = Verdict(ordering.NAME)
+    polls = [c["polls"] for c in r["topics"].values() if c["polls"] is not None]
+    v.stats.update({"acked-writes-checked": sum(c["acked"] for c in r["topics"].values()),
+                    "out-of-order-acks": 0, "reordered": 0,
+                    "polled-records": sum(n for _, n in polls), "nonmonotonic": 0, "skip": 0,
+                    "explained-gaps": sum(n for _, n in o["explained"]),
+                    "unverified-gaps": unverified})
     return v.finish()

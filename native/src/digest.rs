@@ -12,8 +12,10 @@
 //!   final read the `offsets` checker's counts ([`crate::check_offsets`]); a read
 //!   written in pages (`final-read-page` ops, then the final op with `pages`: N) is
 //!   assembled page by page as `kfchaos/history_pages.py` does, never held whole;
-//! * `commit`, `assign`, `revoke`, a final read not ok (which may close pages, as a read
-//!   that raised does): checked against the schema, nothing kept;
+//! * `send`, `poll`, `assign` and `revoke` ok also feed the `ordering` checker's state
+//!   ([`crate::check_ordering`]: per producer/key and consumer/partition, not per record);
+//! * `commit`, a final read not ok (which may close pages, as a read that raised does):
+//!   checked against the schema, nothing kept;
 //! * any other kind: its line goes back to Python (the small ops).
 //!
 //! What the digest does not model exactly ends the native scan with a [`Fallback`]: a
@@ -30,6 +32,7 @@ use serde::Deserialize;
 use crate::ids::{is_harness, Interner, NONE, UNSUPPORTED};
 use crate::tables::{slot, PosTable, Slots};
 use crate::check_offsets::{read_offsets, ReadBounds, ReadOffsets};
+use crate::check_ordering::{Order, Reset};
 use crate::envelope::*;
 use crate::ops::*;
 use crate::source::Fallback;
@@ -74,6 +77,8 @@ pub struct Digest {
     pub finals: FxHashMap<u32, FinalRead>,
     /// every final read's counts for the `offsets` checker, in history order
     pub offset_reads: Vec<ReadOffsets>,
+    /// what the `ordering` checker keeps (per producer/key and consumer/partition)
+    pub order: Order,
     pending: FxHashMap<(Box<str>, u32), Pending>,
     pub n: u64,
     /// (ordinal, line) of the ops of other kinds
@@ -215,8 +220,15 @@ impl Digest {
     pub fn apply(&mut self, p: Parsed) -> Result<(), Fallback> {
         match p {
             Parsed::Small(line) => self.small.push((self.n, line.as_bytes().to_vec())),
-            Parsed::Op(typ, _, Value::Send(v)) => self.send(typ, v)?,
-            Parsed::Op(_, _, Value::Poll(v)) => self.poll(v)?,
+            Parsed::Op(typ, process, Value::Send(v)) => self.send(typ, &process.0, v)?,
+            Parsed::Op(_, process, Value::Poll(v)) => self.poll(&process.0, v)?,
+            Parsed::Op(_, process, Value::Rebalance(topic, parts)) => {
+                let reset = match topic {
+                    None => Reset::All,
+                    Some(t) => self.topic_ix.get(&*t.0).map_or(Reset::Unknown, |&i| Reset::One(i)),
+                };
+                self.order.rebalance(&process.0, reset, &parts);
+            }
             Parsed::Op(_, process, Value::Final(v)) => self.final_read(&process.0, v)?,
             Parsed::Op(_, process, Value::Page(v)) => self.page(&process.0, v)?,
             Parsed::Op(_, process, Value::FinalOther(Some(v))) => self.final_not_ok(&process.0, v)?,
@@ -234,9 +246,8 @@ impl Digest {
         Ok(())
     }
 
-    fn send(&mut self, typ: u8, v: Send) -> Result<(), Fallback> {
+    fn send(&mut self, typ: u8, process: &str, v: Send) -> Result<(), Fallback> {
         let rid = self.harness(&v.id)?;
-        let _ = (v.seq, &v.key);
         if typ == 0 {
             let topic = match v.topic.as_ref() {
                 Some(t) => self.topic(&t.0),
@@ -251,6 +262,7 @@ impl Digest {
             }
             *s = slot::INFLIGHT | topic << slot::TOPIC_SHIFT;
             self.n_invoked += 1;
+            self.order.invoke(rid, process, v.key.as_ref().map(|k| &*k.0), v.seq.0);
             return Ok(());
         }
         self.n_done += 1;
@@ -260,12 +272,14 @@ impl Digest {
         }
         if typ != 1 {
             *s = (*s & !slot::STATE) | slot::UNACKED;
+            self.order.done(rid, None);
             return Ok(());
         }
         *s = (*s & !slot::STATE) | slot::ACKED;
         let topic = slot::topic(*s);
         let partition = narrow(v.partition, 0, 1 << (63 - OFFSET_BITS))?;
         let offset = narrow(v.offset, -(1 << 62), 1 << OFFSET_BITS)?;
+        self.order.done(rid, Some((topic, partition, offset)));
         if partition != NO_POS && offset != NO_POS && offset >= 0 {
             let q = ((partition as u64) << OFFSET_BITS) | offset as u64;
             self.observed.entry(topic).or_default().put(q, rid);
@@ -273,7 +287,7 @@ impl Digest {
         Ok(())
     }
 
-    fn poll(&mut self, v: PollOk) -> Result<(), Fallback> {
+    fn poll(&mut self, process: &str, v: PollOk) -> Result<(), Fallback> {
         let _ = &v.group;
         let t = self.topic(&v.topic.0);
         let p = self.polls.entry(t).or_default();
@@ -297,6 +311,9 @@ impl Digest {
             }
         }
         self.observed.insert(t, at);
+        if !v.records.is_empty() {
+            self.order.polled(process, t, v.records.iter().map(|r| (r.partition, r.offset)));
+        }
         Ok(())
     }
 

@@ -334,7 +334,8 @@ impl<'a> Cur<'a> {
         Some(Page { topic: topic?, page: page?, records: records? })
     }
 
-    /// commit (any type), assign ok, revoke ok: checked, nothing kept.
+    /// commit (any type): checked, nothing kept; assign ok, revoke ok: their topic and
+    /// partitions.
     fn checked(&mut self, f: &str) -> Option<Value<'a>> {
         let (mut offsets, mut partitions, mut positions, mut group, mut topic) = (None, None, None, None, None);
         self.object(|c, k| match (k, f) {
@@ -347,7 +348,10 @@ impl<'a> Cur<'a> {
         })?;
         match f {
             "commit" => offsets.map(|_| Value::Checked),
-            _ => partitions_ok(&partitions?).then_some(Value::Checked),
+            _ => {
+                let parts = partitions?;
+                partitions_ok(&parts).then(|| Value::Rebalance(topic.flatten(), parts))
+            }
         }
     }
 

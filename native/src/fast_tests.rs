@@ -64,6 +64,7 @@ fn describe(p: &Parsed) -> String {
         ),
         Value::Page(v) => format!("page {} {} [{}]", v.topic.0, v.page.0, records(&v.records)),
         Value::FinalOther(v) => format!("final-other {:?}", v.as_ref().map(|v| (v.topic.as_deref().map(str::to_owned), v.pages.map(|i| i.0)))),
+        Value::Rebalance(t, ps) => format!("rebalance {} {ps:?}", s(t)),
         Value::Checked => "checked".to_string(),
         Value::Other => "other".to_string(),
         Value::Absent => "absent".to_string(),

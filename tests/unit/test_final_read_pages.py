@@ -212,7 +212,7 @@ def _native_and_python(path, names):
 
 
 NATIVE_NAMES = (["lost"], ["duplicate"], ["lost", "duplicate"], ["offsets"],
-                ["lost", "duplicate", "offsets"])
+                ["lost", "duplicate", "offsets", "ordering"])
 
 
 @pytest.mark.parametrize("size", [1, 7, 50, 1000])

@@ -26,8 +26,10 @@ from .synth_params import synth_params
 from .test_checkers_fastpaths import OPTS as OPTS_CORPUS, damaged
 
 NAMES = (["lost"], ["duplicate"], ["lost", "duplicate"], ["duplicate", "lost"], ["offsets"],
-         ["lost", "duplicate", "offsets"], ["offsets", "duplicate"])
-#: option sets: the checkers' own (``topics``; ``offsets``: ``transactional_topics``) and
+         ["lost", "duplicate", "offsets"], ["offsets", "duplicate"], ["ordering"],
+         ["ordering", "offsets", "lost", "duplicate"])
+#: option sets: the checkers' own (``topics``; ``offsets``, ``ordering``:
+#: ``transactional_topics``) and
 #: the equivalence corpus's
 OPTS = ({}, {"topics": ["t"]}, {"topics": ["nope"]}, {"transactional_topics": ["t"]},
         {"transactional_topics": []}, *OPTS_CORPUS[1:])
@@ -144,7 +146,7 @@ def test_anomalies_go_to_the_python_checkers(tmp_path):
 
 def test_unported_checkers_and_the_switch_use_python(tmp_path, monkeypatch):
     path = write(tmp_path, "x", generate(4, 400, txn=False).ops, "jsonl")
-    assert native.check_path(path, ["lost", "ordering"], {}) is None
+    assert native.check_path(path, ["lost", "group"], {}) is None
     assert native.check_path(path, ["lost"], {}) is not None
     monkeypatch.setenv("KFCHAOS_NATIVE", "0")
     assert native.check_path(path, ["lost"], {}) is None

@@ -30,9 +30,9 @@ def _write(tmp_path, ops, name="h.jsonl", edit=None):
     return path
 
 
-def verdicts(path, opts=None, names=("offsets",)):
-    """(the core's offsets verdict or None when it hands over, the Python one), as dicts;
-    check_path gives the Python one either way."""
+def verdicts(path, opts=None, names=("offsets",), checker="offsets"):
+    """(the core's verdict of ``checker`` or None when it hands over, the Python one), as
+    dicts; check_path gives the Python ones either way."""
     opts = opts or {}
     want = {n: v.to_dict() for n, v in
             check_all(HistoryIndex.from_path(path), checkers=list(names), **opts).items()}
@@ -40,8 +40,8 @@ def verdicts(path, opts=None, names=("offsets",)):
     assert {n: v.to_dict() for n, v in check_path(path, checkers=list(names), **opts).items()} == want
     if got is not None:
         assert {n: v.to_dict() for n, v in got.items()} == want
-        got = got["offsets"].to_dict()
-    return got, want["offsets"]
+        got = got[checker].to_dict()
+    return got, want[checker]
 
 
 def _sends(b, n, topic="t", p=0, unacked=(), first=0):
