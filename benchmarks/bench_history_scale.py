@@ -28,11 +28,14 @@ Usage::
 pages as they come (README.md, "Final reads in pages").  Frames close at 4096 ops or about
 8 MiB of lines, so no frame holds many pages.
 
-Each history is checked by up to three paths (``--paths``, default all three), each in
+Each history is checked by the paths of ``--paths`` (default the first three), each in
 its own fresh process: ``python`` (every default checker, the index above), ``python-ld``
-(the same Python path for only ``lost`` and ``duplicate``) and ``native`` (the compiled
-core, ``kfchaos.checkers.native``: the Rust scan and the checkers ported to it, ``lost``
-and ``duplicate``; built by ``scripts/build_native.sh``).  The native row says
+(the same Python path for only ``lost`` and ``duplicate``), ``native`` (the compiled
+core, ``kfchaos.checkers.native``: the Rust scan and ``lost`` and ``duplicate`` on it;
+built by ``scripts/build_native.sh``), and ``python-ported`` and ``native-ported``: every
+checker ported to the core (``lost``, ``duplicate``, ``offsets``, ``ordering``) in Python
+and on the core.  The scan digests what every ported checker needs whichever are asked
+for, so ``native`` and ``native-ported`` differ only by the verdicts built.  The native row says
 ``(native)`` when the core decided the verdicts, ``(handed to Python: ...)`` when it did
 not (the figures are then the Python path's).  With the final read in pages the core keeps
 about 9 bytes an op (914 MiB peak RSS at 100M ops: README.md, "The compiled core");
@@ -244,7 +247,9 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": ["lost", "duplicate"]}
+PORTED = ["lost", "duplicate", "offsets", "ordering"]
+PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": ["lost", "duplicate"],
+         "python-ported": PORTED, "native-ported": PORTED}
 
 
 def check_native(path: str, names: list[str]) -> dict:
@@ -272,7 +277,7 @@ def check(path: str, max_mem_gib: float | None, mode: str = "python") -> dict:
     if max_mem_gib:
         lim = int(max_mem_gib * 2 ** 30)
         resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
-    if mode == "native":
+    if mode.startswith("native"):
         return check_native(path, PATHS[mode])
     from kfchaos.checkers import check_all, compose
     from kfchaos.checkers.index import HistoryIndex
@@ -310,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"above {FINAL_READ_MAX:,} records")
     ap.add_argument("--paths", default="python,python-ld,native",
                     help="comma-separated: python (all default checkers), python-ld (lost and "
-                         "duplicate in Python), native (lost and duplicate, compiled core)")
+                         "duplicate in Python), native (lost and duplicate, compiled core), "
+                         "python-ported and native-ported (every checker the core ports)")
     ap.add_argument("--_check", help=argparse.SUPPRESS)
     ap.add_argument("--_mode", default="python", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)

@@ -8,7 +8,8 @@ runs that Python path.  It decides only when
 
 * the extension module ``kfchaos._native`` (the crate under ``native/``, built by
   ``scripts/setup.sh``) is importable and ``KFCHAOS_NATIVE`` is not ``0``;
-* every checker asked for is ported (:data:`NATIVE`: ``lost``, ``duplicate``);
+* every checker asked for is ported (:data:`NATIVE`: ``lost``, ``duplicate``,
+  ``offsets``, ``ordering``);
 * the scan digests the whole history (``kfchaos._native.scan``: any op it does not
   model exactly -- a ``txn``, a send id invoked twice, a position beyond the 40-bit
   packing, a damaged frame, anything not JSON, a value out of schema -- hands the file
@@ -16,8 +17,14 @@ runs that Python path.  It decides only when
 * the ops the scan does not digest (faults, client events, notes, ...) pass the schema
   here (:func:`kfchaos.history.check_batch`); an error there also goes to the Python path;
 * no checker asked for found an anomaly that needs examples (lost, unseen,
-  duplicate, inconsistent-offset): those verdicts list examples the Python checkers
-  build from the full index, so such a history is checked in Python.
+  duplicate, inconsistent-offset, offset-gap, offset-reused, end-offset-understated,
+  reordered, nonmonotonic, skip):
+  those verdicts list examples the Python checkers build from the full index, so such
+  a history is checked in Python; so is one the core cannot tell clean (``offsets``: a
+  record past a read's listed end whose write was acknowledged, when the read says
+  when it listed -- the ack's time is not kept --, or any offset seen with two
+  records or record at two offsets, which may be a reused offset; ``ordering``: acks
+  of a producer and key out of seq order, which Python sorts).
 
 So the results never depend on which path ran; the Python checkers stay the reference.
 Verdict stats are built here from the scan's per-topic counts, in the Python
@@ -27,13 +34,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Iterable
+from typing import Iterable
 
 from kfchaos import history_chunks, history_rotation
 from kfchaos.history import CLIENT_EVENT_F, HistoryError, check_batch, log_unknown
 from kfchaos.history_codec import parse_lines
 
-from . import duplicate, lost
+from . import duplicate, lost, offsets, ordering
 from .verdict import Verdict
 
 __all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
@@ -41,7 +48,7 @@ __all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
 log = logging.getLogger("chaos.history")
 
 #: checkers with a native port
-NATIVE = frozenset({lost.NAME, duplicate.NAME})
+NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME, ordering.NAME})
 
 try:
     from kfchaos import _native
@@ -96,8 +103,16 @@ def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict)
     small = _small_ops(path, r["small"])
     if small is None:
         return None
-    build = {lost.NAME: _lost, duplicate.NAME: _duplicate}
-    return {n: build[n](r, small, opts.get("topics")) for n in names}
+    build = {lost.NAME: _lost, duplicate.NAME: _duplicate, offsets.NAME: _offsets,
+             ordering.NAME: _ordering}
+    out = {}
+    for n in names:
+        v = build[n](r, small, opts)
+        if v is None:
+            log.debug("%s: checked in Python: %s needs the index", os.fspath(path), n)
+            return None
+        out[n] = v
+    return out
 
 
 def _small_ops(path: str | os.PathLike, lines: list[tuple[int, bytes]]) -> list[dict] | None:
@@ -116,8 +131,9 @@ def _small_ops(path: str | os.PathLike, lines: list[tuple[int, bytes]]) -> list[
     return ops
 
 
-def _lost(r: dict, small: list[dict], topics: Any) -> Verdict:
+def _lost(r: dict, small: list[dict], opts: dict) -> Verdict:
     """lost.check's verdict from the counts (no lost, aborted or unseen record)."""
+    topics = opts.get("topics")
     v = Verdict(lost.NAME, informational=("unseen",))
     st = v.stats
     st.update(dict.fromkeys(lost._COUNTERS, 0))
@@ -151,8 +167,9 @@ def _lost(r: dict, small: list[dict], topics: Any) -> Verdict:
     return v.finish(f"no final read of {', '.join(map(str, missing))}" if missing else None)
 
 
-def _duplicate(r: dict, small: list[dict], topics: Any) -> Verdict:
+def _duplicate(r: dict, small: list[dict], opts: dict) -> Verdict:
     """duplicate.check's verdict from the counts (no duplicate, no inconsistent offset)."""
+    topics = opts.get("topics")
     v = Verdict(duplicate.NAME)
     all_topics = {t for t, c in r["topics"].items()
                   if c["final"] is not None or c["acked"] or c["polls"] is not None}
@@ -163,4 +180,64 @@ def _duplicate(r: dict, small: list[dict], topics: Any) -> Verdict:
                     "duplicate": 0, "inconsistent-offset": 0})
     v.stats["producer-epoch-bumps"] = duplicate._epoch_bumps(
         [op for op in small if op["f"] == CLIENT_EVENT_F])
+    return v.finish()
+
+
+def _offsets(r: dict, small: list[dict], opts: dict) -> Verdict | None:
+    """offsets.check's verdict from each final read's counts, or None when it may hold an
+    anomaly: a hole in a plain topic (``offset-gap``), a record past the listed end whose
+    write was acknowledged while the read has ``listed_at`` (maybe
+    ``end-offset-understated``), an offset seen with two records or a record at two
+    offsets (maybe ``offset-reused``; the core's duplicate walk finds both)."""
+    if not r["dup_exact"]:
+        return None
+    declared = opts.get("transactional_topics")
+    declared = set(declared) if declared is not None else None
+    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    v = Verdict(offsets.NAME)
+    st = v.stats
+    st.update({"final-reads": 0, "partitions": 0, "records": 0, "offset-gap": 0,
+               "missing-offsets": 0, "transactional-gaps": 0,
+               "transactional-missing": 0, "out-of-range": 0, "end-offset-understated": 0,
+               "past-end-later": 0, "topics": {}})
+    for topic, records, partitions, outside, gaps, missing, later in r["offset_reads"]:
+        txn = topic in declared if declared is not None else topic not in sent
+        if later is None or (gaps and not txn):
+            return None
+        st["topics"][topic] = "transactional" if txn else "plain"
+        st["final-reads"] += 1
+        st["records"] += records
+        st["partitions"] += partitions
+        st["out-of-range"] += outside
+        st["transactional-gaps"] += gaps
+        st["transactional-missing"] += missing
+        st["past-end-later"] += later
+    st["offset-reused"] = 0
+    if not st["final-reads"]:
+        return v.finish("no final read in history")
+    return v.finish()
+
+
+def _ordering(r: dict, small: list[dict], opts: dict) -> Verdict | None:
+    """ordering.check's verdict from the counts, or None when it may hold an anomaly (a
+    reorder, acks out of seq order, a step back, a gap over offsets the final read holds,
+    a gap of a plain topic without a final read)."""
+    o = r["order"]
+    if not o["exact"]:
+        return None
+    declared = opts.get("transactional_topics")
+    declared = set(declared) if declared is not None else None
+    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    unverified = 0
+    for topic, n in o["unresolved"]:
+        if not (topic in declared if declared is not None else topic not in sent):
+            return None                       # a skip: Python lists it
+        unverified += n
+    v = Verdict(ordering.NAME)
+    polls = [c["polls"] for c in r["topics"].values() if c["polls"] is not None]
+    v.stats.update({"acked-writes-checked": sum(c["acked"] for c in r["topics"].values()),
+                    "out-of-order-acks": 0, "reordered": 0,
+                    "polled-records": sum(n for _, n in polls), "nonmonotonic": 0, "skip": 0,
+                    "explained-gaps": sum(n for _, n in o["explained"]),
+                    "unverified-gaps": unverified})
     return v.finish()

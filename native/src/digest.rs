@@ -8,11 +8,14 @@
 //! * `poll` ok: every polled record as a position of its topic (8 bytes, dense per
 //!   partition), a flag in the write's slot (or a set, for ids of no write of that topic);
 //! * `final-read` ok: the records of the authoritative final read of each topic (the
-//!   last `read_committed` one, else the last) as its own position table; a read
+//!   last `read_committed` one, else the last) as its own position table, and of every
+//!   final read the `offsets` checker's counts ([`crate::check_offsets`]); a read
 //!   written in pages (`final-read-page` ops, then the final op with `pages`: N) is
 //!   assembled page by page as `kfchaos/history_pages.py` does, never held whole;
-//! * `commit`, `assign`, `revoke`, a final read not ok (which may close pages, as a read
-//!   that raised does): checked against the schema, nothing kept;
+//! * `send`, `poll`, `assign` and `revoke` ok also feed the `ordering` checker's state
+//!   ([`crate::check_ordering`]: per producer/key and consumer/partition, not per record);
+//! * `commit`, a final read not ok (which may close pages, as a read that raised does):
+//!   checked against the schema, nothing kept;
 //! * any other kind: its line goes back to Python (the small ops).
 //!
 //! What the digest does not model exactly ends the native scan with a [`Fallback`]: a
@@ -28,6 +31,8 @@ use serde::Deserialize;
 
 use crate::ids::{is_harness, Interner, NONE, UNSUPPORTED};
 use crate::tables::{slot, PosTable, Slots};
+use crate::check_offsets::{read_offsets, ReadBounds, ReadOffsets};
+use crate::check_ordering::{Order, Reset};
 use crate::envelope::*;
 use crate::ops::*;
 use crate::source::Fallback;
@@ -70,6 +75,10 @@ pub struct Digest {
     /// per topic: harness ids polled there that had no write of that topic when polled
     pub polled_other: FxHashMap<u32, FxHashSet<u64>>,
     pub finals: FxHashMap<u32, FinalRead>,
+    /// every final read's counts for the `offsets` checker, in history order
+    pub offset_reads: Vec<ReadOffsets>,
+    /// what the `ordering` checker keeps (per producer/key and consumer/partition)
+    pub order: Order,
     pending: FxHashMap<(Box<str>, u32), Pending>,
     pub n: u64,
     /// (ordinal, line) of the ops of other kinds
@@ -211,8 +220,15 @@ impl Digest {
     pub fn apply(&mut self, p: Parsed) -> Result<(), Fallback> {
         match p {
             Parsed::Small(line) => self.small.push((self.n, line.as_bytes().to_vec())),
-            Parsed::Op(typ, _, Value::Send(v)) => self.send(typ, v)?,
-            Parsed::Op(_, _, Value::Poll(v)) => self.poll(v)?,
+            Parsed::Op(typ, process, Value::Send(v)) => self.send(typ, &process.0, v)?,
+            Parsed::Op(_, process, Value::Poll(v)) => self.poll(&process.0, v)?,
+            Parsed::Op(_, process, Value::Rebalance(topic, parts)) => {
+                let reset = match topic {
+                    None => Reset::All,
+                    Some(t) => self.topic_ix.get(&*t.0).map_or(Reset::Unknown, |&i| Reset::One(i)),
+                };
+                self.order.rebalance(&process.0, reset, &parts);
+            }
             Parsed::Op(_, process, Value::Final(v)) => self.final_read(&process.0, v)?,
             Parsed::Op(_, process, Value::Page(v)) => self.page(&process.0, v)?,
             Parsed::Op(_, process, Value::FinalOther(Some(v))) => self.final_not_ok(&process.0, v)?,
@@ -230,9 +246,8 @@ impl Digest {
         Ok(())
     }
 
-    fn send(&mut self, typ: u8, v: Send) -> Result<(), Fallback> {
+    fn send(&mut self, typ: u8, process: &str, v: Send) -> Result<(), Fallback> {
         let rid = self.harness(&v.id)?;
-        let _ = (v.seq, &v.key);
         if typ == 0 {
             let topic = match v.topic.as_ref() {
                 Some(t) => self.topic(&t.0),
@@ -247,6 +262,7 @@ impl Digest {
             }
             *s = slot::INFLIGHT | topic << slot::TOPIC_SHIFT;
             self.n_invoked += 1;
+            self.order.invoke(rid, process, v.key.as_ref().map(|k| &*k.0), v.seq.0);
             return Ok(());
         }
         self.n_done += 1;
@@ -256,12 +272,14 @@ impl Digest {
         }
         if typ != 1 {
             *s = (*s & !slot::STATE) | slot::UNACKED;
+            self.order.done(rid, None);
             return Ok(());
         }
         *s = (*s & !slot::STATE) | slot::ACKED;
         let topic = slot::topic(*s);
         let partition = narrow(v.partition, 0, 1 << (63 - OFFSET_BITS))?;
         let offset = narrow(v.offset, -(1 << 62), 1 << OFFSET_BITS)?;
+        self.order.done(rid, Some((topic, partition, offset)));
         if partition != NO_POS && offset != NO_POS && offset >= 0 {
             let q = ((partition as u64) << OFFSET_BITS) | offset as u64;
             self.observed.entry(topic).or_default().put(q, rid);
@@ -269,7 +287,7 @@ impl Digest {
         Ok(())
     }
 
-    fn poll(&mut self, v: PollOk) -> Result<(), Fallback> {
+    fn poll(&mut self, process: &str, v: PollOk) -> Result<(), Fallback> {
         let _ = &v.group;
         let t = self.topic(&v.topic.0);
         let p = self.polls.entry(t).or_default();
@@ -293,6 +311,9 @@ impl Digest {
             }
         }
         self.observed.insert(t, at);
+        if !v.records.is_empty() {
+            self.order.polled(process, t, v.records.iter().map(|r| (r.partition, r.offset)));
+        }
         Ok(())
     }
 
@@ -328,7 +349,6 @@ impl Digest {
     }
 
     fn final_read(&mut self, process: &str, v: FinalReadOk) -> Result<(), Fallback> {
-        let _ = (&v.start_offsets, &v.end_offsets, &v.fetch_end_offsets, v.listed_at);
         let t = self.topic(&v.topic.0);
         let pending = if self.pending.is_empty() { None } else { self.pending.remove(&(Box::from(process), t)) };
         let said = v.pages.as_ref().map(|n| n.0);
@@ -347,6 +367,18 @@ impl Digest {
         // checked (and their ids encoded) whether or not this read becomes the topic's
         read.n_records += self.records(&v.records, &mut read.at)?;
         read.n_records += self.records(past, &mut read.at)?;
+        let mut past_rids = Vec::with_capacity(past.len());
+        for r in past {
+            past_rids.push((r.partition as u64, r.offset, self.rid(&r.value)?));
+        }
+        let bounds = ReadBounds {
+            start: v.start_offsets.as_ref(),
+            listed_end: v.end_offsets.as_ref(),
+            fetch_end: v.fetch_end_offsets.as_ref(),
+            past: past_rids,
+            listed_at: v.listed_at.as_ref().is_some(),
+        };
+        self.offset_reads.push(read_offsets(t, read.n_records, &read.at, bounds));
         let replaces = match self.finals.get(&t) {
             None => true,
             Some(cur) => isolation == "read_committed" || cur.isolation != "read_committed",

@@ -22,7 +22,9 @@ pub enum Value<'a> {
     Page(Page<'a>),
     /// a final read that is not ok (None: its value is null): it may close pages
     FinalOther(Option<FinalNotOk<'a>>),
-    /// checked against the schema, nothing kept (commit, assign, revoke, loose values)
+    /// an `assign` or `revoke` ok: its topic (None: absent or null) and partitions
+    Rebalance(Option<Str<'a>>, Vec<u32>),
+    /// checked against the schema, nothing kept (commit, loose values)
     Checked,
     /// a kind not digested here (its line goes back to Python)
     Other,
@@ -53,11 +55,11 @@ struct ValueSeed<'s> {
     typ: u8,
 }
 
-fn checked<E: de::Error>(ok: bool, what: &str) -> Result<Value<'static>, E> {
-    if ok {
-        Ok(Value::Checked)
+fn rebalance<'a, E: de::Error>((topic, parts): (Option<Str<'a>>, Vec<u32>)) -> Result<Value<'a>, E> {
+    if partitions_ok(&parts) {
+        Ok(Value::Rebalance(topic, parts))
     } else {
-        Err(E::custom(what))
+        Err(E::custom("partitions"))
     }
 }
 
@@ -72,8 +74,8 @@ impl<'de, 's> de::DeserializeSeed<'de> for ValueSeed<'s> {
             ("final-read-page", _) => Page::deserialize(d).map(Value::Page),
             ("final-read", _) => Option::<FinalNotOk>::deserialize(d).map(Value::FinalOther),
             ("commit", _) => Commit::deserialize(d).map(|_| Value::Checked),
-            ("assign", 1) => checked(partitions_ok(&AssignOk::deserialize(d)?.partitions), "partitions"),
-            ("revoke", 1) => checked(partitions_ok(&RevokeOk::deserialize(d)?.partitions), "partitions"),
+            ("assign", 1) => rebalance(AssignOk::deserialize(d).map(|v| (v.topic, v.partitions))?),
+            ("revoke", 1) => rebalance(RevokeOk::deserialize(d).map(|v| (v.topic, v.partitions))?),
             ("poll" | "assign" | "revoke", _) => Loose::deserialize(d).map(|_| Value::Checked),
             _ => IgnoredAny::deserialize(d).map(|_| Value::Other),
         }

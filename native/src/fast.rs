@@ -195,6 +195,16 @@ impl<'a> Cur<'a> {
         Some(Offsets)
     }
 
+    /// An offsets object with its values (a final read's), as serde reads it.
+    fn offset_values(&mut self) -> Option<OffsetValues> {
+        let (mut out, mut keys) = (OffsetValues(Vec::new()), Vec::new());
+        self.object(|c, k| {
+            let v = c.opt_int()?;
+            out.push(&mut keys, k, v.map(|i| i.0))
+        })?;
+        Some(out)
+    }
+
     fn records(&mut self) -> Option<Vec<Record<'a>>> {
         self.array(|c| c.record())
     }
@@ -291,14 +301,14 @@ impl<'a> Cur<'a> {
             "records" => once(&mut records, c.records()?),
             "pages" => once(&mut pages, c.int()?),
             "isolation" => once(&mut isolation, c.opt_str()?),
-            "start_offsets" => once(&mut start, c.offsets()?),
-            "end_offsets" => once(&mut end, c.offsets()?),
-            "fetch_end_offsets" => once(&mut fetch_end, c.offsets()?),
+            "start_offsets" => once(&mut start, c.offset_values()?),
+            "end_offsets" => once(&mut end, c.offset_values()?),
+            "fetch_end_offsets" => once(&mut fetch_end, c.offset_values()?),
             "past_end" => once(&mut past_end, c.records()?),
             "listed_at" => once(&mut listed_at, c.int()?),
             _ => c.skip_scalar(),
         })?;
-        let maybe = |x: Option<Offsets>| x.map_or(Maybe::Absent, Maybe::Present);
+        let maybe = |x: Option<OffsetValues>| x.map_or(Maybe::Absent, Maybe::Present);
         Some(FinalReadOk {
             topic: topic?,
             records: records?,
@@ -324,7 +334,8 @@ impl<'a> Cur<'a> {
         Some(Page { topic: topic?, page: page?, records: records? })
     }
 
-    /// commit (any type), assign ok, revoke ok: checked, nothing kept.
+    /// commit (any type): checked, nothing kept; assign ok, revoke ok: their topic and
+    /// partitions.
     fn checked(&mut self, f: &str) -> Option<Value<'a>> {
         let (mut offsets, mut partitions, mut positions, mut group, mut topic) = (None, None, None, None, None);
         self.object(|c, k| match (k, f) {
@@ -337,7 +348,10 @@ impl<'a> Cur<'a> {
         })?;
         match f {
             "commit" => offsets.map(|_| Value::Checked),
-            _ => partitions_ok(&partitions?).then_some(Value::Checked),
+            _ => {
+                let parts = partitions?;
+                partitions_ok(&parts).then(|| Value::Rebalance(topic.flatten(), parts))
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 //! `kfchaos._native`: one streaming pass over a history file into compact columns, and
-//! the checkers ported onto them (`lost`, `duplicate`).
+//! the checkers ported onto them (`lost`, `duplicate`, `offsets`, `ordering`).
 //!
 //! Python entry point: `scan(paths, chunked) -> dict | str`.  `paths`: the files of one
 //! history in order (one `history.kfh` or `history.jsonl`, or the chunk files of a
@@ -7,8 +7,15 @@
 //! reason the native scan does not decide this history (see `source`, `digest`): the
 //! caller then runs the Python path, which accepts it or raises the exact HistoryError.
 //! The dict holds the op count, the ops of the kinds not digested here (`small`:
-//! (ordinal, line bytes)), and per topic the counts the ported checkers report
-//! (`checks`).  The GIL is released while scanning.
+//! (ordinal, line bytes)), per topic the counts the ported checkers report
+//! (`checks`), and per final read, in history order, the `offsets` checker's counts
+//! (`offset_reads`: topic, records, partitions, out of range, holes, missing offsets,
+//! past-end records written later or None, see `check_offsets`) and the `ordering`
+//! checker's (`order`: `exact`, and per topic the gaps the final read explains and the
+//! gaps of topics without one, see `check_ordering`).  The GIL is released while
+//! scanning.
+mod check_offsets;
+mod check_ordering;
 mod checks;
 mod digest;
 mod envelope;
@@ -26,7 +33,9 @@ use source::Fallback;
 
 /// Read the files on one thread, digest their lines on this one (the digested blocks'
 /// buffers go back to the reader, which fills them again).
-fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fallback> {
+type Scanned = (Digest, checks::Summary, Vec<Option<u64>>, check_ordering::OrderSummary);
+
+fn run(paths: &[String], chunked: bool) -> Result<Scanned, Fallback> {
     let mut d = Digest::default();
     let (tx, rx) = std::sync::mpsc::sync_channel::<Result<source::Block, Fallback>>(4);
     let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
@@ -56,7 +65,9 @@ fn run(paths: &[String], chunked: bool) -> Result<(Digest, checks::Summary), Fal
     })?;
     d.finish()?;
     let s = checks::summarize(&mut d);
-    Ok((d, s))
+    let past: Vec<Option<u64>> = d.offset_reads.iter().map(|r| check_offsets::resolve(r, &mut d.slots)).collect();
+    let order = check_ordering::summarize(&d.order, &d.finals);
+    Ok((d, s, past, order))
 }
 
 /// Blocks above this many bytes are parsed on two threads (the digest stays in order).
@@ -87,7 +98,7 @@ fn digest_block(d: &mut Digest, block: &source::Block) -> Result<(), Fallback> {
 #[pyfunction]
 fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject> {
     let out = py.allow_threads(|| run(&paths, chunked));
-    let (d, s) = match out {
+    let (d, s, past, order) = match out {
         Ok(x) => x,
         Err(reason) => return Ok(reason.into_pyobject(py)?.into_any().unbind()),
     };
@@ -121,6 +132,20 @@ fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject>
         topics.set_item(d.topics[t as usize].as_str(), e)?;
     }
     r.set_item("topics", topics)?;
+    let reads = PyList::empty(py);
+    for (o, later) in d.offset_reads.iter().zip(past) {
+        let topic = d.topics[o.topic as usize].as_str();
+        // None: Python decides (an ack's time needed, or a count beyond 64 bits)
+        let later = later.filter(|_| !o.overflow);
+        reads.append((topic, o.records, o.partitions, o.out_of_range, o.gaps, o.missing, later))?;
+    }
+    r.set_item("offset_reads", reads)?;
+    let name = |t: &u32| d.topics[*t as usize].as_str();
+    let o = PyDict::new(py);
+    o.set_item("exact", order.exact)?;
+    o.set_item("explained", order.explained.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    o.set_item("unresolved", order.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    r.set_item("order", o)?;
     Ok(r.into_any().unbind())
 }
 

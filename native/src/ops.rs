@@ -164,6 +164,54 @@ impl<'de> Deserialize<'de> for Offsets {
     }
 }
 
+/// An offsets object whose values the scan keeps (a final read's start/end offsets):
+/// (partition, offset or None for null), in the object's order.  The keys are checked
+/// as [`Offsets`]'; a key repeated verbatim is refused (Python's `json` keeps its last
+/// value, in its first place: the Python path decides such a history).
+#[derive(Debug, PartialEq)]
+pub struct OffsetValues(pub Vec<(u64, Option<i128>)>);
+
+/// A key of an offsets object as the partition it names (`None`: not the schema's form).
+pub fn offsets_key(k: &str) -> Option<u64> {
+    if k.is_empty() || k.len() > 10 || !k.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    k.parse().ok()
+}
+
+impl OffsetValues {
+    /// Add one entry; false if the same key text came before.
+    pub fn push(&mut self, keys: &mut Vec<String>, k: &str, v: Option<i128>) -> Option<()> {
+        if keys.iter().any(|x| x == k) {
+            return None;
+        }
+        keys.push(k.to_owned());
+        self.0.push((offsets_key(k)?, v));
+        Some(())
+    }
+}
+
+impl<'de> Deserialize<'de> for OffsetValues {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = OffsetValues;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an offsets object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<OffsetValues, A::Error> {
+                let (mut out, mut keys) = (OffsetValues(Vec::new()), Vec::new());
+                while let Some(k) = m.next_key::<Str>()? {
+                    let v = m.next_value::<Option<Int>>()?.map(|i| i.0);
+                    out.push(&mut keys, &k.0, v).ok_or_else(|| de::Error::custom("offsets key"))?;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 /// What the scan keeps of a record's value: its identity and the schema's flags.
 pub enum RecVal<'a> {
     Null,
@@ -356,11 +404,11 @@ pub struct FinalReadOk<'a> {
     #[serde(default, borrow)]
     pub isolation: Option<Str<'a>>,
     #[serde(default)]
-    pub start_offsets: Maybe<Offsets>,
+    pub start_offsets: Maybe<OffsetValues>,
     #[serde(default)]
-    pub end_offsets: Maybe<Offsets>,
+    pub end_offsets: Maybe<OffsetValues>,
     #[serde(default)]
-    pub fetch_end_offsets: Maybe<Offsets>,
+    pub fetch_end_offsets: Maybe<OffsetValues>,
     #[serde(default, borrow)]
     pub past_end: Maybe<Vec<Record<'a>>>,
     #[serde(default)]

@@ -104,6 +104,26 @@ impl PosTable {
         part.dense.get(o).or_else(|| part.sparse.get(&o).copied())
     }
 
+    /// The partitions holding some position.
+    pub fn partitions(&self) -> impl Iterator<Item = u64> + '_ {
+        self.parts.keys().copied()
+    }
+
+    /// Every offset of partition `p` holding a rid, in increasing order.
+    pub fn for_each_offset(&self, p: u64, mut f: impl FnMut(u64)) {
+        let Some(part) = self.parts.get(&p) else { return };
+        let mut sparse: Vec<u64> = part.sparse.keys().copied().collect();
+        sparse.sort_unstable();
+        let mut rest = sparse.into_iter().peekable();
+        part.dense.for_each(|o, _| {
+            while let Some(s) = rest.next_if(|&s| s < o) {
+                f(s);
+            }
+            f(o);
+        });
+        rest.for_each(f);
+    }
+
     /// Every (position, rid), each position once.
     pub fn for_each(&self, mut f: impl FnMut(u64, u64)) {
         for (&p, part) in &self.parts {
@@ -221,6 +241,22 @@ mod tests {
         let mut n = 0;
         t.for_each(|_, _| n += 1);
         assert_eq!(n, 2);
+    }
+
+    #[test]
+    fn offsets_of_a_partition_come_in_order_dense_and_sparse_merged() {
+        let mut t = PosTable::default();
+        let q = |p: u64, o: u64| (p << OFFSET_BITS) | o;
+        for o in [9000, 5, 1 << 33, 9001, 8999, 1 << 34] {
+            t.put(q(2, o), o); // 9000 sets the dense base: 5 and the far ones are sparse
+        }
+        t.put(q(3, 1), 1);
+        let mut seen = vec![];
+        t.for_each_offset(2, |o| seen.push(o));
+        assert_eq!(seen, vec![5, 8999, 9000, 9001, 1 << 33, 1 << 34]);
+        let mut ps: Vec<u64> = t.partitions().collect();
+        ps.sort();
+        assert_eq!(ps, vec![2, 3]);
     }
 
     #[test]

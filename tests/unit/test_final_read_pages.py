@@ -211,7 +211,8 @@ def _native_and_python(path, names):
     return (None if got is None else {k: v.to_dict() for k, v in got.items()}), want
 
 
-NATIVE_NAMES = (["lost"], ["duplicate"], ["lost", "duplicate"])
+NATIVE_NAMES = (["lost"], ["duplicate"], ["lost", "duplicate"], ["offsets"],
+                ["lost", "duplicate", "offsets", "ordering"])
 
 
 @pytest.mark.parametrize("size", [1, 7, 50, 1000])
