@@ -9,7 +9,7 @@ runs that Python path.  It decides only when
 * the extension module ``kfchaos._native`` (the crate under ``native/``, built by
   ``scripts/setup.sh``) is importable and ``KFCHAOS_NATIVE`` is not ``0``;
 * every checker asked for is ported (:data:`NATIVE`: ``lost``, ``duplicate``,
-  ``offsets``, ``ordering``);
+  ``offsets``, ``ordering``, ``group``);
 * the scan digests the whole history (``kfchaos._native.scan``: any op it does not
   model exactly -- a ``txn``, a send id invoked twice, a position beyond the 40-bit
   packing, a damaged frame, anything not JSON, a value out of schema -- hands the file
@@ -24,7 +24,9 @@ runs that Python path.  It decides only when
   record past a read's listed end whose write was acknowledged, when the read says
   when it listed -- the ack's time is not kept --, or any offset seen with two
   records or record at two offsets, which may be a reused offset; ``ordering``: acks
-  of a producer and key out of seq order, which Python sorts).
+  of a producer and key out of seq order, which Python sorts; ``group``: a skipped
+  range, an excess re-delivery, a commit beyond the log end -- anomalies -- and a skip
+  on a plain topic without a final read).
 
 So the results never depend on which path ran; the Python checkers stay the reference.
 Verdict stats are built here from the scan's per-topic counts, in the Python
@@ -40,7 +42,7 @@ from kfchaos import history_chunks, history_rotation
 from kfchaos.history import CLIENT_EVENT_F, HistoryError, check_batch, log_unknown
 from kfchaos.history_codec import parse_lines
 
-from . import duplicate, lost, offsets, ordering
+from . import duplicate, group, lost, offsets, ordering
 from .verdict import Verdict
 
 __all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
@@ -48,7 +50,7 @@ __all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
 log = logging.getLogger("chaos.history")
 
 #: checkers with a native port
-NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME, ordering.NAME})
+NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME, ordering.NAME, group.NAME})
 
 try:
     from kfchaos import _native
@@ -104,7 +106,7 @@ def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict)
     if small is None:
         return None
     build = {lost.NAME: _lost, duplicate.NAME: _duplicate, offsets.NAME: _offsets,
-             ordering.NAME: _ordering}
+             ordering.NAME: _ordering, group.NAME: _group}
     out = {}
     for n in names:
         v = build[n](r, small, opts)
@@ -240,4 +242,48 @@ def _ordering(r: dict, small: list[dict], opts: dict) -> Verdict | None:
                     "polled-records": sum(n for _, n in polls), "nonmonotonic": 0, "skip": 0,
                     "explained-gaps": sum(n for _, n in o["explained"]),
                     "unverified-gaps": unverified})
+    return v.finish()
+
+
+def _unverified(r: dict, pairs: list, declared: set | None) -> int | None:
+    """How many of the skips of topics without a final read (``pairs``: topic, count)
+    are unverified (the topic is transactional), or None when one is a skip (Python
+    lists it)."""
+    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    n = 0
+    for topic, k in pairs:
+        if not (topic in declared if declared is not None else topic not in sent):
+            return None
+        n += k
+    return n
+
+
+def _group(r: dict, small: list[dict], opts: dict) -> Verdict | None:
+    """group.check's verdict from the counts, or None when it holds an anomaly (a
+    skipped range, an excess re-delivery, a commit beyond the log end)."""
+    g = r["group"]
+    if not g["exact"]:
+        return None
+    declared = opts.get("transactional_topics")
+    declared = set(declared) if declared is not None else None
+    unverified = _unverified(r, g["unresolved"], declared)
+    if opts.get("auto_offset_reset", "earliest") == "earliest":
+        early = _unverified(r, g["early_unresolved"], declared)
+        if g["early_held"] or early is None or unverified is None:
+            return None
+        unverified += early
+    limit = opts.get("max_redelivery")
+    if unverified is None or (limit is not None and g["max_redelivered"] > limit):
+        return None
+    v = Verdict(group.NAME)
+    ok, fail, info = g["commits"]
+    v.stats.update({"rebalance-starts": g["events"], "skipped-range": 0, "skipped-offsets": 0,
+                    "redelivery-events": g["redelivery_events"], "redelivered": g["redelivered"],
+                    "max-redelivered": g["max_redelivered"], "below-commit": g["below_commit"],
+                    "uncommitted-starts": g["uncommitted"], "unverified-skips": unverified,
+                    "commits": {"ok": ok, "fail": fail, "info": info},
+                    "assigns": g["assigns"], "revokes": g["revokes"]})
+    if limit is not None:
+        v.stats["max-redelivery-limit"] = int(limit)
+    v.stats["commits-beyond-log-end"] = 0
     return v.finish()

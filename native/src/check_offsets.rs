@@ -37,7 +37,7 @@ pub struct ReadOffsets {
 }
 
 /// `{int(k): int(v)}` of the offsets whose value is not null (Python's `_int_keys`).
-fn int_keys(x: Option<&OffsetValues>) -> FxHashMap<u64, i128> {
+pub fn int_keys(x: Option<&OffsetValues>) -> FxHashMap<u64, i128> {
     let mut m = FxHashMap::default();
     for &(p, v) in x.map_or(&[][..], |x| &x.0[..]) {
         if let Some(v) = v {

@@ -142,7 +142,7 @@ pub struct OrderSummary {
 }
 
 /// True if partition `p` of `at` holds an offset in `[lo, hi)`.
-fn holds_any(at: &PosTable, p: u64, lo: u64, hi: u64) -> bool {
+pub fn holds_any(at: &PosTable, p: u64, lo: u64, hi: u64) -> bool {
     if hi - lo <= 4096 {
         return (lo..hi).any(|o| at.get(p << OFFSET_BITS | o).is_some());
     }

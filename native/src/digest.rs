@@ -14,8 +14,11 @@
 //!   assembled page by page as `kfchaos/history_pages.py` does, never held whole;
 //! * `send`, `poll`, `assign` and `revoke` ok also feed the `ordering` checker's state
 //!   ([`crate::check_ordering`]: per producer/key and consumer/partition, not per record);
-//! * `commit`, a final read not ok (which may close pages, as a read that raised does):
-//!   checked against the schema, nothing kept;
+//! * `commit`, `assign` and `revoke` ok also feed the `group` checker's state
+//!   ([`crate::check_group`]: per group/topic/partition, not per record), and each final
+//!   read keeps its start and end offsets per partition for it;
+//! * a final read not ok (which may close pages, as a read that raised does): checked
+//!   against the schema, nothing kept;
 //! * any other kind: its line goes back to Python (the small ops).
 //!
 //! What the digest does not model exactly ends the native scan with a [`Fallback`]: a
@@ -31,7 +34,8 @@ use serde::Deserialize;
 
 use crate::ids::{is_harness, Interner, NONE, UNSUPPORTED};
 use crate::tables::{slot, PosTable, Slots};
-use crate::check_offsets::{read_offsets, ReadBounds, ReadOffsets};
+use crate::check_group::Group;
+use crate::check_offsets::{int_keys, read_offsets, ReadBounds, ReadOffsets};
 use crate::check_ordering::{Order, Reset};
 use crate::envelope::*;
 use crate::ops::*;
@@ -53,6 +57,9 @@ pub struct FinalRead {
     pub isolation: String,
     pub n_records: u64,
     pub at: PosTable,
+    /// per partition: the start offset and the end (Python's `FinalRead.start`, `.end`)
+    pub start: FxHashMap<u64, i128>,
+    pub end: FxHashMap<u64, i128>,
 }
 
 /// A final read being written in pages: the read so far and its page count.
@@ -79,6 +86,8 @@ pub struct Digest {
     pub offset_reads: Vec<ReadOffsets>,
     /// what the `ordering` checker keeps (per producer/key and consumer/partition)
     pub order: Order,
+    /// what the `group` checker keeps (per group/topic/partition)
+    pub group: Group,
     pending: FxHashMap<(Box<str>, u32), Pending>,
     pub n: u64,
     /// (ordinal, line) of the ops of other kinds
@@ -222,12 +231,18 @@ impl Digest {
             Parsed::Small(line) => self.small.push((self.n, line.as_bytes().to_vec())),
             Parsed::Op(typ, process, Value::Send(v)) => self.send(typ, &process.0, v)?,
             Parsed::Op(_, process, Value::Poll(v)) => self.poll(&process.0, v)?,
-            Parsed::Op(_, process, Value::Rebalance(topic, parts)) => {
-                let reset = match topic {
+            Parsed::Op(_, process, Value::Rebalance(r)) => {
+                let reset = match &r.topic {
                     None => Reset::All,
                     Some(t) => self.topic_ix.get(&*t.0).map_or(Reset::Unknown, |&i| Reset::One(i)),
                 };
-                self.order.rebalance(&process.0, reset, &parts);
+                self.order.rebalance(&process.0, reset, &r.partitions);
+                let t = r.topic.as_ref().map(|t| self.topic(&t.0));
+                self.group.rebalance(&process.0, t, &r);
+            }
+            Parsed::Op(typ, process, Value::Commit(c)) => {
+                let t = c.topic.as_ref().filter(|t| !t.0.is_empty()).map(|t| self.topic(&t.0));
+                self.group.commit(typ, &process.0, c.group.as_ref().map(|g| &*g.0), t, &c.offsets.0)?;
             }
             Parsed::Op(_, process, Value::Final(v)) => self.final_read(&process.0, v)?,
             Parsed::Op(_, process, Value::Page(v)) => self.page(&process.0, v)?,
@@ -288,7 +303,6 @@ impl Digest {
     }
 
     fn poll(&mut self, process: &str, v: PollOk) -> Result<(), Fallback> {
-        let _ = &v.group;
         let t = self.topic(&v.topic.0);
         let p = self.polls.entry(t).or_default();
         p.n_polls += 1;
@@ -313,6 +327,8 @@ impl Digest {
         self.observed.insert(t, at);
         if !v.records.is_empty() {
             self.order.polled(process, t, v.records.iter().map(|r| (r.partition, r.offset)));
+            let group = v.group.as_ref().map(|g| g.as_ref().map(|s| &*s.0));
+            self.group.polled(process, group, t, v.records.iter().map(|r| (r.partition, r.offset)));
         }
         Ok(())
     }
@@ -378,6 +394,13 @@ impl Digest {
             past: past_rids,
             listed_at: v.listed_at.as_ref().is_some(),
         };
+        read.start = int_keys(bounds.start);
+        read.end = int_keys(bounds.listed_end);
+        for (p, o) in int_keys(bounds.fetch_end).into_iter().chain(bounds.past.iter().map(|r| (r.0, r.1 as i128 + 1))) {
+            if o > read.end.get(&p).copied().unwrap_or(-1) {
+                read.end.insert(p, o);
+            }
+        }
         self.offset_reads.push(read_offsets(t, read.n_records, &read.at, bounds));
         let replaces = match self.finals.get(&t) {
             None => true,

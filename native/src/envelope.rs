@@ -22,9 +22,11 @@ pub enum Value<'a> {
     Page(Page<'a>),
     /// a final read that is not ok (None: its value is null): it may close pages
     FinalOther(Option<FinalNotOk<'a>>),
-    /// an `assign` or `revoke` ok: its topic (None: absent or null) and partitions
-    Rebalance(Option<Str<'a>>, Vec<u32>),
-    /// checked against the schema, nothing kept (commit, loose values)
+    /// an `assign` or `revoke` ok
+    Rebalance(Rebalance<'a>),
+    /// a `commit` (any type)
+    Commit(Commit<'a>),
+    /// checked against the schema, nothing kept (loose values)
     Checked,
     /// a kind not digested here (its line goes back to Python)
     Other,
@@ -55,9 +57,9 @@ struct ValueSeed<'s> {
     typ: u8,
 }
 
-fn rebalance<'a, E: de::Error>((topic, parts): (Option<Str<'a>>, Vec<u32>)) -> Result<Value<'a>, E> {
-    if partitions_ok(&parts) {
-        Ok(Value::Rebalance(topic, parts))
+fn rebalance<'a, E: de::Error>(r: Rebalance<'a>) -> Result<Value<'a>, E> {
+    if partitions_ok(&r.partitions) {
+        Ok(Value::Rebalance(r))
     } else {
         Err(E::custom("partitions"))
     }
@@ -73,9 +75,24 @@ impl<'de, 's> de::DeserializeSeed<'de> for ValueSeed<'s> {
             ("final-read", 1) => FinalReadOk::deserialize(d).map(Value::Final),
             ("final-read-page", _) => Page::deserialize(d).map(Value::Page),
             ("final-read", _) => Option::<FinalNotOk>::deserialize(d).map(Value::FinalOther),
-            ("commit", _) => Commit::deserialize(d).map(|_| Value::Checked),
-            ("assign", 1) => rebalance(AssignOk::deserialize(d).map(|v| (v.topic, v.partitions))?),
-            ("revoke", 1) => rebalance(RevokeOk::deserialize(d).map(|v| (v.topic, v.partitions))?),
+            ("commit", _) => Commit::deserialize(d).map(Value::Commit),
+            ("assign", 1) => rebalance(AssignOk::deserialize(d).map(|v| Rebalance {
+                assign: true,
+                topic: v.topic,
+                partitions: v.partitions,
+                group: v.group,
+                positions: match v.positions {
+                    Maybe::Present(p) => Some(p),
+                    Maybe::Absent => None,
+                },
+            })?),
+            ("revoke", 1) => rebalance(RevokeOk::deserialize(d).map(|v| Rebalance {
+                assign: false,
+                topic: v.topic,
+                partitions: v.partitions,
+                group: v.group,
+                positions: None,
+            })?),
             ("poll" | "assign" | "revoke", _) => Loose::deserialize(d).map(|_| Value::Checked),
             _ => IgnoredAny::deserialize(d).map(|_| Value::Other),
         }
@@ -164,6 +181,64 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                     (true, Some(process), Some(typ), Some(f), Some(_)) => Ok(Op { typ, process, f, value }),
                     _ => Err(de::Error::custom("an envelope field is missing")),
                 }
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// An `assign` or `revoke` ok: what the group and ordering checkers keep of it.
+pub struct Rebalance<'a> {
+    pub assign: bool,
+    pub topic: Option<Str<'a>>,
+    pub partitions: Vec<u32>,
+    /// absent, or present (null: no group)
+    pub group: Maybe<Option<Str<'a>>>,
+    pub positions: Option<Positions>,
+}
+
+/// An assign's `positions` (an offsets object) as Python reads it for partition p:
+/// `positions.get(str(p))`, so only keys in canonical decimal name a partition; the
+/// other keys are checked as [`OffsetValues`]' and dropped.  A key repeated verbatim is
+/// refused (Python's `json` keeps its last value: the Python path decides).
+#[derive(Debug, Default, PartialEq)]
+pub struct Positions(pub Vec<(u32, Option<i128>)>);
+
+impl Positions {
+    /// Add one entry; None if the key is out of schema or its text came before.
+    pub fn push(&mut self, keys: &mut Vec<String>, k: &str, v: Option<i128>) -> Option<()> {
+        if keys.iter().any(|x| x == k) {
+            return None;
+        }
+        keys.push(k.to_owned());
+        let p = offsets_key(k)?;
+        if (k == "0" || !k.starts_with('0')) && p < 1 << 31 {
+            self.0.push((p as u32, v));
+        }
+        Some(())
+    }
+
+    /// The position of partition `p` (None: absent or null).
+    pub fn get(&self, p: u32) -> Option<i128> {
+        self.0.iter().find(|e| e.0 == p).and_then(|e| e.1)
+    }
+}
+
+impl<'de> Deserialize<'de> for Positions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Positions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an offsets object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Positions, A::Error> {
+                let (mut out, mut keys) = (Positions::default(), Vec::new());
+                while let Some(k) = m.next_key::<Str>()? {
+                    let v = m.next_value::<Option<Int>>()?.map(|i| i.0);
+                    out.push(&mut keys, &k.0, v).ok_or_else(|| de::Error::custom("offsets key"))?;
+                }
+                Ok(out)
             }
         }
         d.deserialize_map(V)

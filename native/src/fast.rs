@@ -18,7 +18,7 @@
 use std::borrow::Cow;
 
 use crate::digest::Parsed;
-use crate::envelope::{type_code, Value};
+use crate::envelope::{type_code, Positions, Rebalance, Value};
 use crate::ops::*;
 
 /// A position in one line; every read returns `None` when the text is not the fast form.
@@ -185,19 +185,19 @@ impl<'a> Cur<'a> {
         }
     }
 
-    fn offsets(&mut self) -> Option<Offsets> {
-        self.object(|c, k| {
-            if k.is_empty() || k.len() > 10 || !k.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            c.opt_int().map(|_| ())
-        })?;
-        Some(Offsets)
-    }
-
     /// An offsets object with its values (a final read's), as serde reads it.
     fn offset_values(&mut self) -> Option<OffsetValues> {
         let (mut out, mut keys) = (OffsetValues(Vec::new()), Vec::new());
+        self.object(|c, k| {
+            let v = c.opt_int()?;
+            out.push(&mut keys, k, v.map(|i| i.0))
+        })?;
+        Some(out)
+    }
+
+    /// An assign's positions, as serde reads them.
+    fn positions(&mut self) -> Option<Positions> {
+        let (mut out, mut keys) = (Positions::default(), Vec::new());
         self.object(|c, k| {
             let v = c.opt_int()?;
             out.push(&mut keys, k, v.map(|i| i.0))
@@ -290,7 +290,7 @@ impl<'a> Cur<'a> {
             "group" => once(&mut group, c.opt_str()?),
             _ => c.skip_scalar(),
         })?;
-        Some(PollOk { topic: topic?, records: records?, group: group.flatten() })
+        Some(PollOk { topic: topic?, records: records?, group: group.map_or(Maybe::Absent, Maybe::Present) })
     }
 
     fn final_read(&mut self) -> Option<FinalReadOk<'a>> {
@@ -334,25 +334,31 @@ impl<'a> Cur<'a> {
         Some(Page { topic: topic?, page: page?, records: records? })
     }
 
-    /// commit (any type): checked, nothing kept; assign ok, revoke ok: their topic and
-    /// partitions.
+    /// commit (any type): its offsets, group and topic; assign ok, revoke ok: their
+    /// topic, partitions, group and (assign) positions.
     fn checked(&mut self, f: &str) -> Option<Value<'a>> {
         let (mut offsets, mut partitions, mut positions, mut group, mut topic) = (None, None, None, None, None);
         self.object(|c, k| match (k, f) {
-            ("offsets", "commit") => once(&mut offsets, c.offsets()?),
+            ("offsets", "commit") => once(&mut offsets, c.offset_values()?),
             ("partitions", "assign" | "revoke") => once(&mut partitions, c.array(|c| c.u32())?),
-            ("positions", "assign") => once(&mut positions, c.offsets()?),
+            ("positions", "assign") => once(&mut positions, c.positions()?),
             ("group", _) => once(&mut group, c.opt_str()?),
             ("topic", _) => once(&mut topic, c.opt_str()?),
             _ => c.skip_scalar(),
         })?;
-        match f {
-            "commit" => offsets.map(|_| Value::Checked),
-            _ => {
-                let parts = partitions?;
-                partitions_ok(&parts).then(|| Value::Rebalance(topic.flatten(), parts))
-            }
+        if f == "commit" {
+            return Some(Value::Commit(Commit { offsets: offsets?, group: group.flatten(), topic: topic.flatten() }));
         }
+        let parts = partitions?;
+        partitions_ok(&parts).then(|| {
+            Value::Rebalance(Rebalance {
+                assign: f == "assign",
+                topic: topic.flatten(),
+                partitions: parts,
+                group: group.map_or(Maybe::Absent, Maybe::Present),
+                positions,
+            })
+        })
     }
 
     fn value(&mut self, f: &str, typ: u8) -> Option<Value<'a>> {

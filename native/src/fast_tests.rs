@@ -39,6 +39,7 @@ fn describe(p: &Parsed) -> String {
         Parsed::Op(t, process, v) => (t, process, v),
     };
     let s = |x: &Option<Str>| format!("{:?}", x.as_ref().map(|s| s.0.to_string()));
+    let g = |x: &Maybe<Option<Str>>| format!("{:?}", x.as_ref().map(|x| x.as_ref().map(|s| s.0.to_string())));
     let body = match v {
         Value::Send(v) => format!(
             "send {} {} {:?} {} {} {}",
@@ -49,7 +50,7 @@ fn describe(p: &Parsed) -> String {
             maybe_int(&v.partition),
             maybe_int(&v.offset)
         ),
-        Value::Poll(v) => format!("poll {} {} [{}]", v.topic.0, s(&v.group), records(&v.records)),
+        Value::Poll(v) => format!("poll {} {} [{}]", v.topic.0, g(&v.group), records(&v.records)),
         Value::Final(v) => format!(
             "final {} {} [{}] {:?} {:?} {:?} {:?} {:?} {:?}",
             v.topic.0,
@@ -64,7 +65,15 @@ fn describe(p: &Parsed) -> String {
         ),
         Value::Page(v) => format!("page {} {} [{}]", v.topic.0, v.page.0, records(&v.records)),
         Value::FinalOther(v) => format!("final-other {:?}", v.as_ref().map(|v| (v.topic.as_deref().map(str::to_owned), v.pages.map(|i| i.0)))),
-        Value::Rebalance(t, ps) => format!("rebalance {} {ps:?}", s(t)),
+        Value::Rebalance(r) => format!(
+            "rebalance {} {} {:?} {} {:?}",
+            r.assign,
+            s(&r.topic),
+            r.partitions,
+            g(&r.group),
+            r.positions.as_ref().map(|p| &p.0)
+        ),
+        Value::Commit(c) => format!("commit {} {} {:?}", s(&c.group), s(&c.topic), c.offsets.0),
         Value::Checked => "checked".to_string(),
         Value::Other => "other".to_string(),
         Value::Absent => "absent".to_string(),
@@ -108,6 +117,12 @@ fn writer_lines() -> Vec<String> {
         op("ok", "commit", r#"{"group":"g1","topic":"t","offsets":{"0":12,"2":40}}"#),
         op("ok", "assign", r#"{"group":"g1","topic":"t","partitions":[0,2,4],"positions":{"0":null,"2":null,"4":null}}"#),
         op("ok", "revoke", r#"{"group":"g1","topic":"t","partitions":[]}"#),
+        // the group checker's fields: a group null or absent, odd keys, positions values
+        op("ok", "poll", &format!(r#"{{"topic":"t","group":null,"records":[{rec}]}}"#)),
+        op("info", "commit", r#"{"group":null,"offsets":{"0":9,"00":5,"3":null}}"#),
+        op("ok", "assign", r#"{"group":null,"topic":"t","partitions":[5],"positions":{"05":7,"5":3,"4294967296":1}}"#),
+        op("ok", "assign", r#"{"topic":null,"partitions":[1]}"#),
+        op("ok", "revoke", r#"{"topic":"t","partitions":[1]}"#),
     ]
 }
 

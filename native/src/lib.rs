@@ -1,5 +1,5 @@
 //! `kfchaos._native`: one streaming pass over a history file into compact columns, and
-//! the checkers ported onto them (`lost`, `duplicate`, `offsets`, `ordering`).
+//! the checkers ported onto them (`lost`, `duplicate`, `offsets`, `ordering`, `group`).
 //!
 //! Python entry point: `scan(paths, chunked) -> dict | str`.  `paths`: the files of one
 //! history in order (one `history.kfh` or `history.jsonl`, or the chunk files of a
@@ -12,8 +12,11 @@
 //! (`offset_reads`: topic, records, partitions, out of range, holes, missing offsets,
 //! past-end records written later or None, see `check_offsets`) and the `ordering`
 //! checker's (`order`: `exact`, and per topic the gaps the final read explains and the
-//! gaps of topics without one, see `check_ordering`).  The GIL is released while
+//! gaps of topics without one, see `check_ordering`) and the `group` checker's (`group`:
+//! `exact`, the counts of its stats, and the skips left to the options, see
+//! `check_group`).  The GIL is released while
 //! scanning.
+mod check_group;
 mod check_offsets;
 mod check_ordering;
 mod checks;
@@ -33,7 +36,7 @@ use source::Fallback;
 
 /// Read the files on one thread, digest their lines on this one (the digested blocks'
 /// buffers go back to the reader, which fills them again).
-type Scanned = (Digest, checks::Summary, Vec<Option<u64>>, check_ordering::OrderSummary);
+type Scanned = (Digest, checks::Summary, Vec<Option<u64>>, check_ordering::OrderSummary, check_group::GroupSummary);
 
 fn run(paths: &[String], chunked: bool) -> Result<Scanned, Fallback> {
     let mut d = Digest::default();
@@ -67,7 +70,8 @@ fn run(paths: &[String], chunked: bool) -> Result<Scanned, Fallback> {
     let s = checks::summarize(&mut d);
     let past: Vec<Option<u64>> = d.offset_reads.iter().map(|r| check_offsets::resolve(r, &mut d.slots)).collect();
     let order = check_ordering::summarize(&d.order, &d.finals);
-    Ok((d, s, past, order))
+    let group = check_group::summarize(&d.group, &d.finals);
+    Ok((d, s, past, order, group))
 }
 
 /// Blocks above this many bytes are parsed on two threads (the digest stays in order).
@@ -98,7 +102,7 @@ fn digest_block(d: &mut Digest, block: &source::Block) -> Result<(), Fallback> {
 #[pyfunction]
 fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject> {
     let out = py.allow_threads(|| run(&paths, chunked));
-    let (d, s, past, order) = match out {
+    let (d, s, past, order, group) = match out {
         Ok(x) => x,
         Err(reason) => return Ok(reason.into_pyobject(py)?.into_any().unbind()),
     };
@@ -146,6 +150,22 @@ fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject>
     o.set_item("explained", order.explained.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
     o.set_item("unresolved", order.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
     r.set_item("order", o)?;
+    let g = &d.group;
+    let gd = PyDict::new(py);
+    gd.set_item("exact", group.exact)?;
+    gd.set_item("unresolved", group.skips.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    gd.set_item("early_held", group.early.held)?;
+    gd.set_item("early_unresolved", group.early.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    gd.set_item("commits", (g.commits[1], g.commits[2], g.commits[3]))?;
+    gd.set_item("assigns", g.assigns)?;
+    gd.set_item("revokes", g.revokes)?;
+    gd.set_item("events", g.events)?;
+    gd.set_item("redelivery_events", g.redelivery_events)?;
+    gd.set_item("redelivered", g.redelivered)?;
+    gd.set_item("max_redelivered", g.max_redelivered)?;
+    gd.set_item("below_commit", g.below_commit)?;
+    gd.set_item("uncommitted", g.uncommitted)?;
+    r.set_item("group", gd)?;
     Ok(r.into_any().unbind())
 }
 

@@ -12,6 +12,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 
+use crate::envelope::Positions;
+
 /// Any JSON integer that fits 64 bits (signed or not).
 #[derive(Clone, Copy, Debug)]
 pub struct Int(pub i128);
@@ -138,35 +140,9 @@ impl<'de> Deserialize<'de> for Loose {
     }
 }
 
-/// An offsets map: decimal partition string (ASCII digits, 1..=10 of them) -> integer or null.
-pub struct Offsets;
-
-impl<'de> Deserialize<'de> for Offsets {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Offsets;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an offsets object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Offsets, A::Error> {
-                while let Some(k) = m.next_key::<Str>()? {
-                    let k = k.0;
-                    if k.is_empty() || k.len() > 10 || !k.bytes().all(|b| b.is_ascii_digit()) {
-                        return Err(de::Error::custom("offsets key"));
-                    }
-                    m.next_value::<Option<Int>>()?;
-                }
-                Ok(Offsets)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
 /// An offsets object whose values the scan keeps (a final read's start/end offsets):
 /// (partition, offset or None for null), in the object's order.  The keys are checked
-/// as [`Offsets`]'; a key repeated verbatim is refused (Python's `json` keeps its last
+/// as decimal partition strings (ASCII digits, 1..=10 of them); a key repeated verbatim is refused (Python's `json` keeps its last
 /// value, in its first place: the Python path decides such a history).
 #[derive(Debug, PartialEq)]
 pub struct OffsetValues(pub Vec<(u64, Option<i128>)>);
@@ -391,8 +367,9 @@ pub struct PollOk<'a> {
     pub topic: Str<'a>,
     #[serde(borrow)]
     pub records: Vec<Record<'a>>,
+    /// absent, or present (null: no group)
     #[serde(default, borrow)]
-    pub group: Option<Str<'a>>,
+    pub group: Maybe<Option<Str<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -454,34 +431,32 @@ impl<'de: 'a, 'a> Deserialize<'de> for FinalNotOk<'a> {
     }
 }
 
-#[allow(dead_code)] // the fields are checked, not read
+/// A `commit` op's value (any type): its offsets, group and topic.
 #[derive(Deserialize)]
 pub struct Commit<'a> {
-    pub offsets: Offsets,
+    pub offsets: OffsetValues,
     #[serde(default, borrow)]
     pub group: Option<Str<'a>>,
     #[serde(default, borrow)]
     pub topic: Option<Str<'a>>,
 }
 
-#[allow(dead_code)]
 #[derive(Deserialize)]
 pub struct AssignOk<'a> {
     pub partitions: Vec<u32>,
     #[serde(default, borrow)]
-    pub group: Option<Str<'a>>,
+    pub group: Maybe<Option<Str<'a>>>,
     #[serde(default, borrow)]
     pub topic: Option<Str<'a>>,
     #[serde(default)]
-    pub positions: Maybe<Offsets>,
+    pub positions: Maybe<Positions>,
 }
 
-#[allow(dead_code)]
 #[derive(Deserialize)]
 pub struct RevokeOk<'a> {
     pub partitions: Vec<u32>,
     #[serde(default, borrow)]
-    pub group: Option<Str<'a>>,
+    pub group: Maybe<Option<Str<'a>>>,
     #[serde(default, borrow)]
     pub topic: Option<Str<'a>>,
 }
