@@ -247,7 +247,7 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-PORTED = ["lost", "duplicate", "offsets", "ordering"]
+PORTED = ["lost", "duplicate", "offsets", "ordering", "group"]
 PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": ["lost", "duplicate"],
          "python-ported": PORTED, "native-ported": PORTED}
 

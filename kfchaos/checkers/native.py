@@ -193,9 +193,7 @@ def _offsets(r: dict, small: list[dict], opts: dict) -> Verdict | None:
     offsets (maybe ``offset-reused``; the core's duplicate walk finds both)."""
     if not r["dup_exact"]:
         return None
-    declared = opts.get("transactional_topics")
-    declared = set(declared) if declared is not None else None
-    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    transactional = _transactional(r, opts)
     v = Verdict(offsets.NAME)
     st = v.stats
     st.update({"final-reads": 0, "partitions": 0, "records": 0, "offset-gap": 0,
@@ -203,7 +201,7 @@ def _offsets(r: dict, small: list[dict], opts: dict) -> Verdict | None:
                "transactional-missing": 0, "out-of-range": 0, "end-offset-understated": 0,
                "past-end-later": 0, "topics": {}})
     for topic, records, partitions, outside, gaps, missing, later in r["offset_reads"]:
-        txn = topic in declared if declared is not None else topic not in sent
+        txn = transactional(topic)
         if later is None or (gaps and not txn):
             return None
         st["topics"][topic] = "transactional" if txn else "plain"
@@ -227,14 +225,9 @@ def _ordering(r: dict, small: list[dict], opts: dict) -> Verdict | None:
     o = r["order"]
     if not o["exact"]:
         return None
-    declared = opts.get("transactional_topics")
-    declared = set(declared) if declared is not None else None
-    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
-    unverified = 0
-    for topic, n in o["unresolved"]:
-        if not (topic in declared if declared is not None else topic not in sent):
-            return None                       # a skip: Python lists it
-        unverified += n
+    unverified = _unverified(o["unresolved"], _transactional(r, opts))
+    if unverified is None:
+        return None                           # a skip: Python lists it
     v = Verdict(ordering.NAME)
     polls = [c["polls"] for c in r["topics"].values() if c["polls"] is not None]
     v.stats.update({"acked-writes-checked": sum(c["acked"] for c in r["topics"].values()),
@@ -245,14 +238,23 @@ def _ordering(r: dict, small: list[dict], opts: dict) -> Verdict | None:
     return v.finish()
 
 
-def _unverified(r: dict, pairs: list, declared: set | None) -> int | None:
+def _transactional(r: dict, opts: dict):
+    """The checkers' rule for a transactional topic, as a predicate: declared in
+    ``transactional_topics``, or -- when nothing is declared -- no harness send to it."""
+    declared = opts.get("transactional_topics")
+    if declared is not None:
+        return set(declared).__contains__
+    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
+    return lambda topic: topic not in sent
+
+
+def _unverified(pairs: list, transactional) -> int | None:
     """How many of the skips of topics without a final read (``pairs``: topic, count)
     are unverified (the topic is transactional), or None when one is a skip (Python
     lists it)."""
-    sent = {t for t, c in r["topics"].items() if c["acked"] + c["unacked"]}
     n = 0
     for topic, k in pairs:
-        if not (topic in declared if declared is not None else topic not in sent):
+        if not transactional(topic):
             return None
         n += k
     return n
@@ -264,11 +266,10 @@ def _group(r: dict, small: list[dict], opts: dict) -> Verdict | None:
     g = r["group"]
     if not g["exact"]:
         return None
-    declared = opts.get("transactional_topics")
-    declared = set(declared) if declared is not None else None
-    unverified = _unverified(r, g["unresolved"], declared)
+    transactional = _transactional(r, opts)
+    unverified = _unverified(g["unresolved"], transactional)
     if opts.get("auto_offset_reset", "earliest") == "earliest":
-        early = _unverified(r, g["early_unresolved"], declared)
+        early = _unverified(g["early_unresolved"], transactional)
         if g["early_held"] or early is None or unverified is None:
             return None
         unverified += early
