@@ -175,7 +175,7 @@ impl Group {
         self.events += 1;
         let f = first as i128;
         let ok = st.committed.map(i128::from);
-        if ok.map_or(false, |ok| f < ok) {
+        if ok.is_some_and(|ok| f < ok) {
             self.below_commit += 1;
         }
         let horizon = ok.unwrap_or(-1).max(st.polled.map_or(-1, |x| x as i128 + 1));

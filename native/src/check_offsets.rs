@@ -126,7 +126,7 @@ pub fn resolve(r: &ReadOffsets, slots: &mut Slots) -> Option<u64> {
     let mut later = 0;
     for &rid in &r.past_end {
         let acked = is_harness(rid)
-            && slots.get_mut(rid).map_or(false, |s| *s & slot::STATE == slot::ACKED);
+            && slots.get_mut(rid).is_some_and(|s| *s & slot::STATE == slot::ACKED);
         if acked && r.listed {
             return None;
         }

@@ -72,7 +72,7 @@ impl Walk<'_> {
             None => (self.seen_other.insert(rid), false),
         };
         self.anomalous |= !first;
-        if f.is_some() && first && !polled && !self.polled_other.map_or(false, |p| p.contains(&rid)) {
+        if f.is_some() && first && !polled && !self.polled_other.is_some_and(|p| p.contains(&rid)) {
             self.unseen += 1;
         }
     }
@@ -106,12 +106,12 @@ pub fn summarize(d: &mut Digest) -> Summary {
             seen_other: FxHashSet::default(),
             positions: 0,
             unseen: 0,
-            anomalous: fr.map_or(false, |f| f.at.conflict) || ob.map_or(false, |o| o.conflict),
+            anomalous: fr.is_some_and(|f| f.at.conflict) || ob.is_some_and(|o| o.conflict),
         };
         walk(&mut w, fr.map(|f| &f.at), ob);
         // a final read with two ids at one position: Python's final read holds both ids
         // (its lost and recovered counts see the second), the table only the first
-        s.lost_exact &= !fr.map_or(false, |f| f.at.conflict);
+        s.lost_exact &= !fr.is_some_and(|f| f.at.conflict);
         let c = s.topics.entry(t).or_insert_with(counts);
         c.positions = w.positions;
         s.dup_exact &= !w.anomalous;

@@ -62,7 +62,7 @@ fn split(s: &str) -> Option<(&str, u64)> {
 }
 
 fn int_payload(tag: u64, v: i128) -> u64 {
-    if v < -INT_LIMIT || v >= INT_LIMIT {
+    if !(-INT_LIMIT..INT_LIMIT).contains(&v) {
         return UNSUPPORTED;
     }
     tagged(tag, v as i64 as u64)

@@ -91,16 +91,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
 }
 
 /// An optional field the schema types without `|null`: absent, or present and not null.
+#[derive(Default)]
 pub enum Maybe<T> {
+    #[default]
     Absent,
     Present(T),
 }
 
-impl<T> Default for Maybe<T> {
-    fn default() -> Self {
-        Maybe::Absent
-    }
-}
 
 impl<T> Maybe<T> {
     pub fn as_ref(&self) -> Option<&T> {
