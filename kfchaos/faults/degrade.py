@@ -128,7 +128,7 @@ class ZoneLoss(Fault):
     def _dropped(self) -> dict[str, int]:
         out = {}
         for node in self.members:
-            _, text = node.exec(["iptables", "-w", "-L", "INPUT", "-v", "-n", "-x"], user="root", check=False)
+            _, text = node.read(["iptables", "-w", "-L", "INPUT", "-v", "-n", "-x"], user="root")
             out[node.name] = sum(int(line.split()[0]) for line in text.splitlines()
                                  if self.rules.tag in line and line.split()[0].isdigit())
         return out
@@ -152,7 +152,7 @@ class ZoneBandwidth(ZoneLoss):
         rate = str(self.params.get("rate", "1mbit"))
         for node in self.members:
             self.rules.add_tbf(node, rate)
-        shown = {n.name: n.exec(["tc", "qdisc", "show", "dev", "eth0"], user="root", check=False)[1].strip()
+        shown = {n.name: n.read(["tc", "qdisc", "show", "dev", "eth0"], user="root")[1].strip()
                  for n in self.members}
         return {"target": self.zone, "detail": f"egress limited to {rate}",
                 "proof": {"qdisc": shown, "method": "tc tbf"}}
@@ -161,7 +161,7 @@ class ZoneBandwidth(ZoneLoss):
         problems = self.rules.remove_all()
         if problems:
             raise FaultError(f"zone-bandwidth: heal incomplete: {problems}")
-        shown = {n.name: n.exec(["tc", "qdisc", "show", "dev", "eth0"], user="root", check=False)[1].strip()
+        shown = {n.name: n.read(["tc", "qdisc", "show", "dev", "eth0"], user="root")[1].strip()
                  for n in self.members}
         return {"detail": "qdiscs removed", "proof": {"qdisc": shown}}
 

@@ -21,7 +21,7 @@ FILL = "/var/lib/kafka/chaos-fill"
 
 
 def free_bytes(node) -> int:
-    code, out = node.exec(["df", "-B1", "--output=avail", "/var/lib/kafka"], check=False)
+    code, out = node.read(["df", "-B1", "--output=avail", "/var/lib/kafka"])
     lines = out.split()
     return int(lines[-1]) if code == 0 and lines and lines[-1].isdigit() else -1
 

@@ -78,7 +78,7 @@ class BrokerBandwidth(Fault):
         self.rules = Rules(tag=f"chaos-{self.platform.run_id}-egress-{uuid.uuid4().hex[:8]}")
 
     def _shown(self) -> dict[str, str]:
-        return {n.name: n.exec(["tc", "qdisc", "show", "dev", "eth0"], user="root", check=False)[1].strip()
+        return {n.name: n.read(["tc", "qdisc", "show", "dev", "eth0"], user="root")[1].strip()
                 for n in self.nodes if n.running()}
 
     def start(self) -> dict[str, Any]:

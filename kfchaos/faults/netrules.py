@@ -98,7 +98,7 @@ class Rules:
         out = {}
         for n in nodes:
             if n.running():
-                _, text = n.exec(["iptables", "-w", "-S"], user="root", check=False)
+                _, text = n.read(["iptables", "-w", "-S"], user="root")
                 out[n.name] = text.count(f"--comment {self.tag} ")
         return out
 

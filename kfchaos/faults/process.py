@@ -86,7 +86,7 @@ def _process_state(node) -> str:
     own = getattr(node, "process_state", None)
     if callable(own):
         return own()
-    code, out = node.exec(["ps", "-o", "stat=", "-p", "1"], check=False)
+    code, out = node.read(["ps", "-o", "stat=", "-p", "1"])
     return out.strip()
 
 

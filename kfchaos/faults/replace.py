@@ -19,7 +19,7 @@ from .process import BrokerFault
 
 
 def data_bytes(node, path: str = "/var/lib/kafka/data") -> int:
-    code, out = node.exec(["du", "-sb", path], check=False)
+    code, out = node.read(["du", "-sb", path])
     return int(out.split()[0]) if code == 0 and out.split() and out.split()[0].isdigit() else 0
 
 

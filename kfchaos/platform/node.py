@@ -13,6 +13,8 @@ from typing import Any
 import docker
 from testcontainers.core.container import DockerContainer
 
+from . import exec_read
+
 
 @dataclass(eq=False)
 class Node:
@@ -105,6 +107,10 @@ class Node:
         if check and res.exit_code != 0:
             raise RuntimeError(f"{self.name}: `{' '.join(cmd)}` exited {res.exit_code}: {out.strip()[:500]}")
         return res.exit_code, out
+
+    def read(self, cmd: list[str], user: str = "") -> tuple[int, str]:
+        """(exit code, output) of a read-only command, proven complete (``exec_read``)."""
+        return exec_read.read(self.exec, cmd, user=user)
 
     def host_port(self, container_port: int) -> int:
         return self.ports[container_port]

@@ -20,7 +20,7 @@ def broker_disk_bytes(platform) -> dict[str, int]:
             continue
         total = 0
         for d in platform.flavor.data_dirs:
-            code, text = node.exec(["sh", "-c", f"du -s --block-size=1 {d} 2>/dev/null || true"], check=False)
+            code, text = node.read(["sh", "-c", f"du -s --block-size=1 {d} 2>/dev/null || true"])
             first = text.split()
             if first and first[0].isdigit():
                 total += int(first[0])

@@ -106,7 +106,7 @@ def sample(platform) -> tuple[dict[str, dict[str, int]], dict[str, str]]:
     for zone in platform.zones:
         node = platform.toxiproxies[zone]
         rules = accounting_rules(platform.cfg, zone, ips)
-        code, text = node.exec(["sh", "-c", ensure_script(rules)], user="root", check=False)
+        code, text = node.read(["sh", "-c", ensure_script(rules)], user="root")   # idempotent: may run again
         counts = parse_counters(text) if code == 0 else {}
         if code != 0 or len(counts) != len(rules):
             errors[zone] = (f"{node.name}: accounting rules not readable (exit {code}, {len(counts)} of "

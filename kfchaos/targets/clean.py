@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from ..platform import exec_read
 from .actuators import ActuatorError, create, iptables_sweep_script
 from .schema import load_target
 
@@ -51,8 +52,7 @@ def clean_target(path, run_id: str | None = None) -> list[str]:
             deleted = [ln for ln in out.splitlines() if ln.startswith("deleted:")]
             if deleted:
                 lines.append(f"{n.name}: deleted {len(deleted)} iptables rules tagged {prefix}*")
-            _, qd = act.exec(["sh", "-c", "tc qdisc show 2>/dev/null | grep -E ' (tbf|netem) ' || true"],
-                             check=False)
+            _, qd = exec_read.read(act.exec, ["sh", "-c", "tc qdisc show 2>/dev/null | grep -E ' (tbf|netem) ' || true"])
             if qd.strip():
                 lines.append(f"{n.name}: has a tbf/netem qdisc ({qd.strip()[:80]}); remove it with "
                              "`tc qdisc del dev <dev> root` if a run left it")

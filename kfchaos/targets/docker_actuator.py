@@ -13,6 +13,7 @@ import time
 
 import docker
 
+from ..platform import exec_read
 from .actuators import NETWORK, Actuator, ActuatorError, BANDWIDTH, DELAY
 
 
@@ -171,7 +172,7 @@ class DockerActuator(Actuator):
         return int(self.c.attrs["State"]["Pid"])
 
     def process_state(self) -> str:
-        return self.exec(["ps", "-o", "stat=", "-p", "1"], check=False)[1].strip()
+        return exec_read.read(self.exec, ["ps", "-o", "stat=", "-p", "1"])[1].strip()
 
     # ---- dry run ----------------------------------------------------------------------------
     def command(self, verb: str, *args: str) -> str:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..platform import exec_read
 from .actuators import Actuator, ActuatorError
 
 
@@ -80,6 +81,10 @@ class ExternalNode:
         if stdin is None:
             return self.actuator.exec(cmd, user=user, check=check)
         return self.actuator.exec(cmd, user=user, check=check, stdin=stdin)
+
+    def read(self, cmd: list[str], user: str = "") -> tuple[int, str]:
+        """(exit code, output) of a read-only command, proven complete (``exec_read``)."""
+        return exec_read.read(self.exec, cmd, user=user)
 
     def host_port(self, container_port: int) -> int:
         return self.ports[container_port]

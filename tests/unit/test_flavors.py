@@ -170,6 +170,9 @@ class FakeNode:
         self.cmds.append(cmd)
         return 0, self.out
 
+    def read(self, cmd, user=""):
+        return self.exec(cmd)
+
 
 class FakeS3:
     class exceptions:
