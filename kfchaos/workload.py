@@ -23,7 +23,7 @@ from typing import Any
 from tenacity import Retrying, retry_if_result, stop_after_delay, wait_fixed
 
 from kfchaos import observe
-from kfchaos.clients import RecordingConsumer, RecordingProducer, final_read
+from kfchaos.clients import RecordingConsumer, RecordingProducer, final_read, records_read
 from kfchaos.faults.base import FaultSpec
 from kfchaos.platform.health import wait_healthy
 from kfchaos.platform.kafka_config import RDKAFKA_LOGGER, client_config
@@ -261,7 +261,7 @@ class Workload:
         for t in consumers:
             t.join(timeout=60)
         read = self._final_read()
-        log.info(f"final read: {len(read['value']['records']) if 'value' in read else '?'} records")
+        log.info(f"final read: {records_read(read) if 'value' in read else '?'} records")
         for e in self.errors:
             observe.harness_error(self.history, e)
         if self.errors:

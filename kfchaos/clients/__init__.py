@@ -13,10 +13,10 @@ whose outcome they can record instead.
 from .codec import decode_value, encode_value, offsets_from_json, offsets_to_json, record_of
 from .consumer import RecordingConsumer
 from .errors import classify_commit, classify_produce, error_str
-from .final_read import final_read
+from .final_read import final_read, records_read
 from .producer import RecordingProducer
 from .transactional import TransactionalProducer
 
-__all__ = ["RecordingProducer", "TransactionalProducer", "RecordingConsumer", "final_read",
+__all__ = ["RecordingProducer", "TransactionalProducer", "RecordingConsumer", "final_read", "records_read",
            "encode_value", "decode_value", "record_of", "offsets_to_json",
            "offsets_from_json", "classify_produce", "classify_commit", "error_str"]

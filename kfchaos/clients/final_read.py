@@ -32,8 +32,10 @@ below the listed end are collected and another arrives, they are appended as one
 from 0, each page sorted by (partition, offset); the final op then holds the remaining
 records and ``"pages": N``.  A read of at most ``page_records`` records writes no page and
 no ``pages`` key, exactly as before.  So no history line holds more than one page; the
-readers merge the pages back (:mod:`kfchaos.history_pages`).  The returned op is that
-assembled op (every record, no ``pages``): its callers count the records.  A read that raises after
+readers merge the pages back (:mod:`kfchaos.history_pages`).  Pages are written as they fill
+and not kept, so the reader's memory is bounded by one page whatever the topic's size.  The
+returned op is the final op as written plus ``value["records_read"]``, the records below the
+listed end over all pages (:func:`records_read` gives it for any read).  A read that raises after
 writing pages first appends an ``info`` final op closing them (``"incomplete": true``,
 ``"error"``); a process killed in the middle of a paged read leaves pages without their
 final op, which the readers reject as a malformed history.
@@ -56,14 +58,12 @@ from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, TopicPartition
 
-from kfchaos.history_pages import assemble
-
 from .codec import decode_key, offsets_to_json, record_of
 from .consumer import FETCH_QUEUE_BACKOFF_MS
 from .errors import error_str
 from .producer import base_config
 
-__all__ = ["final_read"]
+__all__ = ["final_read", "records_read"]
 
 PROBE_S = 5.0       # how long the read follows partitions past their listed end
 PAGE_RECORDS = 100_000  # records per page op of a paged final read
@@ -75,7 +75,7 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
                batch: int = 2000, f: str = "final-read",
                page_records: int = PAGE_RECORDS) -> dict:
     """Read ``topic`` completely and append the ``final-read`` op (or ``f``), after its page
-    ops if it has more than ``page_records`` records; returns the assembled op."""
+    ops if it has more than ``page_records`` records; returns the final op with ``records_read``."""
     if page_records < 1:
         raise ValueError(f"page_records is {page_records!r}; give a positive number of records")
     with_headers = f == "output-read"
@@ -112,39 +112,45 @@ def final_read(bootstrap: str, topic: str, history: Any, *,
     elif errors:
         value["errors"] = errors[:20]
     if pager.pages:
-        value["pages"] = len(pager.pages)
+        value["pages"] = pager.pages
     op = history.append({"process": process, "type": "info" if remaining else "ok",
                          "f": f, "value": value})
-    if not pager.pages:
-        return op
-    whole, = assemble([*pager.pages, op])
-    return whole
+    return dict(op, value=dict(op["value"], records_read=pager.paged + len(value["records"])))
+
+
+def records_read(op: dict) -> int:
+    """The records below the listed end of a read :func:`final_read` returned (all pages)."""
+    value = op.get("value") or {}
+    return value.get("records_read", len(value.get("records") or []))
 
 
 class _Pager:
     """The records of a read below its listed end, appended as a page op every
-    ``size`` records (``pages``: the page ops written; ``records``: the rest)."""
+    ``size`` records and then dropped (``pages``: how many were written, ``paged``: their
+    records; ``records``: the rest)."""
 
     def __init__(self, history: Any, process: str, f: str, topic: str, size: int):
         self.history, self.process, self.f, self.topic, self.size = history, process, f, topic, size
         self.records: list[dict] = []
-        self.pages: list[dict] = []
+        self.pages = 0
+        self.paged = 0
 
     def abandon(self, exc: BaseException) -> None:
         """The read raised: close the pages already written with an ``info`` final op (no
         records, ``incomplete``), so the history stays well-formed."""
         if self.pages:
             self.history.append({"process": self.process, "type": "info", "f": self.f[:-len("-page")],
-                                 "value": {"topic": self.topic, "records": [], "pages": len(self.pages),
+                                 "value": {"topic": self.topic, "records": [], "pages": self.pages,
                                            "incomplete": True, "error": f"{type(exc).__name__}: {exc}"}})
 
     def add(self, rec: dict) -> None:
         if len(self.records) >= self.size:      # a full page and one more record: write it
             page = _Reader.sorted(self.records)
             self.records = []
-            self.pages.append(self.history.append({
-                "process": self.process, "type": "info", "f": self.f,
-                "value": {"topic": self.topic, "page": len(self.pages), "records": page}}))
+            self.history.append({"process": self.process, "type": "info", "f": self.f,
+                                 "value": {"topic": self.topic, "page": self.pages, "records": page}})
+            self.pages += 1
+            self.paged += len(page)
         self.records.append(rec)
 
 

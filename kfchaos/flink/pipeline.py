@@ -20,7 +20,7 @@ from typing import Any
 from confluent_kafka import Consumer
 
 from kfchaos import observe
-from kfchaos.clients import final_read
+from kfchaos.clients import final_read, records_read
 from kfchaos.platform.producer_state import record_open_transactions
 from kfchaos.platform.kafka_config import client_config
 
@@ -154,7 +154,7 @@ class FlinkPipeline:
                                 isolation="read_uncommitted", timeout=120)
         committed = final_read(self.platform.bootstrap_servers, self.output_topic, scratch,
                                isolation="read_committed", timeout=120)
-        return len(everything["value"]["records"]) - len(committed["value"]["records"])
+        return records_read(everything) - records_read(committed)
 
     def checkpoint_counts(self) -> dict[str, int]:
         stats = self.rest.checkpoints(self.lifecycle.current.job_id)

@@ -152,10 +152,10 @@ def _rehearse(run, source, target, topic: str, nemesis: Nemesis, fault: FaultSpe
             _move_job(run, source, topic, job, lag, exactly_once)
         move.finish()
     move.record()
-    from kfchaos.clients import final_read
+    from kfchaos.clients import final_read, records_read
     read = final_read(target.bootstrap_servers, mirrored(topic), run.history,
                       isolation="read_committed" if exactly_once else "read_uncommitted", timeout=120)
-    log.info("final read of the target: %d records", len(read.get("value", {}).get("records", [])))
+    log.info("final read of the target: %d records", records_read(read))
 
 
 def _move_job(run, source, topic: str, job: JobMove, lag: LagSampler, exactly_once: bool = False) -> None:

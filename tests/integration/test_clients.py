@@ -6,7 +6,7 @@ import pytest
 
 from kfchaos.checkers import check_all, compose
 from kfchaos.clients import (RecordingConsumer, RecordingProducer, TransactionalProducer,
-                             final_read)
+                             final_read, records_read)
 from kfchaos.checkers.index import HistoryIndex
 from kfchaos.history import History
 from kfchaos.history_pages import assemble
@@ -185,7 +185,8 @@ def test_final_read_of_empty_topic(bootstrap, topic):
 
 def test_final_read_in_pages_equals_one_read(bootstrap, new_topic):
     """3,000 records read with page_records=500: five final-read-page ops of 500 records, the
-    final op with the last 500 and pages=5, and the assembled read is the unpaged read."""
+    final op with the last 500 and pages=5, and the assembled read is the unpaged read. The
+    returned op is the final op as written (pages are not kept) with records_read=3000."""
     topic = new_topic(partitions=3)
     acked = produce(bootstrap, topic, 3000)
     assert len(acked) == 3000
@@ -200,8 +201,11 @@ def test_final_read_in_pages_equals_one_read(bootstrap, new_topic):
     assert last["f"] == "final-read" and last["type"] == "ok" and last["value"]["pages"] == 5
     assert len(last["value"]["records"]) == 500
     assert [o["f"] for o in plain_h.ops] == ["final-read"] and "pages" not in plain["value"]
+    assert got == dict(last, value=dict(last["value"], records_read=3000))
+    assert records_read(got) == records_read(plain) == 3000
     whole = list(assemble(h.ops))
-    assert len(whole) == 1 and whole[0] == got and "pages" not in got["value"]
+    assert len(whole) == 1 and "pages" not in whole[0]["value"]
+    got = whole[0]
     key = lambda r: (r["partition"], r["offset"])     # noqa: E731 - pages are sorted one by one
     assert sorted(got["value"]["records"], key=key) == plain["value"]["records"]
     assert len(plain["value"]["records"]) == 3000

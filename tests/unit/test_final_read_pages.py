@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from kfchaos.checkers import check_all, check_path, exactly_once, native
 from kfchaos.checkers.index import HistoryIndex
 from kfchaos.checkers.synth import Builder, generate
-from kfchaos.history import HistoryError, load
+from kfchaos.history import History, HistoryError, load
 from kfchaos.history_chunks import export_jsonl, pack_jsonl
 from kfchaos.history_codec import line_of
 from kfchaos.history_pages import assemble, has_pages, paginate
@@ -395,3 +395,16 @@ def test_a_read_that_raises_closes_its_pages_with_an_info_op():
     h, pager = _pager(2, 2)
     pager.abandon(RuntimeError("x"))
     assert h.ops == []                     # no page written: nothing to close
+
+
+def test_the_reader_keeps_at_most_one_page_of_records():
+    """Pages are written as they fill and dropped: the reader holds fewer than one page of
+    records however many it read, and counts the records it wrote away."""
+    from kfchaos.clients.final_read import _Pager
+    h = History(keep=True)
+    pager = _Pager(h, "final-reader", "final-read-page", "t", size=100)
+    for i in range(1050):
+        pager.add({"partition": 0, "offset": i, "key": None, "value": f"a-{i}"})
+        assert len(pager.records) <= 100
+    assert (pager.pages, pager.paged, len(pager.records)) == (10, 1000, 50)
+    assert [op["value"]["page"] for op in h.ops] == list(range(10))
