@@ -31,11 +31,13 @@ pages as they come (README.md, "Final reads in pages").  Frames close at 4096 op
 Each history is checked by the paths of ``--paths`` (default the first three), each in
 its own fresh process: ``python`` (every default checker, the index above), ``python-ld``
 (the same Python path for only ``lost`` and ``duplicate``), ``native`` (the compiled
-core, ``kfchaos.checkers.native``: the Rust scan and ``lost`` and ``duplicate`` on it;
-built by ``scripts/build_native.sh``), and ``python-ported`` and ``native-ported``: every
-checker ported to the core (``lost``, ``duplicate``, ``offsets``, ``ordering``) in Python
-and on the core.  The scan digests what every ported checker needs whichever are asked
-for, so ``native`` and ``native-ported`` differ only by the verdicts built.  The native row says
+core, ``kfchaos.checkers.native``, built by ``scripts/build_native.sh``: the Rust scan and
+every default checker on it -- ``lost``, ``duplicate``, ``ordering``, ``offsets``,
+``group``, and ``windows`` and ``recovery`` on the light index of the small ops --, the
+same checkers as ``python``: ``exactly-once`` needs Flink output), ``native-ld`` (the core
+for ``lost`` and ``duplicate`` only), and ``python-ported`` and ``native-ported``: the
+same seven checkers in Python and on the core.  The scan digests what every ported checker
+needs whichever are asked for, so the native rows differ only by the verdicts built.  The native row says
 ``(native)`` when the core decided the verdicts, ``(handed to Python: ...)`` when it did
 not (the figures are then the Python path's).  With the final read in pages the core keeps
 about 9 bytes an op (914 MiB peak RSS at 100M ops: README.md, "The compiled core");
@@ -247,9 +249,9 @@ def _rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-PORTED = ["lost", "duplicate", "offsets", "ordering", "group"]
-PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": ["lost", "duplicate"],
-         "python-ported": PORTED, "native-ported": PORTED}
+PORTED = ["lost", "duplicate", "ordering", "offsets", "group", "windows", "recovery"]
+PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": PORTED,
+         "native-ld": ["lost", "duplicate"], "python-ported": PORTED, "native-ported": PORTED}
 
 
 def check_native(path: str, names: list[str]) -> dict:
@@ -315,8 +317,9 @@ def main(argv: list[str] | None = None) -> int:
                          f"above {FINAL_READ_MAX:,} records")
     ap.add_argument("--paths", default="python,python-ld,native",
                     help="comma-separated: python (all default checkers), python-ld (lost and "
-                         "duplicate in Python), native (lost and duplicate, compiled core), "
-                         "python-ported and native-ported (every checker the core ports)")
+                         "duplicate in Python), native (all default checkers, compiled core), "
+                         "native-ld (lost and duplicate, compiled core), python-ported and "
+                         "native-ported (every checker the core ports)")
     ap.add_argument("--_check", help=argparse.SUPPRESS)
     ap.add_argument("--_mode", default="python", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)

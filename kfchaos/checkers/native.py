@@ -9,7 +9,7 @@ runs that Python path.  It decides only when
 * the extension module ``kfchaos._native`` (the crate under ``native/``, built by
   ``scripts/setup.sh``) is importable and ``KFCHAOS_NATIVE`` is not ``0``;
 * every checker asked for is ported (:data:`NATIVE`: ``lost``, ``duplicate``,
-  ``offsets``, ``ordering``, ``group``);
+  ``offsets``, ``ordering``, ``group``, ``windows``, ``recovery``);
 * the scan digests the whole history (``kfchaos._native.scan``: any op it does not
   model exactly -- a ``txn``, a send id invoked twice, a position beyond the 40-bit
   packing, a damaged frame, anything not JSON, a value out of schema -- hands the file
@@ -26,7 +26,15 @@ runs that Python path.  It decides only when
   records or record at two offsets, which may be a reused offset; ``ordering``: acks
   of a producer and key out of seq order, which Python sorts; ``group``: a skipped
   range, an excess re-delivery, a commit beyond the log end -- anomalies -- and a skip
-  on a plain topic without a final read).
+  on a plain topic without a final read);
+* ``windows`` and ``recovery`` run unchanged on a light index of the small ops with the
+  scan's series (:mod:`.native_series`), when op times never decrease, the last op's
+  ``wall`` reads the same with either JSON parser, and the verdict did not ask for a wall
+  clock the light index only approximates (``latency-budget-exceeded`` examples, a
+  ``slow-recovery`` of a fault whose stop has no ``wall``).
+
+:func:`check_with_index` also returns that light index (the scenario facts and the
+ramp and elasticity figures from ``series_of`` it).
 
 So the results never depend on which path ran; the Python checkers stay the reference.
 Verdict stats are built here from the scan's per-topic counts, in the Python
@@ -42,15 +50,19 @@ from kfchaos import history_chunks, history_rotation
 from kfchaos.history import CLIENT_EVENT_F, HistoryError, check_batch, log_unknown
 from kfchaos.history_codec import parse_lines
 
-from . import duplicate, group, lost, offsets, ordering
+from . import duplicate, group, lost, offsets, ordering, recovery, windows
+from .native_series import LightIndex, light_index
 from .verdict import Verdict
 
-__all__ = ["NATIVE", "available", "eligible", "check_path", "scan", "decide"]
+__all__ = ["NATIVE", "available", "eligible", "check_path", "check_with_index", "scan", "decide"]
 
 log = logging.getLogger("chaos.history")
 
 #: checkers with a native port
-NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME, ordering.NAME, group.NAME})
+NATIVE = frozenset({lost.NAME, duplicate.NAME, offsets.NAME, ordering.NAME, group.NAME,
+                    windows.NAME, recovery.NAME})
+#: checkers run in Python on the light index (:mod:`.native_series`)
+ON_LIGHT_INDEX = {windows.NAME: windows.check, recovery.NAME: recovery.check}
 
 try:
     from kfchaos import _native
@@ -93,8 +105,24 @@ def check_path(path: str | os.PathLike, names: Iterable[str], opts: dict) -> dic
     return decide(path, scan(path), names, opts)
 
 
+def check_with_index(path: str | os.PathLike, names: Iterable[str],
+                     opts: dict) -> tuple[dict[str, Verdict], LightIndex] | None:
+    """The verdicts of ``names`` over the history at ``path`` and the light index of its
+    small ops (:mod:`.native_series`), or None (see the contract)."""
+    names = list(names)
+    if not available() or not set(names) <= NATIVE:
+        return None
+    return _decide(path, scan(path), names, opts, True)
+
+
 def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict) -> dict[str, Verdict] | None:
     """The verdicts of ``names`` from the scan ``r`` of ``path``, or None."""
+    out = _decide(path, r, names, opts, False)
+    return None if out is None else out[0]
+
+
+def _decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict,
+            want_index: bool) -> tuple[dict[str, Verdict], LightIndex | None] | None:
     if isinstance(r, str):
         log.debug("%s: checked in Python: %s", os.fspath(path), r)
         return None
@@ -105,16 +133,31 @@ def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict)
     small = _small_ops(path, r["small"])
     if small is None:
         return None
+    idx = None
+    if want_index or not set(names).isdisjoint(ON_LIGHT_INDEX):
+        idx = light_index(r, small)
+        if idx is None:
+            log.debug("%s: checked in Python: op times decrease, or the last wall is ambiguous",
+                      os.fspath(path))
+            return None
     build = {lost.NAME: _lost, duplicate.NAME: _duplicate, offsets.NAME: _offsets,
              ordering.NAME: _ordering, group.NAME: _group}
     out = {}
     for n in names:
-        v = build[n](r, small, opts)
+        v = _on_light_index(n, idx, opts) if n in ON_LIGHT_INDEX else build[n](r, small, opts)
         if v is None:
             log.debug("%s: checked in Python: %s needs the index", os.fspath(path), n)
             return None
         out[n] = v
-    return out
+    return out, idx
+
+
+def _on_light_index(name: str, idx: LightIndex, opts: dict) -> Verdict | None:
+    """The unchanged Python checker ``name`` on the light index, or None when it read a
+    wall clock (only approximate there)."""
+    idx.walls_read = False
+    v = ON_LIGHT_INDEX[name](idx, **opts)
+    return None if idx.walls_read else v
 
 
 def _small_ops(path: str | os.PathLike, lines: list[tuple[int, bytes]]) -> list[dict] | None:

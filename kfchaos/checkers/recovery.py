@@ -26,7 +26,7 @@ from typing import Any
 
 from .index import as_index
 from .verdict import Verdict
-from .windows import delay, first_after, series_of
+from .windows import delay, series_of
 
 NAME = "recovery"
 
@@ -60,14 +60,14 @@ def _window_parts(idx: Any, v: Verdict, budget: float | None,
         if w.open:
             open_ids.append(w.fault_id)
             continue
-        rec = delay(first_after(s.send_t, w.end), w.end)
-        attempted = rec is not None or first_after(s.send_invoke_t, w.end) is not None
+        rec = delay(s.first_send_after(w.end), w.end)
+        attempted = rec is not None or s.invoked_after(w.end)
         if rec is not None:
             send.append(rec)
         if attempted and budget is not None and (rec is None or rec > budget):
             _slow(idx, v, w, "send", rec, budget)
-        if output_topic is not None and output_topic in s.topic_polls:
-            res = delay(first_after(s.topic_polls[output_topic], w.end), w.end)
+        if output_topic is not None and output_topic in s.polled_topics():
+            res = delay(s.first_topic_poll_after(output_topic, w.end), w.end)
             if res is not None:
                 output.append(res)
             if budget is not None and (res is None or res > budget):

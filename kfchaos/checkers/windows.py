@@ -36,7 +36,11 @@ NS = 1_000_000_000
 
 
 class Series:
-    """Time-sorted samples: ok sends with latencies, polls with record counts."""
+    """Time-sorted samples: ok sends with latencies, polls with record counts.
+
+    Its users ask through the methods below (:meth:`phase`, the ``first_*_after``
+    queries, :meth:`polled_topics`, :meth:`invoked_after`), never its lists, so the
+    compiled core's series (:mod:`.native_series`) stands in for it."""
 
     def __init__(self, idx: Any):
         ok_t, lat = idx.ok_t, idx.ok_lat
@@ -71,31 +75,79 @@ class Series:
 
     def phase(self, t0: int, t1: int) -> dict:
         """Stats of the closed interval [t0, t1]."""
-        dur = max(t1 - t0, 1) / NS
         i, j = bisect_left(self.send_t, t0), bisect_right(self.send_t, t1)
         a, b = bisect_left(self.poll_t, t0), bisect_right(self.poll_t, t1)
         recs = self.poll_cum[b] - self.poll_cum[a]
-        return {"start": t0, "end": t1, "duration_s": round(dur, 6),
-                "send_ok": j - i, "send_ok_per_s": round((j - i) / dur, 3),
-                "records_polled": recs, "records_per_s": round(recs / dur, 3),
-                "latency_ms": percentiles([x for x in self.send_lat[i:j] if x >= 0])}
+        return phase_stats(t0, t1, j - i, recs, rank_values([x for x in self.send_lat[i:j] if x >= 0]))
+
+    def first_send_after(self, t: int) -> int | None:
+        """The first send ok time strictly after ``t``."""
+        return first_after(self.send_t, t)
+
+    def first_poll_after(self, t: int) -> int | None:
+        """The first time strictly after ``t`` of a poll (any topic) returning records."""
+        return first_after(self.poll_t, t)
+
+    def first_checkpoint_after(self, t: int) -> int | None:
+        """The first Flink ``checkpoint`` ok strictly after ``t``."""
+        return first_after(self.checkpoints, t)
+
+    def polled_topics(self) -> set:
+        """The topics some ok poll read (with records or not)."""
+        return set(self.topic_polls)
+
+    def first_topic_poll_after(self, topic: Any, t: int) -> int | None:
+        """The first poll of ``topic`` returning records strictly after ``t``."""
+        return first_after(self.topic_polls.get(topic, []), t)
+
+    def invoked_after(self, t: int) -> bool:
+        """Some send was invoked strictly after ``t``."""
+        return first_after(self.send_invoke_t, t) is not None
+
+
+def phase_stats(t0: int, t1: int, send_ok: int, recs: int, ranked: tuple | None) -> dict:
+    """The phase dict of [t0, t1] from its counts and :func:`rank_values` of its latencies."""
+    dur = max(t1 - t0, 1) / NS
+    return {"start": t0, "end": t1, "duration_s": round(dur, 6),
+            "send_ok": send_ok, "send_ok_per_s": round(send_ok / dur, 3),
+            "records_polled": recs, "records_per_s": round(recs / dur, 3),
+            "latency_ms": latency_ms(ranked)}
 
 
 def _is_sorted(xs: list) -> bool:
     return all(map(le, xs, islice(xs, 1, None)))
 
 
-def percentiles(samples_ns: list[int]) -> dict:
-    """Nearest-rank p50/p95/p99/max in milliseconds (None when empty)."""
+#: the nearest-rank percentiles reported
+QUANTILES = (0.50, 0.95, 0.99)
+
+
+def ranks(n: int) -> list[int]:
+    """0-based positions in the sorted samples of p50, p95, p99 and max (``n`` > 0)."""
+    return [min(n - 1, max(0, math.ceil(p * n) - 1)) for p in QUANTILES] + [n - 1]
+
+
+def rank_values(samples_ns: list[int]) -> tuple | None:
+    """(n, p50, p95, p99, max) in ns, nearest rank (None when empty)."""
     n = len(samples_ns)
     if not n:
-        return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+        return None
     s = sorted(samples_ns)
+    return (n, *(s[k] for k in ranks(n)))
 
-    def q(p: float) -> float:
-        return round(s[min(n - 1, max(0, math.ceil(p * n) - 1))] / 1e6, 3)
-    return {"n": n, "p50": q(0.50), "p95": q(0.95), "p99": q(0.99),
-            "max": round(s[-1] / 1e6, 3)}
+
+def latency_ms(ranked: tuple | None) -> dict:
+    """:func:`rank_values` in milliseconds, rounded to the microsecond."""
+    if ranked is None:
+        return {"n": 0, "p50": None, "p95": None, "p99": None, "max": None}
+    n, p50, p95, p99, top = ranked
+    return {"n": n, "p50": round(p50 / 1e6, 3), "p95": round(p95 / 1e6, 3),
+            "p99": round(p99 / 1e6, 3), "max": round(top / 1e6, 3)}
+
+
+def percentiles(samples_ns: list[int]) -> dict:
+    """Nearest-rank p50/p95/p99/max in milliseconds (None when empty)."""
+    return latency_ms(rank_values(samples_ns))
 
 
 def series_of(idx: Any) -> Series:
@@ -131,12 +183,11 @@ def check(history: Any, *, output_topic: str | None = None, baseline_s: float = 
         out.append(row)
         if w.open:
             continue
-        row["send_recovery_s"] = delay(first_after(s.send_t, w.end), w.end)
-        row["poll_recovery_s"] = delay(first_after(s.poll_t, w.end), w.end)
-        row["checkpoint_resume_s"] = delay(first_after(s.checkpoints, w.end), w.end)
-        if output_topic is not None and output_topic in s.topic_polls:
-            row["output_resume_s"] = delay(
-                first_after(s.topic_polls[output_topic], w.end), w.end)
+        row["send_recovery_s"] = delay(s.first_send_after(w.end), w.end)
+        row["poll_recovery_s"] = delay(s.first_poll_after(w.end), w.end)
+        row["checkpoint_resume_s"] = delay(s.first_checkpoint_after(w.end), w.end)
+        if output_topic is not None and output_topic in s.polled_topics():
+            row["output_resume_s"] = delay(s.first_topic_poll_after(output_topic, w.end), w.end)
         if latency_ratio_budget is not None:
             ratio_anomaly(idx, v, w, row["before"], row["during"], latency_ratio_budget)
     return v.finish()

@@ -39,6 +39,7 @@ use crate::check_offsets::{int_keys, read_offsets, ReadBounds, ReadOffsets};
 use crate::check_ordering::{Order, Reset};
 use crate::envelope::*;
 use crate::ops::*;
+use crate::series::SeriesScan;
 use crate::source::Fallback;
 
 pub const OFFSET_BITS: u32 = 40;
@@ -92,14 +93,31 @@ pub struct Digest {
     pub n: u64,
     /// (ordinal, line) of the ops of other kinds
     pub small: Vec<(u64, Vec<u8>)>,
+    /// what the `windows` and `recovery` checkers ask of sends and polls
+    pub series: SeriesScan,
+}
+
+/// An op's `time` and its `wall` as written (None: no `wall` key).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Stamp<'a> {
+    pub time: u64,
+    pub wall: Option<&'a str>,
 }
 
 /// One op line parsed (no state needed: lines may be parsed on several threads).
 pub enum Parsed<'a> {
     /// a kind not digested here: its line goes back to Python
-    Small(&'a str),
+    Small(&'a str, Stamp<'a>),
     /// type, process, value
-    Op(u8, Str<'a>, Value<'a>),
+    Op(u8, Str<'a>, Value<'a>, Stamp<'a>),
+}
+
+impl<'a> Parsed<'a> {
+    pub fn stamp(&self) -> Stamp<'a> {
+        match self {
+            Parsed::Small(_, s) | Parsed::Op(.., s) => *s,
+        }
+    }
 }
 
 /// Parse and check one op line: the writer's form by [`crate::fast`], any other text
@@ -124,15 +142,16 @@ pub fn parse_serde(line: &str) -> Result<Parsed<'_>, Fallback> {
     if f == "output-read" && has_pages(line) {
         return Err(PAGED.into());
     }
+    let stamp = Stamp { time: op.time, wall: op.wall };
     if !DIGESTED.contains(&f) {
-        return Ok(Parsed::Small(line));
+        return Ok(Parsed::Small(line, stamp));
     }
     let value = match op.value {
         Value::Raw(raw) => typed(raw, f, op.typ).map_err(bad("value"))?,
         Value::Absent => return Err("op has no value".into()),
         v => v,
     };
-    Ok(Parsed::Op(op.typ, op.process, value))
+    Ok(Parsed::Op(op.typ, op.process, value, stamp))
 }
 
 const PAGED: &str = "output-read pages (the native scan does not assemble them)";
@@ -227,11 +246,13 @@ impl Digest {
 
     /// Digest one parsed op line (the next in history order).
     pub fn apply(&mut self, p: Parsed) -> Result<(), Fallback> {
+        let Stamp { time, wall } = p.stamp();
+        self.series.stamp(time, wall);
         match p {
-            Parsed::Small(line) => self.small.push((self.n, line.as_bytes().to_vec())),
-            Parsed::Op(typ, process, Value::Send(v)) => self.send(typ, &process.0, v)?,
-            Parsed::Op(_, process, Value::Poll(v)) => self.poll(&process.0, v)?,
-            Parsed::Op(_, process, Value::Rebalance(r)) => {
+            Parsed::Small(line, _) => self.small.push((self.n, line.as_bytes().to_vec())),
+            Parsed::Op(typ, process, Value::Send(v), _) => self.send(typ, &process.0, v, time)?,
+            Parsed::Op(_, process, Value::Poll(v), _) => self.poll(&process.0, v, time)?,
+            Parsed::Op(_, process, Value::Rebalance(r), _) => {
                 let reset = match &r.topic {
                     None => Reset::All,
                     Some(t) => self.topic_ix.get(&*t.0).map_or(Reset::Unknown, |&i| Reset::One(i)),
@@ -240,13 +261,13 @@ impl Digest {
                 let t = r.topic.as_ref().map(|t| self.topic(&t.0));
                 self.group.rebalance(&process.0, t, &r);
             }
-            Parsed::Op(typ, process, Value::Commit(c)) => {
+            Parsed::Op(typ, process, Value::Commit(c), _) => {
                 let t = c.topic.as_ref().filter(|t| !t.0.is_empty()).map(|t| self.topic(&t.0));
                 self.group.commit(typ, &process.0, c.group.as_ref().map(|g| &*g.0), t, &c.offsets.0)?;
             }
-            Parsed::Op(_, process, Value::Final(v)) => self.final_read(&process.0, v)?,
-            Parsed::Op(_, process, Value::Page(v)) => self.page(&process.0, v)?,
-            Parsed::Op(_, process, Value::FinalOther(Some(v))) => self.final_not_ok(&process.0, v)?,
+            Parsed::Op(_, process, Value::Final(v), _) => self.final_read(&process.0, v)?,
+            Parsed::Op(_, process, Value::Page(v), _) => self.page(&process.0, v)?,
+            Parsed::Op(_, process, Value::FinalOther(Some(v)), _) => self.final_not_ok(&process.0, v)?,
             Parsed::Op(..) => {}
         }
         self.n += 1;
@@ -261,7 +282,7 @@ impl Digest {
         Ok(())
     }
 
-    fn send(&mut self, typ: u8, process: &str, v: Send) -> Result<(), Fallback> {
+    fn send(&mut self, typ: u8, process: &str, v: Send, time: u64) -> Result<(), Fallback> {
         let rid = self.harness(&v.id)?;
         if typ == 0 {
             let topic = match v.topic.as_ref() {
@@ -277,6 +298,7 @@ impl Digest {
             }
             *s = slot::INFLIGHT | topic << slot::TOPIC_SHIFT;
             self.n_invoked += 1;
+            self.series.invoke(rid, time);
             self.order.invoke(rid, process, v.key.as_ref().map(|k| &*k.0), v.seq.0);
             return Ok(());
         }
@@ -288,9 +310,11 @@ impl Digest {
         if typ != 1 {
             *s = (*s & !slot::STATE) | slot::UNACKED;
             self.order.done(rid, None);
+            self.series.done(rid, time, false);
             return Ok(());
         }
         *s = (*s & !slot::STATE) | slot::ACKED;
+        self.series.done(rid, time, true);
         let topic = slot::topic(*s);
         let partition = narrow(v.partition, 0, 1 << (63 - OFFSET_BITS))?;
         let offset = narrow(v.offset, -(1 << 62), 1 << OFFSET_BITS)?;
@@ -302,11 +326,14 @@ impl Digest {
         Ok(())
     }
 
-    fn poll(&mut self, process: &str, v: PollOk) -> Result<(), Fallback> {
+    fn poll(&mut self, process: &str, v: PollOk, time: u64) -> Result<(), Fallback> {
         let t = self.topic(&v.topic.0);
         let p = self.polls.entry(t).or_default();
         p.n_polls += 1;
         p.n_records += v.records.len() as u64;
+        if !v.records.is_empty() {
+            self.series.poll(t, time, v.records.len() as u64);
+        }
         if !records_ok(&v.records) {
             return Err("records: counts/keys out of schema".into());
         }

@@ -38,6 +38,9 @@ pub struct Op<'a> {
     pub process: Str<'a>,
     pub f: Str<'a>,
     pub value: Value<'a>,
+    pub time: u64,
+    /// the `wall` text as written (a number or null; None: no `wall` key)
+    pub wall: Option<&'a str>,
 }
 
 pub const DIGESTED: [&str; 7] = ["send", "poll", "final-read", "final-read-page", "commit", "assign", "revoke"];
@@ -116,7 +119,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                 f.write_str("an op object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Op<'de>, A::Error> {
-                let (mut index, mut process, mut typ, mut f, mut time, mut wall) = (false, None, None, None, None, false);
+                let (mut index, mut process, mut typ, mut f, mut time, mut wall) = (false, None, None, None, None, None);
                 let mut value = Value::Absent;
                 let mut seen_value = false;
                 let dup = || de::Error::custom("a repeated key");
@@ -158,10 +161,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                             time = Some(t);
                         }
                         "wall" => {
-                            if std::mem::replace(&mut wall, true) {
+                            if wall.is_some() {
                                 return Err(dup());
                             }
-                            m.next_value::<Option<f64>>()?;
+                            let raw: &'de RawValue = m.next_value()?;
+                            serde_json::from_str::<Option<f64>>(raw.get()).map_err(de::Error::custom)?;
+                            wall = Some(raw.get());
                         }
                         "value" => {
                             if std::mem::replace(&mut seen_value, true) {
@@ -178,7 +183,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for Op<'a> {
                     }
                 }
                 match (index, process, typ, f, time) {
-                    (true, Some(process), Some(typ), Some(f), Some(_)) => Ok(Op { typ, process, f, value }),
+                    (true, Some(process), Some(typ), Some(f), Some(time)) => Ok(Op { typ, process, f, value, time, wall }),
                     _ => Err(de::Error::custom("an envelope field is missing")),
                 }
             }

@@ -17,7 +17,7 @@
 //! integer, a repeated key, a float where an id is, another kind -- is `None`.
 use std::borrow::Cow;
 
-use crate::digest::Parsed;
+use crate::digest::{Parsed, Stamp};
 use crate::envelope::{type_code, Positions, Rebalance, Value};
 use crate::ops::*;
 
@@ -111,10 +111,11 @@ impl<'a> Cur<'a> {
         Some(Id::I(self.uint()? as i128))
     }
 
-    /// A plain decimal `digits[.digits]` short enough to be a finite float, or null.
-    fn wall(&mut self) -> Option<()> {
+    /// A plain decimal `digits[.digits]` short enough to be a finite float, or null: its text.
+    fn wall(&mut self) -> Option<&'a str> {
+        let start = self.i;
         if self.null() {
-            return Some(());
+            return Some(&self.s[start..self.i]);
         }
         let b = self.s.as_bytes();
         let digits = |i: usize| b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
@@ -130,7 +131,7 @@ impl<'a> Cur<'a> {
             }
             self.i += 1 + m;
         }
-        Some(())
+        Some(&self.s[start..self.i])
     }
 
     /// A scalar value a serde type ignores: string, integer, null, true or false.
@@ -409,13 +410,14 @@ pub fn parse(line: &str) -> Option<Parsed<'_>> {
     c.lit(b",\"value\":")?;
     let value = c.value(f, typ)?;
     c.lit(b",\"time\":")?;
-    if c.uint()? >= 1 << 63 {
+    let time = c.uint()?;
+    if time >= 1 << 63 {
         return None;
     }
     c.lit(b",\"wall\":")?;
-    c.wall()?;
+    let wall = Some(c.wall()?);
     c.lit(b"}")?;
-    (c.i == line.len()).then_some(Parsed::Op(typ, process, value))
+    (c.i == line.len()).then_some(Parsed::Op(typ, process, value, Stamp { time, wall }))
 }
 
 #[cfg(test)]

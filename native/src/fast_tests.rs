@@ -35,9 +35,10 @@ fn records(rs: &[Record]) -> String {
 /// Everything a parsed line holds, as text.
 fn describe(p: &Parsed) -> String {
     let (typ, process, v) = match p {
-        Parsed::Small(l) => return format!("small {l}"),
-        Parsed::Op(t, process, v) => (t, process, v),
+        Parsed::Small(l, st) => return format!("small {l} {st:?}"),
+        Parsed::Op(t, process, v, _) => (t, process, v),
     };
+    let stamp = format!("{:?}", p.stamp());
     let s = |x: &Option<Str>| format!("{:?}", x.as_ref().map(|s| s.0.to_string()));
     let g = |x: &Maybe<Option<Str>>| format!("{:?}", x.as_ref().map(|x| x.as_ref().map(|s| s.0.to_string())));
     let body = match v {
@@ -79,7 +80,7 @@ fn describe(p: &Parsed) -> String {
         Value::Absent => "absent".to_string(),
         Value::Raw(r) => format!("raw {}", r.get()),
     };
-    format!("{typ} {:?} {body}", process.0)
+    format!("{typ} {:?} {body} {stamp}", process.0)
 }
 
 fn op(typ: &str, f: &str, value: &str) -> String {

@@ -14,8 +14,10 @@
 //! checker's (`order`: `exact`, and per topic the gaps the final read explains and the
 //! gaps of topics without one, see `check_ordering`) and the `group` checker's (`group`:
 //! `exact`, the counts of its stats, and the skips left to the options, see
-//! `check_group`).  The GIL is released while
-//! scanning.
+//! `check_group`), and what the `windows` and `recovery` checkers ask of sends and polls
+//! (`series`: a `NativeSeries`, see `series_py`; `first_time`, `last_time`, `monotone`:
+//! whether op times never decrease, `last_wall`: the last op's `wall` text or None).
+//! The GIL is released while scanning.
 mod check_group;
 mod check_offsets;
 mod check_ordering;
@@ -25,6 +27,8 @@ mod envelope;
 mod fast;
 mod ids;
 mod ops;
+mod series;
+mod series_py;
 mod source;
 mod tables;
 
@@ -102,7 +106,7 @@ fn digest_block(d: &mut Digest, block: &source::Block) -> Result<(), Fallback> {
 #[pyfunction]
 fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject> {
     let out = py.allow_threads(|| run(&paths, chunked));
-    let (d, s, past, order, group) = match out {
+    let (mut d, s, past, order, group) = match out {
         Ok(x) => x,
         Err(reason) => return Ok(reason.into_pyobject(py)?.into_any().unbind()),
     };
@@ -166,6 +170,14 @@ fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject>
     gd.set_item("below_commit", g.below_commit)?;
     gd.set_item("uncommitted", g.uncommitted)?;
     r.set_item("group", gd)?;
+    let polled: Vec<(u32, String)> = d.polls.keys().map(|&t| (t, d.topics[t as usize].clone())).collect();
+    let sc = std::mem::take(&mut d.series);
+    drop(d);
+    r.set_item("first_time", sc.first_time)?;
+    r.set_item("last_time", sc.last_time)?;
+    r.set_item("monotone", sc.monotone)?;
+    r.set_item("last_wall", sc.last_wall.as_ref().map(|w| PyBytes::new(py, w)))?;
+    r.set_item("series", Py::new(py, series_py::NativeSeries::new(sc, polled.into_iter()))?)?;
     Ok(r.into_any().unbind())
 }
 
@@ -178,5 +190,6 @@ fn is_chunk_file(path: &str) -> bool {
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(is_chunk_file, m)?)?;
+    m.add_class::<series_py::NativeSeries>()?;
     Ok(())
 }

@@ -152,7 +152,7 @@ def test_anomalies_go_to_the_python_checkers(tmp_path):
 
 def test_unported_checkers_and_the_switch_use_python(tmp_path, monkeypatch):
     path = write(tmp_path, "x", generate(4, 400, txn=False).ops, "jsonl")
-    assert native.check_path(path, ["lost", "windows"], {}) is None
+    assert native.check_path(path, ["lost", "replay-isolation"], {}) is None
     assert native.check_path(path, ["lost"], {}) is not None
     monkeypatch.setenv("KFCHAOS_NATIVE", "0")
     assert native.check_path(path, ["lost"], {}) is None

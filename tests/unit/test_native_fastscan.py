@@ -55,9 +55,17 @@ def _write_lines(path, lines):
 
 
 def _comparable(r):
-    """A scan result without the text of the undigested lines (parsed instead)."""
+    """A scan result without the text of the undigested lines (parsed instead), its last
+    wall parsed, its series as the answers to a few questions."""
     assert isinstance(r, dict), r
-    return dict(r, small=[(i, json.loads(b)) for i, b in r["small"]])
+    s = r["series"]
+    send_ok, recs, n = s.phase(-1, 2 ** 63)
+    topics = sorted(s.polled_topics())
+    series = (len(s), send_ok, recs, n, s.latencies(-1, 2 ** 63, [0, n // 2, n - 1]) if n else None,
+              s.first_send_after(-1), s.first_poll_after(-1), s.invoked_after(-1), topics,
+              [s.first_topic_poll_after(t, -1) for t in topics])
+    wall = None if r["last_wall"] is None else json.loads(r["last_wall"])
+    return dict(r, small=[(i, json.loads(b)) for i, b in r["small"]], series=series, last_wall=wall)
 
 
 def test_every_form_of_a_history_scans_alike(tmp_path):
