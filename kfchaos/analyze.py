@@ -17,18 +17,21 @@ scenario's metadata and options.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from kfchaos import checkers, elasticity, ramp, traffic
-from kfchaos.checkers import Verdict, compose
+from kfchaos.checkers import Verdict, compose, native
 from kfchaos.contracts import CONTRACTS, checkers_for, contract_results, settle, verdict_figures
 from kfchaos.history import HISTORY_JSONL, HISTORY_NAMES, history_file
 from kfchaos.results import ContractResult, RunResult, ScenarioResult
 
 __all__ = ["ScenarioFacts", "facts_of", "analyze_scenario", "analyze_run", "render_text",
            "BARE_CONTRACTS"]
+
+log = logging.getLogger("chaos.analyze")
 
 #: contracts checked on a history that names none (a bare history.jsonl)
 BARE_CONTRACTS = ("durability", "ordering", "offset-continuity", "recovery")
@@ -100,12 +103,53 @@ def _fault_problems(idx: Any) -> list[str]:
 
 def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checkers.Verdict]]:
     """Check one scenario directory's history (:func:`kfchaos.history.history_file`): its
-    result and the raw verdicts."""
+    result and the raw verdicts.
+
+    The compiled core decides when it can (:func:`kfchaos.checkers.native.prepare`: one
+    scan, the facts from the light index of the small ops, every checker wanted ported,
+    no ramp or scale-out figures, which need the consumers' lag); else, or when it hands
+    the history over, the Python index does it all. Both give the same result."""
     directory = Path(directory)
     stored = _read_json(directory / "result.json") or {}
     hist = history_file(directory)
+    prepared = _prepare(hist)
+    if prepared is not None:
+        facts, names = _facts_and_checkers(prepared.index, directory.name, stored, hist)
+        verdicts = {} if names is None else _decide(prepared, names, facts.options)
+        if verdicts is not None:
+            return _result(directory, facts, verdicts, hist.name), verdicts
     idx = checkers.HistoryIndex.from_path(hist)
-    facts = facts_of(idx, directory.name, stored)
+    facts, names = _facts_and_checkers(idx, directory.name, stored, hist)
+    verdicts = {} if names is None else checkers.check_all(idx, checkers=names, **facts.options)
+    return _result(directory, facts, verdicts, hist.name), verdicts
+
+
+def _prepare(hist: Path) -> native.Prepared | None:
+    """The core's scan and light index of ``hist``, or None when only the Python index
+    gives every fact (ramp steps and scale moves read the consumers' lag)."""
+    try:
+        prepared = native.prepare(hist)
+    except Exception as exc:      # noqa: BLE001 - a core bug must not change a result
+        log.warning("compiled core failed on %s, analysing in Python: %s: %s", hist, type(exc).__name__, exc)
+        return None
+    if prepared is None or prepared.index.get(ramp.RAMP_STEP_F) or prepared.index.get(elasticity.REASSIGN_F):
+        return None
+    return prepared
+
+
+def _decide(prepared: native.Prepared, names: list[str], options: dict) -> dict[str, Verdict] | None:
+    try:
+        return native.decide_prepared(prepared, names, options)
+    except Exception as exc:      # noqa: BLE001 - a core bug must not change a result
+        log.warning("compiled core failed on %s, checking in Python: %s: %s", prepared.path,
+                    type(exc).__name__, exc)
+        return None
+
+
+def _facts_and_checkers(idx: Any, name: str, stored: dict, hist: Path) -> tuple[ScenarioFacts, list[str] | None]:
+    """The scenario's facts and the checkers its contracts need (None: none run, the
+    scenario raised or did not apply)."""
+    facts = facts_of(idx, name, stored)
     if not facts.contracts and not idx.get("scenario") and not stored:
         facts.contracts = list(BARE_CONTRACTS)
         if checkers.exactly_once.discover_topics(idx)[1] is not None:
@@ -113,15 +157,14 @@ def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checker
     unknown = [c for c in facts.contracts if c not in CONTRACTS]
     if unknown:
         raise ValueError(f"{hist}: unknown contract(s) {', '.join(unknown)}")
-    verdicts: dict[str, checkers.Verdict] = {}
-    if facts.error is None and facts.not_applicable is None:
-        wanted = checkers_for(facts.contracts)
-        names = [n for n in checkers.CHECKERS if n not in checkers.OPTIONAL or n in wanted]
-        if facts.options.get("output_topic") is None and "exactly-once" not in wanted and \
-                checkers.exactly_once.discover_topics(idx)[1] is None:
-            names.remove("exactly-once")
-        verdicts = checkers.check_all(idx, checkers=names, **facts.options)
-    return _result(directory, facts, verdicts, hist.name), verdicts
+    if facts.error is not None or facts.not_applicable is not None:
+        return facts, None
+    wanted = checkers_for(facts.contracts)
+    names = [n for n in checkers.CHECKERS if n not in checkers.OPTIONAL or n in wanted]
+    if facts.options.get("output_topic") is None and "exactly-once" not in wanted and \
+            checkers.exactly_once.discover_topics(idx)[1] is None:
+        names.remove("exactly-once")
+    return facts, names
 
 
 def _result(directory: Path, facts: ScenarioFacts, verdicts: dict[str, checkers.Verdict],

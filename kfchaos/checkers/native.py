@@ -34,7 +34,9 @@ runs that Python path.  It decides only when
   ``slow-recovery`` of a fault whose stop has no ``wall``).
 
 :func:`check_with_index` also returns that light index (the scenario facts and the
-ramp and elasticity figures from ``series_of`` it).
+ramp and elasticity figures from ``series_of`` it). :func:`prepare` scans once and builds
+the light index first, so a caller that learns from the history which checkers and
+options apply (``kfchaos analyze``) decides on the same scan (:func:`decide_prepared`).
 
 So the results never depend on which path ran; the Python checkers stay the reference.
 Verdict stats are built here from the scan's per-topic counts, in the Python
@@ -54,7 +56,8 @@ from . import duplicate, group, lost, offsets, ordering, recovery, windows
 from .native_series import LightIndex, light_index
 from .verdict import Verdict
 
-__all__ = ["NATIVE", "available", "eligible", "check_path", "check_with_index", "scan", "decide"]
+__all__ = ["NATIVE", "available", "eligible", "check_path", "check_with_index", "scan", "decide",
+           "Prepared", "prepare", "decide_prepared"]
 
 log = logging.getLogger("chaos.history")
 
@@ -115,6 +118,39 @@ def check_with_index(path: str | os.PathLike, names: Iterable[str],
     return _decide(path, scan(path), names, opts, True)
 
 
+class Prepared:
+    """A history scanned once: the scan, its small ops and their light index, so the
+    caller can read the scenario's facts (which checkers, which options) before deciding."""
+
+    def __init__(self, path: str | os.PathLike, r: dict, small: list[dict], idx: LightIndex):
+        self.path, self.r, self.small, self.index = path, r, small, idx
+
+
+def prepare(path: str | os.PathLike) -> Prepared | None:
+    """The scan of ``path`` with its light index, or None (the Python path then runs)."""
+    if not available():
+        return None
+    r = scan(path)
+    if isinstance(r, str):
+        log.debug("%s: checked in Python: %s", os.fspath(path), r)
+        return None
+    small = _small_ops(path, r["small"])
+    idx = None if small is None else light_index(r, small)
+    return None if idx is None else Prepared(path, r, small, idx)
+
+
+def decide_prepared(p: Prepared, names: Iterable[str], opts: dict) -> dict[str, Verdict] | None:
+    """The verdicts of ``names`` on a prepared history, or None (see the contract)."""
+    names = list(names)
+    if not names or not set(names) <= NATIVE:
+        return None
+    if (lost.NAME in names and not p.r["lost_exact"]) or \
+            (duplicate.NAME in names and not p.r["dup_exact"]):
+        log.debug("%s: checked in Python: anomalies with examples", os.fspath(p.path))
+        return None
+    return _verdicts(p.path, p.r, p.small, p.index, names, opts)
+
+
 def decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict) -> dict[str, Verdict] | None:
     """The verdicts of ``names`` from the scan ``r`` of ``path``, or None."""
     out = _decide(path, r, names, opts, False)
@@ -140,6 +176,12 @@ def _decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict
             log.debug("%s: checked in Python: op times decrease, or the last wall is ambiguous",
                       os.fspath(path))
             return None
+    out = _verdicts(path, r, small, idx, names, opts)
+    return None if out is None else (out, idx)
+
+
+def _verdicts(path: str | os.PathLike, r: dict, small: list[dict], idx: LightIndex | None,
+              names: list[str], opts: dict) -> dict[str, Verdict] | None:
     build = {lost.NAME: _lost, duplicate.NAME: _duplicate, offsets.NAME: _offsets,
              ordering.NAME: _ordering, group.NAME: _group}
     out = {}
@@ -149,7 +191,7 @@ def _decide(path: str | os.PathLike, r: dict | str, names: list[str], opts: dict
             log.debug("%s: checked in Python: %s needs the index", os.fspath(path), n)
             return None
         out[n] = v
-    return out, idx
+    return out
 
 
 def _on_light_index(name: str, idx: LightIndex, opts: dict) -> Verdict | None:
