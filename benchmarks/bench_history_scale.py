@@ -36,7 +36,9 @@ every default checker on it -- ``lost``, ``duplicate``, ``ordering``, ``offsets`
 ``group``, and ``windows`` and ``recovery`` on the light index of the small ops --, the
 same checkers as ``python``: ``exactly-once`` needs Flink output), ``native-ld`` (the core
 for ``lost`` and ``duplicate`` only), and ``python-ported`` and ``native-ported``: the
-same seven checkers in Python and on the core.  The scan digests what every ported checker
+same seven checkers in Python and on the core; ``analyze`` and ``analyze-python``:
+``kfchaos analyze`` of the history as a bare scenario (its facts, its contracts' checkers
+and figures), with the core and with ``KFCHAOS_NATIVE=0``.  The scan digests what every ported checker
 needs whichever are asked for, so the native rows differ only by the verdicts built.  The native row says
 ``(native)`` when the core decided the verdicts, ``(handed to Python: ...)`` when it did
 not (the figures are then the Python path's).  With the final read in pages the core keeps
@@ -251,7 +253,32 @@ def _rss_mib() -> float:
 
 PORTED = ["lost", "duplicate", "ordering", "offsets", "group", "windows", "recovery"]
 PATHS = {"python": None, "python-ld": ["lost", "duplicate"], "native": PORTED,
-         "native-ld": ["lost", "duplicate"], "python-ported": PORTED, "native-ported": PORTED}
+         "native-ld": ["lost", "duplicate"], "python-ported": PORTED, "native-ported": PORTED,
+         "analyze": None, "analyze-python": None}
+
+
+def check_analyze(path: str, native_on: bool) -> dict:
+    """``kfchaos.analyze.analyze_scenario`` of a scenario directory holding ``path`` (a
+    bare history: the contracts of a history that names none), as ``kfchaos analyze`` and
+    a live run do; ``how`` says whether the Python index was built."""
+    os.environ["KFCHAOS_NATIVE"] = "1" if native_on else "0"
+    from kfchaos import analyze
+    from kfchaos.checkers import HistoryIndex, compose
+    scenario = os.path.join(tempfile.mkdtemp(prefix="bench-analyze-"), "scenario")
+    os.mkdir(scenario)
+    os.symlink(os.path.abspath(path), os.path.join(scenario, os.path.basename(path).split("-")[0] +
+                                                   os.path.splitext(path)[1]))
+    built = []
+    from_path = HistoryIndex.from_path.__func__
+    HistoryIndex.from_path = classmethod(lambda cls, *a, **k: built.append(1) or from_path(cls, *a, **k))
+    t0, c0 = time.perf_counter(), time.process_time()
+    result, verdicts = analyze.analyze_scenario(scenario)
+    cpu, wall = time.process_time() - c0, time.perf_counter() - t0
+    return {"ops": None, "cpu_s": cpu, "wall_s": wall, "rss_mib": _rss_mib(),
+            "how": f"analyze {result.status}, {'Python index' if built else 'compiled core'}",
+            "valid": str(compose([v.valid for v in verdicts.values()])),
+            "not_valid": {k: v.reason for k, v in verdicts.items() if v.valid != "valid"},
+            "anomalies": {k: v.counts() for k, v in verdicts.items() if v.counts()}}
 
 
 def check_native(path: str, names: list[str]) -> dict:
@@ -281,6 +308,8 @@ def check(path: str, max_mem_gib: float | None, mode: str = "python") -> dict:
         resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
     if mode.startswith("native"):
         return check_native(path, PATHS[mode])
+    if mode.startswith("analyze"):
+        return check_analyze(path, mode == "analyze")
     from kfchaos.checkers import check_all, compose
     from kfchaos.checkers.index import HistoryIndex
     idx = HistoryIndex()
@@ -319,7 +348,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated: python (all default checkers), python-ld (lost and "
                          "duplicate in Python), native (all default checkers, compiled core), "
                          "native-ld (lost and duplicate, compiled core), python-ported and "
-                         "native-ported (every checker the core ports)")
+                         "native-ported (every checker the core ports), analyze and "
+                         "analyze-python (kfchaos analyze of the history as a scenario, with "
+                         "the core and with KFCHAOS_NATIVE=0)")
     ap.add_argument("--_check", help=argparse.SUPPRESS)
     ap.add_argument("--_mode", default="python", help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
