@@ -135,17 +135,22 @@ def test_replay_isolation_from_the_backfill_window_in_the_history():
     assert calm.valid == "valid" and calm.stats["baseline"]["send_ok"] > 0
 
 
-def test_latency_budget_during_fault():
-    b = Builder()
+def slow_sends_in_a_fault(b, fault: str, ids: range, prefix: str, ms: int):
+    """20 quick sends, then a fault window in which every send of ``ids`` takes ``ms``."""
     for i in range(20):
         b.send(f"a{i}", seq=i, o=i)
-    b.fault("f1", "slow-disk")
-    for i in range(20, 40):
-        b.op("producer-0", "invoke", "send", {"topic": "t", "key": "k", "id": f"s{i}", "seq": i})
-        b.sleep(20)
-        b.op("producer-0", "ok", "send", {"topic": "t", "key": "k", "id": f"s{i}", "seq": i,
+    b.fault("f1", fault)
+    for i in ids:
+        b.op("producer-0", "invoke", "send", {"topic": "t", "key": "k", "id": f"{prefix}{i}", "seq": i})
+        b.sleep(ms)
+        b.op("producer-0", "ok", "send", {"topic": "t", "key": "k", "id": f"{prefix}{i}", "seq": i,
                                            "partition": 0, "offset": i})
-    b.fault("f1", "slow-disk", stop=True)
+    b.fault("f1", fault, stop=True)
+    return b
+
+
+def test_latency_budget_during_fault():
+    b = slow_sends_in_a_fault(Builder(), "slow-disk", range(20, 40), "s", 20)
     v = windows.check(b.ops, latency_ratio_budget=2.0)
     assert v.counts() == {"latency-budget-exceeded": 1}
     ex = v.anomalies["latency-budget-exceeded"].examples[0]

@@ -22,6 +22,7 @@ from kfchaos.checkers.windows import Series, series_of
 from .synth_params import synth_params
 from .test_checkers_fastpaths import damaged
 from .test_native import has_txn, write
+from .test_checkers_windows import slow_sends_in_a_fault
 
 NAMES = (["windows"], ["recovery"], ["windows", "recovery"],
          ["lost", "duplicate", "ordering", "offsets", "group", "windows", "recovery"])
@@ -160,16 +161,7 @@ def test_hand_overs(tmp_path):
     with_wall = write(tmp_path, "wall", faulted(recover_ms=2000).ops, "jsonl")
     assert compare(with_wall, ["recovery"], {"recovery_budget_s": 1.0})
     # latency-budget-exceeded: its example's wall is the index's
-    b = Builder(step_ms=1)
-    for i in range(20):
-        b.send(f"a{i}", seq=i, o=i)
-    b.fault("f1", "delay")
-    for i in range(20, 30):
-        b.op("producer-0", "invoke", "send", {"topic": "t", "key": "k", "id": f"a{i}", "seq": i})
-        b.sleep(50)
-        b.op("producer-0", "ok", "send", {"topic": "t", "key": "k", "id": f"a{i}", "seq": i,
-                                           "partition": 0, "offset": i})
-    b.fault("f1", "delay", stop=True)
+    b = slow_sends_in_a_fault(Builder(step_ms=1), "delay", range(20, 30), "a", 50)
     path = write(tmp_path, "slow", b.ops, "jsonl")
     assert compare(path, ["windows"], {"latency_ratio_budget": 100.0})
     assert not compare(path, ["windows"], {"latency_ratio_budget": 2.0})
