@@ -30,7 +30,7 @@ def s3_probe(platform) -> dict[str, Any]:
     node = platform.flink_jobmanager
     url = f"http://toxiproxy-{platform.cfg.flink_zone}:{S3_PORT}/minio/health/live"
     t0 = time.monotonic()
-    code, out = node.exec(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "3", url], check=False)
+    code, out = node.read(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "3", url])
     return {"http": out.strip() or None, "ok": code == 0 and out.strip() == "200",
             "seconds": round(time.monotonic() - t0, 3)}
 
