@@ -28,7 +28,7 @@ from kfchaos.contracts import CONTRACTS, checkers_for, contract_results, settle,
 from kfchaos.history import HISTORY_JSONL, HISTORY_NAMES, history_file
 from kfchaos.results import ContractResult, RunResult, ScenarioResult
 
-__all__ = ["ScenarioFacts", "facts_of", "analyze_scenario", "analyze_run", "render_text",
+__all__ = ["ScenarioFacts", "facts_of", "facts_and_checkers", "analyze_scenario", "analyze_run", "render_text",
            "BARE_CONTRACTS"]
 
 log = logging.getLogger("chaos.analyze")
@@ -114,12 +114,12 @@ def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checker
     hist = history_file(directory)
     prepared = _prepare(hist)
     if prepared is not None:
-        facts, names = _facts_and_checkers(prepared.index, directory.name, stored, hist)
+        facts, names = facts_and_checkers(prepared.index, directory.name, stored, hist)
         verdicts = {} if names is None else _decide(prepared, names, facts.options)
         if verdicts is not None:
             return _result(directory, facts, verdicts, hist.name), verdicts
     idx = checkers.HistoryIndex.from_path(hist)
-    facts, names = _facts_and_checkers(idx, directory.name, stored, hist)
+    facts, names = facts_and_checkers(idx, directory.name, stored, hist)
     verdicts = {} if names is None else checkers.check_all(idx, checkers=names, **facts.options)
     return _result(directory, facts, verdicts, hist.name), verdicts
 
@@ -146,7 +146,7 @@ def _decide(prepared: native.Prepared, names: list[str], options: dict) -> dict[
         return None
 
 
-def _facts_and_checkers(idx: Any, name: str, stored: dict, hist: Path) -> tuple[ScenarioFacts, list[str] | None]:
+def facts_and_checkers(idx: Any, name: str, stored: dict, hist: Path) -> tuple[ScenarioFacts, list[str] | None]:
     """The scenario's facts and the checkers its contracts need (None: none run, the
     scenario raised or did not apply)."""
     facts = facts_of(idx, name, stored)

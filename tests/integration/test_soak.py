@@ -1,12 +1,13 @@
 """A short soak on the real platform: a periodic fault schedule from the seed, the history
 rotated into several chunk files, a progress line, and ``analyze`` recomputing every verdict
-from the stored chunks alone."""
+from the stored chunks alone, on the compiled core and, the same, on the Python path."""
 import json
 import logging
 
 import pytest
 
-from kfchaos.analyze import analyze_scenario
+from kfchaos.analyze import facts_and_checkers, analyze_scenario
+from kfchaos.checkers import native
 from kfchaos.cli import main
 from kfchaos.faults import schedule
 from kfchaos.history import iter_load
@@ -45,3 +46,13 @@ def test_a_short_soak_rotates_its_history_and_analyze_gives_the_same_verdicts(ce
     faults = [op for op in iter_load(d / CHUNK_DIR) if op["f"] in ("fault-start", "fault-stop") and op["type"] == "ok"]
     assert [op["f"] for op in faults] == ["fault-start", "fault-stop"] * 3      # every fault took effect and healed
     assert main(["analyze", str(d)]) == 0
+
+    # the compiled core decided the rotated history, with the Python path's result
+    prepared = native.prepare(d / CHUNK_DIR)
+    assert prepared is not None, native.scan(d / CHUNK_DIR)
+    facts, names = facts_and_checkers(prepared.index, "soak", {}, d)
+    assert native.decide_prepared(prepared, names, facts.options) is not None, names
+    monkeypatch.setenv("KFCHAOS_NATIVE", "0")
+    in_python, python_verdicts = analyze_scenario(d)
+    assert in_python.to_dict() == again.to_dict()
+    assert {k: v.to_dict() for k, v in python_verdicts.items()} == {k: v.to_dict() for k, v in verdicts.items()}

@@ -96,7 +96,7 @@ def test_what_the_core_hands_over_is_analysed_in_python_alike(seed, tmp_path, mo
         assert result_of(d, monkeypatch, "1") == result_of(d, monkeypatch, "0"), name
         if native.available():
             prepared = native.prepare(d / "history.jsonl")
-            facts, names = analyze._facts_and_checkers(prepared.index, name, {}, d) if prepared else (None, None)
+            facts, names = analyze.facts_and_checkers(prepared.index, name, {}, d) if prepared else (None, None)
             assert prepared is None or native.decide_prepared(prepared, names, facts.options) is None, name
 
 
