@@ -11,6 +11,10 @@ that never started, a failed workload step, a scenario that raised). Histories r
 before those operations existed fall back to the stored ``result.json`` for the
 scenario's metadata and options.
 
+The compiled core (:mod:`kfchaos.checkers.native`) scans the history once and decides when
+every checker the scenario needs is ported; otherwise the Python index does. The result does
+not depend on which ran (``tests/unit/test_analyze_native.py``).
+
 ``python -m kfchaos.analyze RUN`` is ``kfchaos analyze RUN`` (same output, same exit codes:
 0 held, 1 violated, 2 unknown, error or unusable input).
 """
