@@ -119,7 +119,7 @@ def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checker
     prepared = _prepare(hist)
     if prepared is not None:
         facts, names = facts_and_checkers(prepared.index, directory.name, stored, hist)
-        verdicts = {} if names is None else _decide(prepared, names, facts.options)
+        verdicts = {} if names is None else _on_core(hist, native.decide_prepared, prepared, names, facts.options)
         if verdicts is not None:
             return _result(directory, facts, verdicts, hist.name), verdicts
     idx = checkers.HistoryIndex.from_path(hist)
@@ -131,22 +131,19 @@ def analyze_scenario(directory: Path) -> tuple[ScenarioResult, dict[str, checker
 def _prepare(hist: Path) -> native.Prepared | None:
     """The core's scan and light index of ``hist``, or None when only the Python index
     gives every fact (ramp steps and scale moves read the consumers' lag)."""
-    try:
-        prepared = native.prepare(hist)
-    except Exception as exc:      # noqa: BLE001 - a core bug must not change a result
-        log.warning("compiled core failed on %s, analysing in Python: %s: %s", hist, type(exc).__name__, exc)
-        return None
+    prepared = _on_core(hist, native.prepare, hist)
     if prepared is None or prepared.index.get(ramp.RAMP_STEP_F) or prepared.index.get(elasticity.REASSIGN_F):
         return None
     return prepared
 
 
-def _decide(prepared: native.Prepared, names: list[str], options: dict) -> dict[str, Verdict] | None:
+def _on_core(hist: Path, step: Any, *args: Any) -> Any:
+    """``step(*args)`` of the compiled core, or None when it raised: a core bug must not
+    change a result, the Python index then decides."""
     try:
-        return native.decide_prepared(prepared, names, options)
-    except Exception as exc:      # noqa: BLE001 - a core bug must not change a result
-        log.warning("compiled core failed on %s, checking in Python: %s: %s", prepared.path,
-                    type(exc).__name__, exc)
+        return step(*args)
+    except Exception as exc:      # noqa: BLE001
+        log.warning("compiled core failed on %s, analysing in Python: %s: %s", hist, type(exc).__name__, exc)
         return None
 
 

@@ -34,6 +34,7 @@ mod tables;
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
+use rustc_hash::FxHashMap;
 
 use digest::Digest;
 use source::Fallback;
@@ -148,18 +149,19 @@ fn scan(py: Python<'_>, paths: Vec<String>, chunked: bool) -> PyResult<PyObject>
         reads.append((topic, o.records, o.partitions, o.out_of_range, o.gaps, o.missing, later))?;
     }
     r.set_item("offset_reads", reads)?;
-    let name = |t: &u32| d.topics[*t as usize].as_str();
+    // per-topic counts as (topic name, count) pairs
+    let named = |m: &FxHashMap<u32, u64>| m.iter().map(|(t, n)| (d.topics[*t as usize].as_str(), *n)).collect::<Vec<_>>();
     let o = PyDict::new(py);
     o.set_item("exact", order.exact)?;
-    o.set_item("explained", order.explained.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
-    o.set_item("unresolved", order.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    o.set_item("explained", named(&order.explained))?;
+    o.set_item("unresolved", named(&order.unresolved))?;
     r.set_item("order", o)?;
     let g = &d.group;
     let gd = PyDict::new(py);
     gd.set_item("exact", group.exact)?;
-    gd.set_item("unresolved", group.skips.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    gd.set_item("unresolved", named(&group.skips.unresolved))?;
     gd.set_item("early_held", group.early.held)?;
-    gd.set_item("early_unresolved", group.early.unresolved.iter().map(|(t, n)| (name(t), *n)).collect::<Vec<_>>())?;
+    gd.set_item("early_unresolved", named(&group.early.unresolved))?;
     gd.set_item("commits", (g.commits[1], g.commits[2], g.commits[3]))?;
     gd.set_item("assigns", g.assigns)?;
     gd.set_item("revokes", g.revokes)?;

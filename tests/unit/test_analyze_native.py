@@ -108,3 +108,15 @@ def test_a_scenario_that_raised_is_analysed_on_the_core(tmp_path, monkeypatch):
         python_forbidden(m)
         assert result_of(d, m, "1") == want
     assert want[0]["status"] == "error"
+
+
+def test_a_core_that_raises_leaves_the_result_to_python(tmp_path, monkeypatch):
+    d = write_scenario(tmp_path, "s", generate(4, 400, txn=False, faults=1).ops)
+    want = result_of(d, monkeypatch, "0")
+
+    def broken(*a, **k):
+        raise RuntimeError("a core bug")
+    for step in ("prepare", "decide_prepared"):
+        with monkeypatch.context() as m:
+            m.setattr(native, step, broken)
+            assert result_of(d, m, "1") == want, step
